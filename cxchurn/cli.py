@@ -1,0 +1,33 @@
+"""The ``cxchurn`` command: one entry point, subcommands owned by each package.
+
+Each package keeps its commands in its own ``commands.py`` (a typer app) so that the CLI,
+the MLproject entry points and the tests call the same functions.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from cxchurn.errors import CxChurnError
+from features import commands as features_commands
+from training import commands as training_commands
+
+app = typer.Typer(
+    help="Churn prediction and retention driven by customer experience.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(features_commands.app, name="features", help="Simulate, load and build features.")
+features_commands.register_top_level(app)
+training_commands.register_top_level(app)
+
+
+def main() -> None:
+    """Run the CLI, turning user errors into a clear message and exit code 2."""
+    try:
+        app()
+    except CxChurnError as err:
+        typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
+        sys.exit(2)
