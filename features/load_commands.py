@@ -1,0 +1,45 @@
+"""``cxchurn features validate``: check input files against the data contract before a run.
+
+Kept apart from ``features/commands.py`` (owned elsewhere), which registers it with
+``app.command("validate")(validate_command)``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cxchurn import paths
+from features.load import load_tables
+
+_TOP_REASONS = 5
+
+
+def validate_command(
+    customers: Annotated[Path, typer.Option(help="Customers file (.csv, .csv.gz or .parquet).")],
+    events: Annotated[Path, typer.Option(help="Events file (.csv, .csv.gz or .parquet).")],
+    actions: Annotated[
+        Path | None, typer.Option(help="Optional retention actions file.")
+    ] = None,
+    quarantine_dir: Annotated[
+        Path | None,
+        typer.Option(help="Where rejected rows are written; default <CXCHURN_HOME>/quarantine."),
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option(help="Stop at the first bad row instead of quarantining it.")
+    ] = False,
+) -> None:
+    """Validate customers, events and (optionally) actions; quarantine bad rows with reasons.
+
+    Prints one reconciliation line per table (read = accepted + quarantined) and the most
+    common quarantine reasons. Structural problems (missing file or column) stop with a
+    message that names the file, the column and the fix.
+    """
+    qdir = quarantine_dir if quarantine_dir is not None else paths.home() / "quarantine"
+    tables = load_tables(customers, events, actions, quarantine_dir=qdir, strict=strict)
+    for result in tables.results:
+        typer.echo(result.summary())
+        for reason, count in result.reasons().head(_TOP_REASONS).items():
+            typer.echo(f"    {count:>10,}  {reason}")
