@@ -1,0 +1,301 @@
+"""The daily simulation of one block of customers, vectorised over the block.
+
+Each day, for every active customer at once: experience damage fades, scheduled shocks land
+(a late delivery hurts on the day it arrives), the unobserved mood noise moves, the day's
+cancellation is drawn from ``simulate_truth.daily_hazard``, and the day's events are drawn
+with rates that depend on satisfaction. Observable events are what move satisfaction (late
+deliveries, slow or reopened tickets, complaints, price rises, failed payments), and
+engagement (sessions, email opens, orders), surveys and feedback text are readings of it, so
+a model looking only at events can recover most of what the truth knows.
+
+There is one Python iteration per simulated day, never one per customer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+
+from features import feedback_text
+from features.simulate_events import EventBuffer
+from features.simulate_population import DAY_US, REGION_LATE_RATE, Population, to_us
+from features.simulate_truth import (
+    ACTION_TYPES,
+    COMPLAINT_SHOCK,
+    DAMAGE_DECAY,
+    FAILED_PAYMENT_SHOCK,
+    LATE_DELAY_MEAN,
+    LATE_SHOCK,
+    NOISE_AR,
+    NOISE_SD,
+    ORDER_SATISFACTION,
+    REOPEN_BASE,
+    REOPEN_SHOCK,
+    REOPEN_SLOW,
+    RISE_SHOCK,
+    SLOW_SHOCK,
+    TICKET_BASE,
+    TICKET_DAMAGE,
+    TICKET_HOURS_LOG,
+    TICKET_MAX,
+    TICKET_SHOCK,
+    CutoffState,
+    action_effects,
+    churn_probability,
+    daily_hazard,
+    late_factor,
+    slow_factor,
+)
+
+RING: Final = 40  # how many days ahead a shock can be scheduled (deliveries, reopenings)
+HOUR_US: Final = 3_600_000_000
+# Company-wide price rises: (date, plans affected, share of monthly customers, relative rise).
+# Annual customers get them less often (their price is fixed until renewal).
+PRICE_RISES: Final = (
+    ("2024-04-01", (1, 2), 0.85, 0.10),
+    ("2025-03-01", (0, 1, 2), 0.50, 0.08),
+)
+SESSIONS_PER_DAY: Final = 0.12
+EMAIL_OPENS_PER_DAY: Final = 0.05
+# Survey invitations: share of deliveries followed by a CSAT invitation; every ticket gets a
+# CSAT and a CES invitation; NPS goes out every NPS_EVERY days of tenure.
+CSAT_AFTER_DELIVERY: Final = 0.25
+NPS_EVERY: Final = 91
+
+
+@dataclass(frozen=True)
+class BlockResult:
+    """Events (column arrays, local customer numbers) and the truth for one block."""
+
+    events: dict[str, np.ndarray]
+    cancel_us: np.ndarray  # int64 max when never cancelled
+    truth_customer: np.ndarray  # local customer number of each truth row
+    truth_cutoff: np.ndarray  # index into the cutoffs
+    truth_p: np.ndarray
+    effect_cutoff: np.ndarray  # per customer: newest cutoff eligible at (-1: never)
+    effects: np.ndarray  # per customer x ACTION_TYPES, at effect_cutoff
+
+
+def _times(rng: np.random.Generator, day_us: int, k: int) -> np.ndarray:
+    return day_us + (rng.random(k) * DAY_US).astype(np.int64)
+
+
+def _clip_round(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    return np.clip(np.round(x), lo, hi)
+
+
+def simulate_block(
+    rng: np.random.Generator,
+    pop: Population,
+    start_us: int,
+    end_us: int,
+    cutoffs_us: tuple[int, ...],
+    horizon_days: int,
+    activity: float,
+) -> BlockResult:
+    """Simulate one block from start to end; see the module docstring for the day's steps."""
+    n = len(pop)
+    n_days = (end_us - start_us) // DAY_US
+    cutoff_day = {(c - start_us) // DAY_US: i for i, c in enumerate(cutoffs_us)}
+    rise_day = {}
+    for date, plans, share, rel in PRICE_RISES:
+        day = (to_us(date) - start_us) // DAY_US
+        if 0 <= day < n_days:
+            rise_day[day] = (np.isin(pop.plan, plans), share, rel)
+
+    start_abs = start_us // DAY_US
+    signup_abs = pop.signup_us // DAY_US
+    first_day = np.maximum(0, signup_abs - start_abs + 1)  # active from the day after signup
+    tenure0 = (start_us - pop.signup_us) / DAY_US
+    late_rate = np.asarray(REGION_LATE_RATE)[pop.region]
+    respond = np.where(pop.responder, 0.45, 0.006)
+    language = pop.turkish.astype(np.int64)
+    billing_phase = (signup_abs % 30).astype(np.int16)  # monthly billing on the signup day
+    nps_phase = ((signup_abs + 45) % NPS_EVERY).astype(np.int16)  # NPS mid-quarter of tenure
+
+    alive = np.ones(n, dtype=bool)
+    cancel_us = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    d_delivery, d_support, d_price, d_payment = (np.zeros(n) for _ in range(4))
+    noise = rng.normal(0.0, NOISE_SD, n)
+    innovation = NOISE_SD * np.sqrt(1 - NOISE_AR**2)
+    price = pop.price0.copy()
+    since_failure = np.full(n, 1e4)
+    ring_delivery = np.zeros((RING, n))
+    ring_support = np.zeros((RING, n))
+
+    truth_c: list[np.ndarray] = []
+    truth_k: list[np.ndarray] = []
+    truth_p: list[np.ndarray] = []
+    effect_cutoff = np.full(n, -1, dtype=np.int64)
+    effects = np.zeros((n, len(ACTION_TYPES)))
+    buf = EventBuffer()
+
+    for d in range(n_days):
+        day_us = start_us + d * DAY_US
+        if d in cutoff_day:
+            who = np.flatnonzero(alive & (pop.signup_us < day_us))
+            state = CutoffState(
+                baseline=pop.baseline[who], d_delivery=d_delivery[who],
+                d_support=d_support[who], d_price=d_price[who], d_payment=d_payment[who],
+                noise=noise[who], tenure_days=tenure0[who] + d, annual=pop.annual[who],
+                sensitivity=pop.price_sensitivity[who],
+                price_gap=price[who] / pop.price0[who] - 1.0, overpaying=pop.overpaying[who],
+                days_since_failure=since_failure[who], engagement=pop.engagement[who],
+                order_rate=pop.order_rate[who], late_rate=late_rate[who], care=np.zeros(len(who)),
+            )
+            truth_c.append(who)
+            truth_k.append(np.full(len(who), cutoff_day[d], dtype=np.int64))
+            truth_p.append(churn_probability(state, horizon_days))
+            effects[who] = action_effects(state, horizon_days)
+            effect_cutoff[who] = cutoff_day[d]
+
+        act = alive & (first_day <= d)
+        slot = d % RING
+        d_delivery *= DAMAGE_DECAY
+        d_delivery += ring_delivery[slot]
+        ring_delivery[slot] = 0.0
+        d_support *= DAMAGE_DECAY
+        d_support += ring_support[slot]
+        ring_support[slot] = 0.0
+        d_price *= DAMAGE_DECAY
+        d_payment *= DAMAGE_DECAY
+        noise = NOISE_AR * noise + innovation * rng.standard_normal(n)
+        since_failure += 1.0
+        sat = pop.baseline + d_delivery + d_support + d_price + d_payment + noise
+        u = rng.random((9, n))
+
+        # Cancellation first: the day's other events survive only if they come before it.
+        hazard = daily_hazard(
+            sat, tenure0 + d, pop.annual, pop.price_sensitivity, price / pop.price0 - 1.0,
+            pop.overpaying, since_failure,
+        )
+        who = np.flatnonzero(act & (u[0] < -np.expm1(-hazard)))
+        if who.size:
+            t = _times(rng, day_us, who.size)
+            cancel_us[who] = t
+            alive[who] = False
+            buf.add("cancellation", who, t)
+
+        # Orders, their deliveries (late ones hurt when they arrive), returns, CSAT.
+        who = np.flatnonzero(act & (u[1] < pop.order_rate * np.exp(ORDER_SATISFACTION * sat)))
+        k = who.size
+        if k:
+            t = _times(rng, day_us, k)
+            amount = np.round(rng.lognormal(np.log(25.0 + 20.0 * pop.plan[who]), 0.5), 2)
+            buf.add("order", who, t, amount=amount)
+            late = rng.random(k) < late_rate[who]
+            late_days = np.minimum(np.ceil(rng.exponential(LATE_DELAY_MEAN, k)), 20.0)
+            delay = np.where(late, late_days, -rng.integers(0, 2, k))  # on time: 0 or 1 early
+            arrive = rng.integers(1, 4, k) + np.maximum(delay, 0).astype(np.int64)
+            t_delivery = day_us + arrive * DAY_US + (rng.random(k) * DAY_US).astype(np.int64)
+            buf.add("delivery", who, t_delivery, duration=delay)
+            shock = np.where(late, LATE_SHOCK * late_factor(delay), 0.0)
+            ring_delivery[(d + arrive) % RING, who] += shock
+            ret = rng.random(k) < 0.05 + 0.12 * late
+            t_return = t_delivery[ret] + rng.integers(1, 10, ret.sum()) * DAY_US
+            buf.add("return", who[ret], t_return,
+                    amount=np.round(amount[ret] * rng.uniform(0.3, 1.0, ret.sum()), 2))
+            asked = rng.random(k) < CSAT_AFTER_DELIVERY * respond[who]
+            csat = _clip_round(3.8 + 1.3 * (sat[who] + shock) + rng.normal(0, 0.8, k), 1, 5)
+            t_csat = t_delivery + (rng.uniform(2, 48, k) * HOUR_US).astype(np.int64)
+            buf.add("survey_csat", who[asked], t_csat[asked], score=csat[asked])
+
+        # Support tickets: more likely after late deliveries and payment trouble; slow ones hurt.
+        p_ticket = np.minimum(
+            TICKET_BASE * np.exp(-TICKET_DAMAGE * (d_delivery + d_payment)), TICKET_MAX
+        )
+        who = np.flatnonzero(act & (u[2] < p_ticket))
+        k = who.size
+        if k:
+            t = _times(rng, day_us, k)
+            hours = np.minimum(rng.lognormal(*TICKET_HOURS_LOG, k), 400.0)
+            slow = hours > 48
+            shock = TICKET_SHOCK + SLOW_SHOCK * slow_factor(hours)
+            d_support[who] += shock
+            buf.add("support_ticket", who, t, duration=np.round(hours, 1))
+            reopen = rng.random(k) < REOPEN_BASE + REOPEN_SLOW * slow
+            t_reopen = t + ((hours + rng.uniform(1, 72, k)) * HOUR_US).astype(np.int64)
+            reopen_day = np.maximum((t_reopen - start_us) // DAY_US, d + 1)
+            ring_support[reopen_day[reopen] % RING, who[reopen]] += REOPEN_SHOCK
+            buf.add("ticket_reopened", who[reopen], t_reopen[reopen])
+            asked = rng.random(k) < respond[who]
+            after = sat[who] + shock
+            t_survey = t + ((hours + rng.uniform(1, 24, k)) * HOUR_US).astype(np.int64)
+            csat = _clip_round(3.8 + 1.3 * after + rng.normal(0, 0.8, k), 1, 5)
+            ces = _clip_round(3.0 - 1.1 * after + 1.2 * slow + rng.normal(0, 1.0, k), 1, 7)
+            buf.add("survey_csat", who[asked], t_survey[asked], score=csat[asked])
+            buf.add("survey_ces", who[asked], t_survey[asked] + HOUR_US // 60, score=ces[asked])
+
+        # Complaints: what unhappy customers do; filing one adds to the frustration.
+        # Rare events: keep the few customers under the rate's upper bound, then test exactly.
+        who = np.flatnonzero(act & (u[3] < 0.05))
+        who = who[u[3][who] < np.minimum(0.0004 * np.exp(-1.8 * sat[who]), 0.05)]
+        if who.size:
+            d_support[who] += COMPLAINT_SHOCK
+            buf.add("complaint", who, _times(rng, day_us, who.size))
+
+        # NPS relationship survey, answered by a minority.
+        who = np.flatnonzero(nps_phase == (start_abs + d) % NPS_EVERY)
+        who = who[act[who] & (u[4][who] < respond[who])]
+        if who.size:
+            nps = _clip_round(7.0 + 2.6 * sat[who] + rng.normal(0, 1.5, who.size), 0, 10)
+            buf.add("survey_nps", who, _times(rng, day_us, who.size), score=nps)
+
+        # Engagement: sessions and email opens fade as satisfaction falls.
+        lam = SESSIONS_PER_DAY * activity * pop.engagement * np.exp(0.8 * sat) * act
+        who = np.repeat(np.arange(n), rng.poisson(lam))
+        if who.size:
+            minutes = np.round(rng.lognormal(np.log(6.0) + 0.25 * sat[who], 0.7), 1)
+            buf.add("session", who, _times(rng, day_us, who.size), duration=minutes)
+        p_email = np.minimum(EMAIL_OPENS_PER_DAY * activity * np.exp(0.4 * sat), 1.0)
+        who = np.flatnonzero(act & (u[5] < p_email))
+        if who.size:
+            buf.add("email_open", who, _times(rng, day_us, who.size))
+
+        # Price changes: company-wide rises on fixed dates, and rare individual changes.
+        rel = np.zeros(n)
+        if d in rise_day:
+            plans, share, rise = rise_day[d]
+            hit = act & plans & (rng.random(n) < share * np.where(pop.annual, 0.35, 1.0))
+            rel[hit] = rise * rng.uniform(0.8, 1.2, hit.sum())
+        single = np.flatnonzero(act & (rel == 0) & (u[6] < 1 / 700))
+        size = rng.uniform(0.05, 0.15, single.size)
+        rel[single] = np.where(u[6][single] < 0.65 / 700, size, -size)
+        who = np.flatnonzero(rel != 0)
+        if who.size:
+            new = np.round(price[who] * (1 + rel[who]), 2)
+            buf.add("price_change", who, _times(rng, day_us, who.size), amount=new - price[who])
+            d_price[who] += np.where(rel[who] > 0, RISE_SHOCK * rel[who], -1.0 * rel[who])
+            price[who] = new
+
+        # Monthly billing: fragile customers' payments fail more often.
+        who = np.flatnonzero(billing_phase == (start_abs + d) % 30)
+        who = who[act[who] & (u[7][who] < pop.fragility[who])]
+        if who.size:
+            since_failure[who] = 0.0
+            d_payment[who] += FAILED_PAYMENT_SHOCK
+            buf.add("payment_failed", who, _times(rng, day_us, who.size), amount=price[who])
+
+        # Free-text feedback: extreme feelings speak up; the topic is what hurt most.
+        who = np.flatnonzero(act & (u[8] < 0.05))
+        who = who[u[8][who] < np.minimum(0.0015 * np.exp(0.9 * np.abs(sat[who])), 0.05)]
+        k = who.size
+        if k:
+            parts = np.stack([d_delivery[who], d_support[who], d_price[who]])
+            topic = np.where(parts.min(axis=0) < -0.15, parts.argmin(axis=0), 3)
+            mood = sat[who] + rng.normal(0, 0.35, k)
+            sentiment = np.where(mood < -0.35, 0, np.where(mood > 0.45, 2, 1))
+            ids = feedback_text.phrase_ids(language[who], sentiment, topic, rng.random(k))
+            buf.add("feedback", who, _times(rng, day_us, k), text=ids)
+
+    return BlockResult(
+        events=buf.finish(rng, pop.preferred, cancel_us, end_us),
+        cancel_us=cancel_us,
+        truth_customer=np.concatenate(truth_c) if truth_c else np.zeros(0, dtype=np.int64),
+        truth_cutoff=np.concatenate(truth_k) if truth_k else np.zeros(0, dtype=np.int64),
+        truth_p=np.concatenate(truth_p) if truth_p else np.zeros(0),
+        effect_cutoff=effect_cutoff,
+        effects=effects,
+    )
