@@ -1,0 +1,266 @@
+"""Compile feature specs to ONE portable SQL query per batch of cutoffs (pure: text + params).
+
+Why this shape (measured, see the report of issue 2): joining every event to every cutoff
+whose window holds it repeats each event up to (cutoffs x windows) times. Instead:
+
+1. edges: every cutoff ``c`` and every window start ``c - w`` of the batch (bound as
+   parameters). Consecutive edges make half-open intervals ``lo <= t < next edge``; any
+   feature window ``[c - w, c)`` is an exact union of them, and so is all history.
+2. ``bk``: one pass over the events (only those before the last cutoff, only the event types
+   the specs read) computes decomposable partial aggregates per customer and interval
+   (counts, sums, non-null counts, min, max, last time, value at last time).
+3. ``agg``: each (customer, cutoff) combines the partials of the intervals inside each
+   window. There are few intervals per customer, so this step is small.
+
+Point-in-time rule: an interval is joined to cutoff ``c`` only when ``lo < c`` (then, as
+``c`` is an edge, the whole interval lies before ``c``), and events at or after the last
+cutoff are never read, so an event at ``t >= c`` cannot reach cutoff ``c``.
+
+Portability: only ANSI constructs plus MAX_BY, LAG, REGEXP_MATCHES and EPOCH, which sqlglot
+transpiles to Spark (MAX_BY, LAG, RLIKE, UNIX_TIMESTAMP). Vocabulary values, thresholds and
+the text pattern are bound parameters (``$name``); identifiers are validated and quoted.
+Input tables are ``cx_events``, ``cx_customers`` and ``cx_cutoffs`` (customer_id, cutoff).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from cxchurn.errors import ConfigError
+from features import schema
+from features.spec import FeatureSpec, validate_specs
+from features.text_signals import pattern
+
+EVENTS_TABLE = "cx_events"
+CUSTOMERS_TABLE = "cx_customers"
+CUTOFFS_TABLE = "cx_cutoffs"
+TENURE = "tenure_days"
+SECONDS_PER_DAY = 86400.0
+OUTSIDE = 999999  # interval class of intervals older than every window
+RESERVED = (schema.CUSTOMER_ID, schema.CUTOFF, TENURE, "signup_date")
+
+
+@dataclass(frozen=True)
+class CompiledQuery:
+    """SQL text, its bound parameters and the output columns, in order."""
+
+    sql: str
+    params: dict[str, Any]
+    columns: tuple[str, ...]
+    feature_columns: tuple[str, ...] = field(default=())
+
+
+def quote(identifier: str) -> str:
+    """Quote an identifier for SQL (double quotes, embedded quotes doubled)."""
+    if not isinstance(identifier, str) or not identifier or "\x00" in identifier:
+        raise ConfigError(f"column name must be a non-empty string; got {identifier!r}.")
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+class _Builder:
+    """Collects bound parameters and de-duplicated partial aggregates while compiling."""
+
+    def __init__(self) -> None:
+        self.params: dict[str, Any] = {}
+        self.partials: dict[str, str] = {}  # partial SQL expression -> alias
+        self.numbers: dict[float, str] = {}  # filter value -> parameter suffix
+
+    def param(self, prefix: str, key: str, value: Any) -> str:
+        name = f"{prefix}_{key}"
+        self.params[name] = value
+        return f"${name}"
+
+    def partial(self, expression: str) -> str:
+        if expression not in self.partials:
+            self.partials[expression] = f"p{len(self.partials)}"
+        return self.partials[expression]
+
+    def condition(self, spec: FeatureSpec, *, with_match: bool = True) -> str:
+        types = ", ".join(self.param("et", et, et) for et in spec.event_types)
+        parts = [f"ev.event_type IN ({types})"]
+        if with_match and spec.filter is not None:
+            f = spec.filter
+            number = self.numbers.setdefault(float(f.value), str(len(self.numbers)))
+            value = self.param("fv", number, float(f.value))
+            parts.append(f"ev.{f.column} {f.op} {value}")
+        if with_match and spec.channel is not None:
+            parts.append(f"ev.channel = {self.param('ch', spec.channel, spec.channel)}")
+        if with_match and spec.text_signal is not None:
+            parts.append(f"ev.sig_{spec.text_signal}")
+        return " AND ".join(parts)
+
+
+def _combine(spec: FeatureSpec, b: _Builder) -> str:
+    """SQL for one aggregate feature at (customer, cutoff), over the window's intervals.
+
+    ``pr.cls`` is the smallest window (days) holding the interval, or OUTSIDE, so an interval
+    is inside window ``w`` exactly when ``cls <= w``. CASE WHEN, not FILTER: DuckDB runs
+    FILTER aggregates about 5x slower here (measured).
+    """
+    cond = b.condition(spec)
+    col = f"ev.{spec.column}" if spec.column else None
+
+    def part(expr: str) -> str:
+        alias = f"pr.{b.partial(expr)}"
+        if spec.window_days is None:
+            return alias
+        return f"CASE WHEN pr.cls <= {spec.window_days} THEN {alias} END"
+
+    count = part(f"CAST(COUNT(CASE WHEN {cond} THEN 1 END) AS DOUBLE)")
+    agg = spec.aggregation
+    if agg == "count":
+        return f"COALESCE(SUM({count}), 0)"
+    if agg == "sum":
+        return f"COALESCE(SUM({part(f'SUM(CASE WHEN {cond} THEN {col} END)')}), 0)"
+    if agg == "mean":
+        total = part(f"SUM(CASE WHEN {cond} THEN {col} END)")
+        known = part(f"CAST(COUNT(CASE WHEN {cond} THEN {col} END) AS DOUBLE)")
+        return f"SUM({total}) / NULLIF(SUM({known}), 0)"
+    if agg in ("min", "max"):
+        fn = agg.upper()
+        return f"{fn}({part(f'{fn}(CASE WHEN {cond} THEN {col} END)')})"
+    if agg == "days_since_last":
+        last = part(f"MAX(CASE WHEN {cond} THEN ev.event_time END)")
+        return f"(EPOCH(pr.cutoff) - EPOCH(MAX({last}))) / {SECONDS_PER_DAY}"
+    if agg == "share":
+        whole_cond = b.condition(spec, with_match=False)
+        whole = part(f"CAST(COUNT(CASE WHEN {whole_cond} THEN 1 END) AS DOUBLE)")
+        return f"SUM({count}) / NULLIF(SUM({whole}), 0)"
+    # last / change: the value at the latest matching event whose value is known
+    known_cond = f"{cond} AND {col} IS NOT NULL"
+    when = part(f"MAX(CASE WHEN {known_cond} THEN ev.event_time END)")
+    value = part(f"MAX_BY({col}, CASE WHEN {known_cond} THEN ev.event_time END)")
+    last = f"MAX_BY({value}, {when})"
+    if agg == "last":
+        return last
+    previous = part(f"MAX_BY(ev.prev_{spec.column}, CASE WHEN {known_cond} "
+                    f"THEN ev.event_time END)")
+    return f"{last} - MAX_BY({previous}, {when})"
+
+
+def _composite(spec: FeatureSpec, by_name: dict[str, FeatureSpec]) -> str:
+    if spec.kind == "nps_category":
+        x = f"a.{quote(spec.inputs[0])}"
+        return (f"CASE WHEN {x} IS NULL THEN NULL WHEN {x} <= 6 THEN 'detractor' "
+                f"WHEN {x} <= 8 THEN 'passive' ELSE 'promoter' END")
+    a, c = (f"a.{quote(name)}" for name in spec.inputs)
+    if spec.op == "difference":
+        return f"CAST({a} - {c} AS DOUBLE)"
+    if spec.op == "ratio":
+        return f"CAST({a} AS DOUBLE) / NULLIF({c}, 0)"
+    wa, wc = (by_name[name].window_days for name in spec.inputs)
+    return f"(CAST({a} AS DOUBLE) / {wa}) / NULLIF(CAST({c} AS DOUBLE) / {wc}, 0)"
+
+
+def _events_cte(specs: Sequence[FeatureSpec], b: _Builder, last_edge: str) -> str:
+    """Only the needed event types, before the last cutoff; text signals and LAGs computed once.
+
+    ``prev_<col>`` (for 'change') is the previous known value of the same customer and event
+    type; partitioning by ``col IS NULL`` makes LAG skip unknown values portably.
+    """
+    types = sorted({et for s in specs if s.kind == "aggregate" for et in s.event_types})
+    change_types = sorted({s.event_types[0] for s in specs if s.aggregation == "change"})
+    change_cols = sorted({s.column for s in specs if s.aggregation == "change"})
+    signals = sorted({s.text_signal for s in specs if s.text_signal})
+    base = ["customer_id", "event_time", "event_type", "channel", "amount", "score", "duration"]
+    base += [f"COALESCE(REGEXP_MATCHES(LOWER(text), {b.param('tx', sig, pattern(sig))}), FALSE)"
+             f" AS sig_{sig}" for sig in signals]
+    before = f"event_time < {last_edge}"
+
+    def in_list(values: Sequence[str]) -> str:
+        return ", ".join(b.param("et", v, v) for v in values)
+
+    plain = [t for t in types if t not in change_types]
+    branches = []
+    if plain or not change_types:
+        nulls = [f"CAST(NULL AS DOUBLE) AS prev_{c}" for c in change_cols]
+        where = f"event_type IN ({in_list(plain)}) AND " if plain else "FALSE AND "
+        branches.append(f"SELECT {', '.join(base + nulls)} FROM {EVENTS_TABLE} "
+                        f"WHERE {where}{before}")
+    if change_types:
+        lags = [f"LAG({c}) OVER (PARTITION BY customer_id, event_type, {c} IS NULL "
+                f"ORDER BY event_time) AS prev_{c}" for c in change_cols]
+        branches.append(f"SELECT {', '.join(base + lags)} FROM {EVENTS_TABLE} "
+                        f"WHERE event_type IN ({in_list(change_types)}) AND {before}")
+    return "\n  UNION ALL\n  ".join(branches)
+
+
+def _edges(cutoffs: Sequence[pd.Timestamp], windows: Sequence[int]) -> list[pd.Timestamp]:
+    if len(cutoffs) == 0:
+        raise ConfigError("no cutoffs to compile features for; expected at least one cutoff.")
+    stamps = {pd.Timestamp(c) for c in cutoffs}
+    if any(c.tzinfo is None for c in stamps):
+        raise ConfigError("cutoffs must be tz-aware UTC timestamps; got naive ones. Use "
+                          "pd.Timestamp(..., tz='UTC').")
+    return sorted({c - pd.Timedelta(days=w) for c in stamps for w in (0, *windows)})
+
+
+def compile_features(specs: Sequence[FeatureSpec], cutoffs: Sequence[pd.Timestamp],
+                     static_columns: Sequence[str] = ()) -> CompiledQuery:
+    """Compile a spec set for a batch of cutoff instants to one SQL query.
+
+    ``cutoffs``: the distinct cutoff instants of the batch (their window starts become the
+    interval edges, bound as parameters). ``static_columns``: the customers table's columns;
+    all but customer_id/signup_date pass through. ``tenure_days`` is always added.
+    """
+    specs = validate_specs(specs)
+    by_name = {s.name: s for s in specs}
+    static = [c for c in static_columns if c not in ("customer_id", "signup_date")]
+    clash = sorted(set(static) & (set(by_name) | set(RESERVED)))
+    if clash:
+        raise ConfigError(f"customer column(s) {clash} clash with feature names; rename the "
+                          f"column(s) or the feature spec(s).")
+    b = _Builder()
+    aggregates = [s for s in specs if s.kind == "aggregate"]
+    combined = [f"CAST({_combine(s, b)} AS DOUBLE) AS {quote(s.name)}" for s in aggregates]
+    windows = sorted({s.window_days for s in aggregates if s.window_days is not None})
+    edges = _edges(cutoffs, windows)
+    for i, edge in enumerate(edges):
+        b.params[f"edge_{i}"] = edge.to_pydatetime()
+    b.params["edge_floor"] = (edges[0] - pd.Timedelta(days=1)).to_pydatetime()
+    last_edge = f"CAST($edge_{len(edges) - 1} AS TIMESTAMPTZ)"
+    events = _events_cte(specs, b, last_edge)
+    interval = " ".join(f"WHEN ev.event_time >= $edge_{i} THEN $edge_{i}"
+                        for i in reversed(range(len(edges))))
+    partials = ",\n    ".join(f"{expr} AS {alias}" for expr, alias in b.partials.items())
+    classes = " ".join(f"WHEN bk.lo >= c.cutoff - INTERVAL {w} DAY THEN {w}" for w in windows)
+    cls = f"CASE {classes} ELSE {OUTSIDE} END" if windows else str(OUTSIDE)
+    partial_cols = ", ".join(f"bk.{alias}" for alias in b.partials.values())
+    outer = [f"a.{quote(s.name)}" if s.kind == "aggregate"
+             else f"{_composite(s, by_name)} AS {quote(s.name)}" for s in specs]
+    statics = [f"cu.{quote(c)}" for c in static]
+    tenure = (f"CAST((EPOCH(a.cutoff) - EPOCH(cu.signup_date)) / {SECONDS_PER_DAY} AS DOUBLE) "
+              f"AS {TENURE}")
+    sql = f"""WITH
+cut AS (SELECT DISTINCT customer_id, cutoff FROM {CUTOFFS_TABLE}),
+ev AS (
+  {events}
+),
+bk AS (
+  SELECT ev.customer_id,
+    CAST(CASE {interval} ELSE $edge_floor END AS TIMESTAMPTZ) AS lo,
+    {partials}
+  FROM ev
+  GROUP BY 1, 2
+),
+pr AS (
+  SELECT c.customer_id, c.cutoff, {cls} AS cls, {partial_cols}
+  FROM cut c LEFT JOIN bk ON bk.customer_id = c.customer_id AND bk.lo < c.cutoff
+),
+a AS (
+  SELECT pr.customer_id, pr.cutoff,
+    {(',' + chr(10) + '    ').join(combined)}
+  FROM pr
+  GROUP BY pr.customer_id, pr.cutoff
+)
+SELECT a.customer_id, a.cutoff, {', '.join([*statics, tenure, *outer])}
+FROM a LEFT JOIN {CUSTOMERS_TABLE} cu ON cu.customer_id = a.customer_id
+ORDER BY a.customer_id, a.cutoff"""
+    feature_columns = (*static, TENURE, *(s.name for s in specs))
+    return CompiledQuery(sql=sql, params=b.params,
+                         columns=(schema.CUSTOMER_ID, schema.CUTOFF, *feature_columns),
+                         feature_columns=feature_columns)

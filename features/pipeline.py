@@ -1,0 +1,94 @@
+"""Feature table and training examples: wiring of spec -> SQL -> DuckDB -> frames -> files.
+
+``build_feature_table`` serves training, batch scoring and (with a one-row cutoff table)
+online scoring alike: one definition of every feature, no train/serve skew.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from cxchurn.errors import DataContractError
+from features import pit, schema
+from features.compile import CUSTOMERS_TABLE, CUTOFFS_TABLE, EVENTS_TABLE, compile_features
+from features.labels import LabelConfig, eligible_cutoffs, make_labels
+from features.spec import DEFAULT_SPECS, FeatureSpec, spec_version, specs_to_data
+
+FEATURES_FILE = "features.parquet"
+LABELS_FILE = "labels.parquet"
+EXAMPLES_FILE = "examples.parquet"
+SPEC_FILE = "feature_spec.json"
+
+
+def _cutoff_frame(cutoffs: pd.DataFrame) -> pd.DataFrame:
+    missing = [c for c in (schema.CUSTOMER_ID, schema.CUTOFF) if c not in cutoffs.columns]
+    if missing:
+        raise DataContractError(f"cutoff table lacks column(s) {missing}; expected columns "
+                                f"['customer_id', 'cutoff'], got {list(cutoffs.columns)}.")
+    frame = cutoffs[[schema.CUSTOMER_ID, schema.CUTOFF]].copy()
+    frame[schema.CUTOFF] = pd.to_datetime(frame[schema.CUTOFF], utc=True).astype(
+        "datetime64[us, UTC]")
+    return frame
+
+
+def build_feature_table(customers: pit.Source, events: pit.Source, cutoffs: pd.DataFrame,
+                        specs: Sequence[FeatureSpec] = DEFAULT_SPECS,
+                        con: duckdb.DuckDBPyConnection | None = None) -> pd.DataFrame:
+    """Features for every (customer_id, cutoff) row of ``cutoffs``, in one SQL query.
+
+    customers/events: frames or Parquet/CSV paths (read by DuckDB directly). Output: one row
+    per distinct (customer_id, cutoff), customer columns passed through, ``tenure_days``,
+    then one column per spec (float64, NaN = no data; ``nps_category`` is text).
+    """
+    con = con or pit.connect()
+    customer_cols = pit.register(con, CUSTOMERS_TABLE, customers)
+    pit.require(customer_cols, schema.CUSTOMER_COLUMNS, "customers")
+    pit.require(pit.register(con, EVENTS_TABLE, events), schema.EVENT_REQUIRED, "events")
+    frame = _cutoff_frame(cutoffs)
+    pit.register(con, CUTOFFS_TABLE, frame)
+    dates = list(pd.DatetimeIndex(frame[schema.CUTOFF].unique()))
+    query = compile_features(specs, dates, static_columns=customer_cols)
+    return pit.run(con, query)
+
+
+def build_examples(customers: pit.Source, events: pit.Source,
+                   dates: Sequence[pd.Timestamp], label_config: LabelConfig | None = None,
+                   specs: Sequence[FeatureSpec] = DEFAULT_SPECS,
+                   con: duckdb.DuckDBPyConnection | None = None,
+                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(features, labels) for every eligible (customer, cutoff) at the given cutoff dates."""
+    config = label_config or LabelConfig()
+    con = con or pit.connect()
+    eligible = eligible_cutoffs(customers, events, dates, config, con=con)
+    labels = make_labels(events, eligible, config, con=con)
+    features = build_feature_table(customers, events, eligible, specs, con=con)
+    return features, labels
+
+
+def write_outputs(features: pd.DataFrame, labels: pd.DataFrame, specs: Sequence[FeatureSpec],
+                  out_dir: str | Path, label_config: LabelConfig | None = None,
+                  ) -> dict[str, Path]:
+    """Write features, labels, examples (features inner-joined with labels) and the spec."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    keys = [schema.CUSTOMER_ID, schema.CUTOFF]
+    examples = features.merge(labels[[*keys, schema.LABEL]], on=keys, how="inner")
+    paths = {name: out / file for name, file in (
+        ("features", FEATURES_FILE), ("labels", LABELS_FILE), ("examples", EXAMPLES_FILE),
+        ("spec", SPEC_FILE))}
+    features.to_parquet(paths["features"], index=False)
+    labels.to_parquet(paths["labels"], index=False)
+    examples.to_parquet(paths["examples"], index=False)
+    doc = {"version": spec_version(specs), "specs": specs_to_data(specs),
+           "monotone": {s.name: s.monotone for s in specs if s.monotone}}
+    if label_config is not None:
+        doc["label"] = {k: (str(v) if isinstance(v, pd.Timestamp) else v)
+                        for k, v in asdict(label_config).items()}
+    paths["spec"].write_text(json.dumps(doc, indent=2, ensure_ascii=False), encoding="utf-8")
+    return paths
