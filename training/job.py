@@ -1,0 +1,308 @@
+"""The training and evaluation jobs: one function each, shared by CLI, MLproject and demo.
+
+``run_training`` loads a feature build, trains (``training.train``), logs the run to MLflow,
+registers the model and lets the registry decide whether it becomes ``champion``.
+``run_evaluation`` scores a registered model (the champion by default) on the newest cutoffs
+of a feature build and logs that as an evaluation run. Both return a small summary whose
+``lines()`` say where to look (MLflow UI command, plot files).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+
+from cxchurn import paths
+from cxchurn.errors import ConfigError, NotFoundError
+from features.schema import CUSTOMER_ID, CUTOFF, LABEL
+from training import registry
+from training.dataset import load_examples
+from training.pyfunc import load_churn_model, log_churn_model, model_frame
+from training.tracking import (
+    DEFAULT_EXPERIMENT,
+    data_fingerprint,
+    flat_metrics,
+    log_training_run,
+    setup_tracking,
+    ui_command,
+)
+from training.train import TrainConfig, train_churn_model
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunSummary:
+    """What a training run produced and where to find it."""
+
+    run_id: str
+    experiment_id: str
+    tracking_uri: str
+    model_uri: str
+    model_name: str
+    model_version: str | None
+    decision: registry.PromotionDecision | None
+    metrics: dict[str, dict[str, float]]
+    headline: dict[str, float]
+    plots: dict[str, Path]
+    out_dir: Path
+    fingerprint: dict[str, Any]
+    summary_text: str = ""
+
+    def lines(self) -> list[str]:
+        """Human-readable report for the CLI and the demo."""
+        out = [self.summary_text] if self.summary_text else []
+        out.append(f"data fingerprint: {self.fingerprint['fingerprint']} "
+                   f"({self.fingerprint['n_rows']} rows x {self.fingerprint['n_columns']} cols)")
+        out.append(f"MLflow run: {self.run_id} (experiment {self.experiment_id})")
+        if self.model_version is not None:
+            out.append(f"registered: {self.model_name} v{self.model_version}")
+        if self.decision is not None:
+            verdict = "promoted to champion" if self.decision.promoted else "kept as challenger"
+            out.append(f"promotion: {verdict}: {self.decision.reason}")
+        out.append(f"run files: {self.out_dir}")
+        if self.plots:
+            out.append(f"plots: {Path(next(iter(self.plots.values()))).parent}")
+            out.extend(f"  {name}: {path}" for name, path in self.plots.items())
+        out.append(f"browse runs and the registry: {ui_command(self.tracking_uri)}")
+        return out
+
+
+@dataclass
+class EvalSummary:
+    """An evaluation of a registered model on a feature build's newest cutoffs."""
+
+    run_id: str
+    model_uri: str
+    cutoffs: list[str]
+    metrics: dict[str, float]
+    plots: dict[str, Path] = field(default_factory=dict)
+    segment_metrics: pd.DataFrame | None = None
+    warnings: list[str] = field(default_factory=list)
+    importance: pd.DataFrame | None = None
+    scored: pd.DataFrame | None = field(default=None, repr=False)
+    model: Any = field(default=None, repr=False)
+    rows: pd.DataFrame | None = field(default=None, repr=False)
+
+    def lines(self) -> list[str]:
+        out = [f"model: {self.model_uri}", f"cutoffs: {', '.join(self.cutoffs)}"]
+        out.extend(f"  {k:<20} {v:.4f}" for k, v in self.metrics.items())
+        out.extend(f"WARNING: {w}" for w in self.warnings)
+        if self.plots:
+            out.append(f"plots: {Path(next(iter(self.plots.values()))).parent}")
+        if self.run_id:
+            out.append(f"MLflow run: {self.run_id}; browse: {ui_command()}")
+        return out
+
+    def drivers(self, customer_ids: Any, top_k: int = 5) -> pd.DataFrame:
+        """Top SHAP drivers of the given customers' scores (one row per customer x driver)."""
+        from training.explain import explain_rows
+
+        if self.model is None or self.rows is None:
+            raise ConfigError("this summary holds no model/rows; use run_evaluation's result")
+        wanted = [str(c) for c in customer_ids]
+        rows = self.rows[self.rows[CUSTOMER_ID].astype(str).isin(wanted)]
+        missing = sorted(set(wanted) - set(rows[CUSTOMER_ID].astype(str)))
+        if missing:
+            raise NotFoundError(
+                f"customer(s) {missing[:10]} are not in the evaluated rows "
+                f"(cutoffs {', '.join(self.cutoffs)}); pick ids from summary.scored"
+            )
+        X = model_frame(self.model, rows)
+        p = self.model.predict_churn(X)
+        records = []
+        for cid, cutoff, prob, drivers in zip(
+            rows[CUSTOMER_ID], rows[CUTOFF], p, explain_rows(self.model, X, top_k), strict=True
+        ):
+            for rank, d in enumerate(drivers, start=1):
+                records.append({CUSTOMER_ID: cid, CUTOFF: cutoff, "p_churn": float(prob),
+                                "rank": rank, "feature": d.feature, "value": d.value,
+                                "shap": d.shap, "direction": d.direction})
+        return pd.DataFrame.from_records(records)
+
+
+def _specs(features_dir: Path) -> Any:
+    """The feature spec set of the build (for monotone hints), or None if not recorded."""
+    spec_file = features_dir / "feature_spec.json"
+    if not spec_file.exists():
+        return None
+    from features.spec import load_specs
+
+    return load_specs(spec_file)
+
+
+def _truth(world_dir: Path | None) -> pd.DataFrame | None:
+    if world_dir is None:
+        return None
+    path = Path(world_dir) / "truth_churn.parquet"
+    if not path.exists():
+        raise NotFoundError(
+            f"expected the simulator's truth at {path}, found no such file; pass the world "
+            "folder written by `cxchurn simulate`, or omit --world for real data"
+        )
+    return pd.read_parquet(path)
+
+
+def run_training(
+    features_dir: str | Path,
+    world_dir: str | Path | None = None,
+    config: TrainConfig | None = None,
+    out_dir: str | Path | None = None,
+    *,
+    model_name: str = registry.DEFAULT_MODEL_NAME,
+    experiment: str = DEFAULT_EXPERIMENT,
+    register: bool = True,
+    force_promote: bool = False,
+    min_improvement: float = 0.0,
+) -> RunSummary:
+    """Train on a feature build, log everything to MLflow, register and maybe promote.
+
+    The promotion compares the current champion and the new model on the new model's test
+    fold (the newest out-of-time cutoff), so the two are judged on identical rows.
+    """
+    config = config or TrainConfig()
+    features_dir = Path(features_dir)
+    out = Path(out_dir) if out_dir is not None else paths.reports_dir() / "train"
+    experiment_id = setup_tracking(experiment)
+    if register:
+        registry.client()  # fail before training if the registry is unusable
+    examples = load_examples(features_dir)
+    result = train_churn_model(
+        examples, _specs(features_dir), config, out,
+        truth=_truth(Path(world_dir) if world_dir else None),
+    )
+    tags = {"run_type": "train", "cxchurn.model_name": model_name}
+    # Under `mlflow run` MLFLOW_RUN_ID is set and start_run resumes the project's run (and
+    # ignores its arguments), so tags are set explicitly inside.
+    with mlflow.start_run(experiment_id=experiment_id) as run:
+        mlflow.set_tags(tags)
+        fp = log_training_run(result, config=config, examples=examples,
+                              features_dir=features_dir)
+        info = log_churn_model(
+            result.model, result.split.test,
+            registered_model_name=model_name if register else None,
+        )
+        decision = None
+        version = None
+        if register:
+            version = str(info.registered_model_version)
+            decision = registry.compare_and_promote(
+                model_name, version, result.test_frame["p_churn"].to_numpy(),
+                result.split.test, result.split.test[LABEL].to_numpy(),
+                min_improvement=min_improvement, force=force_promote,
+            )
+    return RunSummary(
+        run_id=run.info.run_id,
+        experiment_id=experiment_id,
+        tracking_uri=mlflow.get_tracking_uri(),
+        model_uri=info.model_uri,
+        model_name=model_name,
+        model_version=version,
+        decision=decision,
+        metrics=result.metrics,
+        headline=result.headline(),
+        plots=dict(result.plots),
+        out_dir=out,
+        fingerprint=fp,
+        summary_text=result.summary(),
+    )
+
+
+def run_evaluation(
+    features_dir: str | Path,
+    model_uri: str | None = None,
+    out_dir: str | Path | None = None,
+    *,
+    n_cutoffs: int = 1,
+    budget_share: float = 0.1,
+    experiment: str = DEFAULT_EXPERIMENT,
+    model_name: str = registry.DEFAULT_MODEL_NAME,
+    log_run: bool = True,
+) -> EvalSummary:
+    """Score a registered model on the newest ``n_cutoffs`` of a build; log metrics and plots.
+
+    Defaults to the champion. Warns (loudly, and in the run) when the evaluated cutoffs are
+    ones the model was trained or early-stopped on: such figures flatter the model.
+    ``log_run=False`` only reads (the review notebook): no evaluation run is recorded.
+    """
+    from training.evaluate import compute_metrics, metrics_by_segment
+    from training.explain import global_importance, shap_values
+    from training.plots import write_plots
+
+    if n_cutoffs < 1:
+        raise ConfigError(f"n_cutoffs must be >= 1, got {n_cutoffs}")
+    experiment_id = setup_tracking(experiment)
+    uri = model_uri or registry.champion_uri(model_name)
+    examples = load_examples(features_dir)
+    cutoffs = sorted(pd.unique(examples[CUTOFF]))[-n_cutoffs:]
+    rows = examples[examples[CUTOFF].isin(cutoffs)].reset_index(drop=True)
+    try:
+        model = load_churn_model(uri)
+    except Exception as err:
+        raise NotFoundError(
+            f"could not load model {uri!r} from {mlflow.get_tracking_uri()}: "
+            f"{str(err)[:300]}; train one first (`cxchurn train`) or pass --model-uri"
+        ) from err
+    X = model_frame(model, rows)
+    y = rows[LABEL].to_numpy(dtype=int)
+    p = model.predict_churn(X)
+    metrics = compute_metrics(y, p, budget_share)
+    labels = [pd.Timestamp(c).date().isoformat() for c in cutoffs]
+    warnings = _seen_cutoff_warnings(uri, labels)
+    for w in warnings:
+        log.warning(w)
+    out = Path(out_dir) if out_dir is not None else paths.reports_dir() / "evaluate"
+    values, _ = shap_values(model, X)
+    plots = write_plots(y, p, values, model._prepare(X), out / "plots")
+    segments = [c for c in ("segment", "plan") if c in rows.columns]
+    seg = pd.concat([metrics_by_segment(rows, y, p, c, budget_share) for c in segments],
+                    ignore_index=True) if segments else None
+    scored = rows[[CUSTOMER_ID, CUTOFF, LABEL]].copy()
+    scored["p_churn"] = p
+    summary = EvalSummary(
+        run_id="", model_uri=uri, cutoffs=labels,
+        metrics={k: float(v) for k, v in metrics.items() if np.isfinite(v)},
+        plots=plots, segment_metrics=seg, warnings=warnings,
+        importance=global_importance(values, model.feature_names_), scored=scored,
+        model=model, rows=rows,
+    )
+    if not log_run:
+        return summary
+    tags = {"run_type": "evaluate", "evaluated_model": uri,
+            "evaluated_cutoffs": ",".join(labels)}
+    with mlflow.start_run(experiment_id=experiment_id) as run:
+        mlflow.set_tags(tags)
+        # Prefixed: under `mlflow run` the project already logged its own `model_uri` etc.
+        mlflow.log_params({"eval.model_uri": uri, "eval.n_cutoffs": n_cutoffs,
+                           "eval.budget_share": budget_share})
+        mlflow.set_tag("data.fingerprint", data_fingerprint(rows)["fingerprint"])
+        mlflow.log_metrics(flat_metrics({"lightgbm": metrics}))
+        for path in plots.values():
+            mlflow.log_artifact(str(path), artifact_path="plots")
+        if warnings:
+            mlflow.set_tag("warning", " | ".join(warnings)[:4000])
+    summary.run_id = run.info.run_id
+    return summary
+
+
+def _seen_cutoff_warnings(model_uri: str, cutoffs: list[str]) -> list[str]:
+    """Cutoffs the model's training run used for training or early stopping, if known."""
+    try:
+        info = mlflow.models.get_model_info(model_uri)
+        split = mlflow.artifacts.load_dict(f"runs:/{info.run_id}/data/split.json")
+    except Exception:  # the model may come from elsewhere: no split record, no warning
+        return []
+    seen = set(split.get("train", {}).get("cutoffs", [])) | set(
+        split.get("valid", {}).get("cutoffs", [])
+    )
+    overlap = sorted(seen & set(cutoffs))
+    if not overlap:
+        return []
+    return [f"cutoff(s) {overlap} were used to train or early-stop this model; these metrics "
+            "are optimistic — evaluate on a newer feature build"]

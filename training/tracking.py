@@ -1,0 +1,234 @@
+"""MLflow tracking: where runs go, and what one training run records.
+
+A run records what is needed to reproduce and to judge it: the parameters, a fingerprint of
+the exact examples it learned from, the feature spec, test metrics for the model and its
+baselines, the plots, the SHAP artifacts and (via ``training.pyfunc``) the model itself.
+The tracking store is configured when a command runs, never at import: a SQLite file in the
+working folder unless ``MLFLOW_TRACKING_URI`` says otherwise, with artifacts beside it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.exceptions import MlflowException
+
+from cxchurn import paths
+from features.schema import CUSTOMER_ID, CUTOFF
+from training.registry import RegistryUnavailableError
+
+DEFAULT_EXPERIMENT = "cxchurn"
+MAIN_MODEL = "lightgbm"
+
+
+def setup_tracking(experiment: str = DEFAULT_EXPERIMENT, root: Path | None = None) -> str:
+    """Point MLflow at the project's store and experiment; return the experiment id.
+
+    With the default local SQLite store the experiment's artifacts go to
+    ``<working folder>/mlartifacts`` (not ``./mlruns`` of whatever folder a command runs in).
+    Under ``mlflow run`` (``MLFLOW_RUN_ID`` set) the project run's experiment is used.
+    """
+    uri = paths.tracking_uri(root)
+    mlflow.set_tracking_uri(uri)
+    try:
+        project_run = os.environ.get("MLFLOW_RUN_ID")
+        if project_run:
+            # Inside `mlflow run`: log into the project's run and its experiment (choose it
+            # with `mlflow run --experiment-name cxchurn`); a different one is refused.
+            exp_id = mlflow.get_run(project_run).info.experiment_id
+            mlflow.set_experiment(experiment_id=exp_id)
+            return exp_id
+        found = mlflow.get_experiment_by_name(experiment)
+        if found is not None:
+            mlflow.set_experiment(experiment_id=found.experiment_id)
+            return found.experiment_id
+        location = None
+        if uri.startswith("sqlite:///"):
+            db = Path(uri.removeprefix("sqlite:///"))
+            location = (db.parent / "mlartifacts").resolve().as_uri()
+        exp_id = mlflow.create_experiment(experiment, artifact_location=location)
+        mlflow.set_experiment(experiment_id=exp_id)
+        return exp_id
+    except (MlflowException, OSError) as err:
+        raise RegistryUnavailableError(
+            f"the MLflow tracking store at {uri!r} is unavailable ({type(err).__name__}: "
+            f"{str(err)[:200]}); set MLFLOW_TRACKING_URI to a reachable store or unset it "
+            "to use the local SQLite file in the working folder"
+        ) from err
+
+
+def ui_command(uri: str | None = None) -> str:
+    """The command a user runs to browse the runs and the registry."""
+    uri = uri or mlflow.get_tracking_uri()
+    if uri.startswith(("http://", "https://", "databricks")):
+        return f"open {uri}"
+    return f"mlflow ui --backend-store-uri {uri}"
+
+
+def data_fingerprint(examples: pd.DataFrame) -> dict[str, Any]:
+    """A stable hash of the examples plus their shape: same data -> same fingerprint.
+
+    Row and column order do not matter (rows are sorted by customer and cutoff, columns by
+    name) so that two builds of the same data compare equal; any changed value, added row or
+    renamed column changes the hash.
+    """
+    cols = sorted(map(str, examples.columns))
+    frame = examples[cols]
+    keys = [c for c in (CUSTOMER_ID, CUTOFF) if c in frame.columns]
+    if keys:
+        frame = frame.sort_values(keys, kind="stable")
+    row_hashes = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    digest = hashlib.sha256()
+    digest.update(json.dumps([[c, str(frame[c].dtype)] for c in cols]).encode())
+    digest.update(np.ascontiguousarray(row_hashes).tobytes())
+    out: dict[str, Any] = {
+        "fingerprint": digest.hexdigest()[:16],
+        "n_rows": len(examples),
+        "n_columns": len(cols),
+    }
+    if CUTOFF in examples.columns and len(examples):
+        cutoffs = pd.to_datetime(examples[CUTOFF])
+        out.update(
+            n_cutoffs=int(cutoffs.nunique()),
+            first_cutoff=cutoffs.min().date().isoformat(),
+            last_cutoff=cutoffs.max().date().isoformat(),
+        )
+    return out
+
+
+def flat_params(config: Any, model: Any) -> dict[str, str]:
+    """Run parameters: the training config plus the model's hyper-parameters, as strings."""
+    params: dict[str, Any] = {}
+    if dataclasses.is_dataclass(config):
+        params.update({f"config.{k}": v for k, v in dataclasses.asdict(config).items()})
+    if hasattr(model, "get_params"):
+        params.update({f"model.{k}": v for k, v in model.get_params().items()})
+    params["model.best_iteration"] = getattr(model, "best_iteration_", None)
+    params["model.n_features"] = len(getattr(model, "feature_names_", []))
+    params["model.spec_version"] = getattr(model, "spec_version_", None)
+    return {k: _param_text(v) for k, v in params.items()}
+
+
+def _param_text(value: Any) -> str:
+    if isinstance(value, Mapping | list | tuple):
+        text = json.dumps(value, default=str, sort_keys=isinstance(value, Mapping))
+    else:
+        text = str(value)
+    return text if len(text) <= 6000 else text[:5990] + "...(cut)"
+
+
+def flat_metrics(metrics: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
+    """``{model: {metric: v}}`` -> ``test_<metric>`` for LightGBM and ``<model>.test_<metric>``.
+
+    The main model's numbers get the short names the MLflow UI compares across runs; the
+    baselines and the simulator's truth sit beside them. NaN/inf values are skipped.
+    """
+    out: dict[str, float] = {}
+    for model_name, values in metrics.items():
+        for metric, value in values.items():
+            if value is None or not np.isfinite(float(value)):
+                continue
+            out[f"{model_name}.test_{metric}"] = float(value)
+            if model_name == MAIN_MODEL:
+                out[f"test_{metric}"] = float(value)
+    return out
+
+
+def log_training_run(
+    result: Any,
+    *,
+    config: Any,
+    examples: pd.DataFrame,
+    features_dir: Path | None = None,
+) -> dict[str, Any]:
+    """Log one ``TrainResult`` into the active run (everything except the model itself).
+
+    Returns the data fingerprint that was logged.
+    """
+    if mlflow.active_run() is None:
+        raise RuntimeError("log_training_run needs an active MLflow run (mlflow.start_run())")
+    model = result.model
+    fp = data_fingerprint(examples)
+    mlflow.log_params(flat_params(config, model))
+    mlflow.set_tags(
+        {
+            "data.fingerprint": fp["fingerprint"],
+            "data.n_rows": str(fp["n_rows"]),
+            "data.n_columns": str(fp["n_columns"]),
+            "spec_version": str(getattr(model, "spec_version_", "unknown")),
+            "beats_baselines": str(bool(getattr(result, "beats_baselines", False))),
+            **({"data.features_dir": str(features_dir)} if features_dir else {}),
+        }
+    )
+    mlflow.log_dict(fp, "data/fingerprint.json")
+    split = getattr(result, "split", None)
+    if split is not None and hasattr(split, "describe"):
+        mlflow.log_dict(split.describe(), "data/split.json")
+    spec = examples.attrs.get("feature_spec")
+    if spec is not None:
+        mlflow.log_dict(spec, "feature_spec.json")
+    mlflow.log_metrics(flat_metrics(result.metrics))
+    mlflow.log_dict(_jsonable(result.metrics), "metrics/test_metrics.json")
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        _log_frame(getattr(result, "segment_metrics", None), tmp_path, "metrics", "segments")
+        _log_frame(getattr(result, "global_importance", None), tmp_path, "shap", "importance")
+        shap_values = getattr(result, "shap_values", None)
+        if shap_values is not None:
+            shap_frame = pd.DataFrame(np.asarray(shap_values), columns=model.feature_names_)
+            _log_frame(shap_frame, tmp_path, "shap", "test_shap_values", parquet=True)
+        predictions = getattr(result, "test_frame", None)
+        if isinstance(predictions, pd.DataFrame):
+            # Scores without customer ids: run artifacts are shared more widely than the data.
+            predictions = predictions.drop(columns=[CUSTOMER_ID], errors="ignore")
+        _log_frame(predictions, tmp_path, "predictions", "test", parquet=True)
+    leakage = getattr(result, "leakage", None)
+    if leakage is not None:
+        mlflow.log_dict(_jsonable(_as_dict(leakage)), "leakage.json")
+    for plot in dict(getattr(result, "plots", {}) or {}).values():
+        if Path(plot).exists():
+            mlflow.log_artifact(str(plot), artifact_path="plots")
+    return fp
+
+
+def _log_frame(
+    frame: Any, tmp: Path, artifact_path: str, stem: str, parquet: bool = False
+) -> None:
+    if not isinstance(frame, pd.DataFrame) or frame.empty:
+        return
+    path = tmp / f"{stem}.{'parquet' if parquet else 'csv'}"
+    if parquet:
+        frame.to_parquet(path, index=False)
+    else:
+        frame.to_csv(path, index=False)
+    mlflow.log_artifact(str(path), artifact_path=artifact_path)
+
+
+def _as_dict(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return dataclasses.asdict(obj)
+    return obj
+
+
+def _jsonable(obj: Any) -> Any:
+    """Nested dicts of numbers made JSON-safe (NaN -> None)."""
+    if isinstance(obj, Mapping):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, float | np.floating):
+        return None if not math.isfinite(float(obj)) else float(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj

@@ -1,0 +1,284 @@
+"""One training run: split in time, guard leaks, fit, compare to baselines, explain, plot.
+
+Pure orchestration over the step modules; the only I/O is writing the run's files into
+``out_dir`` (metrics, leakage report, importance, predictions, plots). MLflow logging sits one
+layer up (``training.tracking``), so this function is testable without a tracking server.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cxchurn.errors import ConfigError, DataContractError
+from features.schema import CUSTOMER_ID, CUTOFF, LABEL
+from training.baselines import fit_logistic, recency_rule_scores
+from training.dataset import (
+    Split,
+    categorical_columns,
+    feature_columns,
+    split_out_of_time,
+)
+from training.evaluate import compare_to_baselines, compute_metrics, metrics_by_segment
+from training.explain import global_importance, shap_values
+from training.leakage import LeakageReport, find_leaks
+from training.model import ChurnModel
+from training.plots import write_plots
+
+log = logging.getLogger(__name__)
+
+MAIN_MODEL = "lightgbm"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a training run depends on besides the data (logged as run parameters)."""
+
+    horizon_days: int = 30
+    n_valid_cutoffs: int = 1
+    n_test_cutoffs: int = 1
+    calibration: str | None = "isotonic"
+    monotone: bool = True
+    tune_trials: int = 0
+    leak_threshold: float = 0.95
+    keep_features: tuple[str, ...] = ()
+    budget_share: float = 0.1
+    seed: int = 0
+    segment_columns: tuple[str, ...] = ("segment", "plan")
+    n_estimators: int = 2000
+    learning_rate: float = 0.02
+    num_leaves: int = 7
+    min_child_samples: int = 100
+    colsample_bytree: float = 0.5
+    write_plots: bool = True
+
+    def model_params(self) -> dict[str, object]:
+        return {
+            "n_estimators": self.n_estimators,
+            "learning_rate": self.learning_rate,
+            "num_leaves": self.num_leaves,
+            "min_child_samples": self.min_child_samples,
+            "colsample_bytree": self.colsample_bytree,
+            "calibration": self.calibration,
+            "random_state": self.seed,
+        }
+
+
+@dataclass
+class TrainResult:
+    """What a run produced; ``metrics`` maps model name -> test-fold metrics."""
+
+    model: ChurnModel
+    split: Split
+    metrics: dict[str, dict[str, float]]
+    segment_metrics: pd.DataFrame
+    leakage: LeakageReport
+    shap_values: np.ndarray
+    expected_value: float
+    global_importance: pd.DataFrame
+    plots: dict[str, Path]
+    test_frame: pd.DataFrame
+    beats_baselines: bool
+    baseline_comparison: dict[str, bool] = field(default_factory=dict)
+    tuning: pd.DataFrame | None = None
+
+    def headline(self) -> dict[str, float]:
+        """The acceptance figures: AUC vs the simulator's truth and top-decile capture."""
+        main = self.metrics[MAIN_MODEL]
+        out = {
+            "roc_auc": main["roc_auc"],
+            "capture_top_decile": main["capture_top_decile"],
+            "lift_top_decile": main["lift_top_decile"],
+        }
+        if "truth" in self.metrics:
+            out["truth_roc_auc"] = self.metrics["truth"]["roc_auc"]
+            out["auc_gap_vs_truth"] = self.metrics["truth"]["roc_auc"] - main["roc_auc"]
+        return out
+
+    def summary(self) -> str:
+        """Human-readable result table (printed by the CLI, logged by the run)."""
+        keys = ("roc_auc", "pr_auc", "log_loss", "brier", "ece", "lift_top_decile",
+                "capture_top_decile", "capture_at_budget")
+        lines = [f"{'model':<24}" + "".join(f"{k:>20}" for k in keys)]
+        for name, m in self.metrics.items():
+            lines.append(f"{name:<24}" + "".join(f"{m[k]:>20.4f}" for k in keys))
+        h = self.headline()
+        if "auc_gap_vs_truth" in h:
+            lines.append(
+                f"AUC gap vs simulator truth: {h['auc_gap_vs_truth']:+.4f} "
+                f"(model {h['roc_auc']:.4f}, truth {h['truth_roc_auc']:.4f})"
+            )
+        lines.append(
+            f"top decile captures {h['capture_top_decile']:.1%} of churners "
+            f"(lift {h['lift_top_decile']:.2f}x its 10% share)"
+        )
+        lines.append("beats baselines: " + ("yes" if self.beats_baselines else
+                     f"NO ({self.baseline_comparison})"))
+        if self.leakage.dropped:
+            lines.append(f"leakage guard dropped: {self.leakage.dropped}")
+        return "\n".join(lines)
+
+
+def monotone_hints(specs: object) -> dict[str, int]:
+    """Feature -> direction from spec objects (``.name``/``.monotone``) or a plain mapping."""
+    if specs is None:
+        return {}
+    if isinstance(specs, Mapping):
+        return {str(k): int(v) for k, v in specs.items() if int(v) != 0}
+    hints: dict[str, int] = {}
+    for spec in specs if isinstance(specs, Iterable) else ():
+        name = getattr(spec, "name", None)
+        direction = int(getattr(spec, "monotone", 0) or 0)
+        if name and direction:
+            hints[str(name)] = direction
+    return hints
+
+
+def _truth_scores(test: pd.DataFrame, truth: pd.DataFrame) -> np.ndarray:
+    need = {CUSTOMER_ID, CUTOFF, "p_churn"}
+    if not need <= set(truth.columns):
+        raise DataContractError(
+            f"truth table: expected columns {sorted(need)}, got {list(truth.columns)}; pass the "
+            "simulator's truth_churn.parquet"
+        )
+    keys = test[[CUSTOMER_ID, CUTOFF]].copy()
+    t = truth[[CUSTOMER_ID, CUTOFF, "p_churn"]].copy()
+    t[CUTOFF] = pd.to_datetime(t[CUTOFF], utc=True).astype(keys[CUTOFF].dtype)
+    t[CUSTOMER_ID] = t[CUSTOMER_ID].astype(str)
+    keys[CUSTOMER_ID] = keys[CUSTOMER_ID].astype(str)
+    merged = keys.merge(t, on=[CUSTOMER_ID, CUTOFF], how="left", validate="many_to_one")
+    missing = int(merged["p_churn"].isna().sum())
+    if missing:
+        raise DataContractError(
+            f"truth table lacks p_churn for {missing} of {len(merged)} test rows; expected one "
+            "row per (customer_id, cutoff) of the examples; rebuild features from the same world"
+        )
+    return merged["p_churn"].to_numpy(dtype=float)
+
+
+def _jsonable(obj: object) -> object:
+    if isinstance(obj, Mapping):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, float | np.floating):
+        return None if not math.isfinite(float(obj)) else float(obj)
+    return obj
+
+
+def train_churn_model(
+    examples: pd.DataFrame,
+    specs: object,
+    config: TrainConfig,
+    out_dir: str | Path,
+    truth: pd.DataFrame | None = None,
+) -> TrainResult:
+    """Train and evaluate the churn model on out-of-time folds; write the run files.
+
+    ``specs`` gives monotone hints: FeatureSpec objects, a mapping name -> +1/-1, or None.
+    ``truth`` (the simulator's ``truth_churn`` frame) adds a 'truth' row to the metrics: the
+    best AUC any model could reach on the same test rows.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    split = split_out_of_time(examples, config.n_valid_cutoffs, config.n_test_cutoffs,
+                              config.horizon_days)
+    log.info("split: %s", split.describe())
+    features = feature_columns(examples)
+    unknown_keep = [f for f in config.keep_features if f not in features]
+    if unknown_keep:
+        raise ConfigError(f"keep_features names unknown features {unknown_keep}; have {features}")
+    y_train = split.train[LABEL].to_numpy(dtype=int)
+    y_valid = split.valid[LABEL].to_numpy(dtype=int)
+    y_test = split.test[LABEL].to_numpy(dtype=int)
+
+    leakage = find_leaks(split.train[features], y_train, config.leak_threshold,
+                         keep=config.keep_features)
+    features = [f for f in features if f not in leakage.dropped]
+    X_train, X_valid, X_test = (f[features] for f in (split.train, split.valid, split.test))
+    X_train.attrs = dict(examples.attrs)
+
+    params = config.model_params()
+    if config.monotone:
+        params["monotone"] = {k: v for k, v in monotone_hints(specs).items() if k in features}
+    tuning = None
+    if config.tune_trials > 0:
+        from training.tune import tune
+
+        best, tuning = tune(X_train, y_train, X_valid, y_valid, config.tune_trials,
+                            base_params=params, seed=config.seed)
+        params.update(best)
+    model = ChurnModel(**params).fit(X_train, y_train, X_valid, y_valid)
+    log.info("lightgbm: best iteration %d of %d", model.best_iteration_, config.n_estimators)
+
+    p_test = model.predict_churn(X_test)
+    raw_test = model.raw_score(X_test)
+    logistic = fit_logistic(X_train, y_train)
+    p_logistic = logistic.predict_proba(X_test)[:, 1]
+    recency = recency_rule_scores(X_test)
+    metrics = {
+        MAIN_MODEL: compute_metrics(y_test, p_test, config.budget_share),
+        f"{MAIN_MODEL}_uncalibrated": compute_metrics(y_test, 1 / (1 + np.exp(-raw_test)),
+                                                      config.budget_share),
+        "logistic": compute_metrics(y_test, p_logistic, config.budget_share),
+        "recency_rule": compute_metrics(y_test, recency, config.budget_share),
+    }
+    if truth is not None:
+        metrics["truth"] = compute_metrics(y_test, _truth_scores(split.test, truth),
+                                           config.budget_share)
+    comparison = compare_to_baselines(metrics, MAIN_MODEL)
+    beats = all(comparison.values())
+    if not beats:
+        log.warning("the LightGBM model does NOT beat every baseline on the test fold: %s",
+                    comparison)
+
+    segments = [c for c in config.segment_columns if c in split.test.columns]
+    segment_metrics = pd.concat(
+        [metrics_by_segment(split.test, y_test, p_test, c, config.budget_share) for c in segments],
+        ignore_index=True,
+    ) if segments else pd.DataFrame()
+
+    values, expected = shap_values(model, X_test)
+    importance = global_importance(values, model.feature_names_)
+    plots: dict[str, Path] = {}
+    if config.write_plots:
+        prepared = model._prepare(X_test)
+        plots = write_plots(y_test, p_test, values, prepared, out / "plots",
+                            baselines={"logistic": p_logistic, "recency_rule": recency})
+
+    test_frame = split.test[[CUSTOMER_ID, CUTOFF, LABEL]].copy()
+    test_frame["p_churn"] = p_test
+    test_frame["raw_score"] = raw_test
+    test_frame["p_logistic"] = p_logistic
+    test_frame["recency_days"] = recency
+    result = TrainResult(
+        model=model, split=split, metrics=metrics, segment_metrics=segment_metrics,
+        leakage=leakage, shap_values=values, expected_value=expected,
+        global_importance=importance, plots=plots, test_frame=test_frame,
+        beats_baselines=beats, baseline_comparison=comparison, tuning=tuning,
+    )
+    _write_run_files(result, config, out)
+    for line in result.summary().splitlines():
+        log.info(line)
+    return result
+
+
+def _write_run_files(result: TrainResult, config: TrainConfig, out: Path) -> None:
+    (out / "metrics.json").write_text(json.dumps(_jsonable(result.metrics), indent=2))
+    (out / "headline.json").write_text(json.dumps(_jsonable(result.headline()), indent=2))
+    (out / "leakage.json").write_text(json.dumps(_jsonable(result.leakage.to_dict()), indent=2))
+    (out / "config.json").write_text(json.dumps(asdict(config), indent=2, default=str))
+    (out / "split.json").write_text(json.dumps(result.split.describe(), indent=2))
+    result.global_importance.to_csv(out / "importance.csv", index=False)
+    if not result.segment_metrics.empty:
+        result.segment_metrics.to_csv(out / "segment_metrics.csv", index=False)
+    result.test_frame.to_parquet(out / "test_predictions.parquet", index=False)
+
+
+__all__ = ["TrainConfig", "TrainResult", "categorical_columns", "monotone_hints",
+           "train_churn_model"]
