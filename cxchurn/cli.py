@@ -10,6 +10,7 @@ import sys
 
 import typer
 
+from cxchurn.demo import demo_command
 from cxchurn.errors import CxChurnError
 from features import commands as features_commands
 from training import commands as training_commands
@@ -22,6 +23,7 @@ app = typer.Typer(
 app.add_typer(features_commands.app, name="features", help="Simulate, load and build features.")
 features_commands.register_top_level(app)
 training_commands.register_top_level(app)
+app.command("demo")(demo_command)
 
 
 def main() -> None:

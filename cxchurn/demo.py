@@ -1,0 +1,28 @@
+"""The main job on the embedded defaults: simulate, validate, build features, train, register.
+
+It calls the same command functions people run one by one, so the demo can never drift from
+the CLI.
+"""
+
+from __future__ import annotations
+
+from cxchurn import paths
+from features.commands import build_command
+from features.sim_commands import simulate_command
+from training.job import run_training
+
+# Every month start from three months after the world begins to the last labelled cutoff:
+# more cutoffs give the model more churners to learn from; the newest stays held out.
+DEMO_START = "2023-10-01"
+DEMO_END = "2025-06-01"
+
+
+def demo_command() -> None:
+    """Run the whole pipeline on a seeded synthetic CX world and say where to look."""
+    world = paths.world_dir()
+    features = paths.features_dir()
+    simulate_command(out=world)
+    build_command(out=features, world=world, start=DEMO_START, end=DEMO_END)
+    summary = run_training(features, world_dir=world, out_dir=paths.reports_dir())
+    for line in summary.lines():
+        print(line)
