@@ -26,10 +26,15 @@ training_commands.register_top_level(app)
 app.command("demo")(demo_command)
 
 
-def main() -> None:
-    """Run the CLI, turning user errors into a clear message and exit code 2."""
+def run(typer_app: typer.Typer) -> None:
+    """Run a typer app, turning user errors into a clear message and exit code 2."""
     try:
-        app()
+        typer_app()
     except CxChurnError as err:
         typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
         sys.exit(2)
+
+
+def main() -> None:
+    """The ``cxchurn`` console script."""
+    run(app)

@@ -134,15 +134,9 @@ def register_top_level(root: typer.Typer) -> None:
 
 def main() -> None:
     """``python -m training.commands``: the MLproject entry points, with clean user errors."""
-    import sys
+    from cxchurn.cli import run  # late: cxchurn.cli imports this module
 
-    from cxchurn.errors import CxChurnError
-
-    try:
-        app()
-    except CxChurnError as err:
-        typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
-        sys.exit(2)
+    run(app)
 
 
 if __name__ == "__main__":
