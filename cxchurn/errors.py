@@ -42,3 +42,9 @@ class ModelNotReadyError(CxChurnError):
     """No model is loaded yet."""
 
     http_status = 503
+
+
+class RegistryUnavailableError(CxChurnError):
+    """The MLflow tracking/registry store cannot be reached or used."""
+
+    http_status = 503

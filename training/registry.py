@@ -21,17 +21,11 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from sklearn.metrics import roc_auc_score
 
-from cxchurn.errors import CxChurnError, FeatureMismatchError
+from cxchurn.errors import FeatureMismatchError, RegistryUnavailableError
 
 DEFAULT_MODEL_NAME = "cxchurn"
 CHAMPION = "champion"
 CHALLENGER = "challenger"
-
-
-class RegistryUnavailableError(CxChurnError):
-    """The MLflow tracking/registry store cannot be reached or used."""
-
-    http_status = 503
 
 
 @dataclass(frozen=True)

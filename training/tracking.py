@@ -25,8 +25,8 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 
 from cxchurn import paths
+from cxchurn.errors import RegistryUnavailableError
 from features.schema import CUSTOMER_ID, CUTOFF
-from training.registry import RegistryUnavailableError
 
 DEFAULT_EXPERIMENT = "cxchurn"
 MAIN_MODEL = "lightgbm"
