@@ -13,6 +13,7 @@ import typer
 from cxchurn.demo import demo_command
 from cxchurn.errors import CxChurnError
 from features import commands as features_commands
+from features.adapters import commands as adapt_commands
 from training import commands as training_commands
 
 app = typer.Typer(
@@ -21,6 +22,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(features_commands.app, name="features", help="Simulate, load and build features.")
+features_commands.app.add_typer(adapt_commands.app, name="adapt")
 features_commands.register_top_level(app)
 training_commands.register_top_level(app)
 app.command("demo")(demo_command)

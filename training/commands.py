@@ -31,6 +31,18 @@ OutDir = Annotated[
                  "<CXCHURN_HOME>/reports/<command>."),
 ]
 ModelName = Annotated[str, typer.Option(help="Registered model name.")]
+TrainModelName = Annotated[str | None, typer.Option(
+    "--model-name", help="Registered model name; default 'cxchurn' for a feature build, "
+    "'cxchurn-<file name>' for --table.")]
+CategoricalCols = Annotated[list[str] | None, typer.Option(
+    "--categorical", help="--table: treat this column as categories (repeatable).")]
+NumericCols = Annotated[list[str] | None, typer.Option(
+    "--numeric", help="--table: read this column as numbers; text in it becomes missing, "
+    "counted in the summary (repeatable).")]
+DateCols = Annotated[list[str] | None, typer.Option(
+    "--date", help="--table: read this column as ISO dates -> age in days (repeatable).")]
+DropCols = Annotated[list[str] | None, typer.Option(
+    "--drop", help="--table: leave this column out (repeatable).")]
 
 
 def _calibration(value: str) -> str | None:
@@ -68,18 +80,48 @@ def train_command(
     learning_rate: Annotated[float | None, typer.Option(help="LightGBM learning rate.")] = None,
     plots: Annotated[bool | None, typer.Option(
         help="Write the evaluation and SHAP plots (and log them).")] = None,
-    model_name: ModelName = "cxchurn",
+    model_name: TrainModelName = None,
     register: Annotated[bool, typer.Option(
         help="Register the model and run the champion/challenger promotion.")] = True,
     force_promote: Annotated[bool, typer.Option(
         help="Make this model champion even if it does not beat the current one.")] = False,
+    table: Annotated[Path | None, typer.Option(
+        help="Snapshot mode: a one-row-per-customer table (.csv, .xlsx, .parquet) with a churn "
+        "column, instead of a feature build.")] = None,
+    id_column: Annotated[str | None, typer.Option(
+        "--id", help="--table: the customer id column (default: row numbers).")] = None,
+    label: Annotated[str | None, typer.Option(
+        help="--table: the churn column.")] = None,
+    positive: Annotated[str | None, typer.Option(
+        help="--table: the label value that means churn (default: yes/true/1).")] = None,
+    test_table: Annotated[Path | None, typer.Option(
+        help="--table: a test file the data ships (its own split) instead of k-fold CV.")
+    ] = None,
+    categorical: CategoricalCols = None,
+    numeric: NumericCols = None,
+    date: DateCols = None,
+    drop: DropCols = None,
+    as_of: Annotated[str | None, typer.Option(
+        help="--table: date at which date columns become ages (default: the latest date).")
+    ] = None,
+    folds: Annotated[int, typer.Option(help="--table: cross-validation folds.")] = 5,
+    cv: Annotated[bool, typer.Option(help="--table: run the k-fold estimate.")] = True,
 ) -> None:
-    """Train on a feature build, log to MLflow, register, and promote if better.
+    """Train on a feature build (or a customer table), log to MLflow, register, promote.
 
     The new model becomes `champion` only if its test ROC-AUC beats the current champion's on
-    the same out-of-time rows; otherwise it stays `challenger`. Options left out take the
+    the same held-out rows; otherwise it stays `challenger`. Options left out take the
     defaults of TrainConfig (training/train.py), defined once there.
+
+    Snapshot mode (--table FILE --label COL [--id COL] [--positive VALUE]): column types are
+    inferred and printed; override with --categorical/--numeric/--date/--drop COL
+    (repeatable). The estimate is stratified k-fold CV with a fixed seed (or --test-table).
     """
+    if table is not None:
+        _train_table(table, id_column, label, positive, test_table, categorical, numeric, date,
+                     drop, as_of, folds, cv, seed, leak_threshold, keep_feature, plots, out,
+                     model_name, register, force_promote)
+        return
     from training.job import run_training
     from training.train import TrainConfig
 
@@ -96,8 +138,36 @@ def train_command(
         config = dataclasses.replace(config, calibration=None)
     summary = run_training(
         features or paths.features_dir(), Path(world) if world else None, config, out,
-        model_name=model_name, register=register, force_promote=force_promote,
+        model_name=model_name or "cxchurn", register=register, force_promote=force_promote,
     )
+    for line in summary.lines():
+        typer.echo(line)
+
+
+def _train_table(table: Path, id_column: str | None, label: str | None, positive: str | None,
+                 test_table: Path | None, categorical: list[str] | None,
+                 numeric: list[str] | None, date: list[str] | None, drop: list[str] | None,
+                 as_of: str | None, folds: int, cv: bool, seed: int | None,
+                 leak_threshold: float | None, keep_feature: list[str] | None,
+                 plots: bool | None, out: Path | None, model_name: str | None, register: bool,
+                 force_promote: bool) -> None:
+    """``cxchurn train --table``: snapshot mode (training/snapshot.py)."""
+    from training.snapshot import SnapshotConfig
+    from training.snapshot_job import run_snapshot_training
+
+    if not label:
+        raise ConfigError("--table needs --label COL: the column that says who churned")
+    given = {"seed": seed, "leak_threshold": leak_threshold, "write_plots": plots}
+    config = SnapshotConfig(
+        label=label, id_column=id_column, positive=positive,
+        categorical=tuple(categorical or ()), numeric=tuple(numeric or ()),
+        date=tuple(date or ()), drop=tuple(drop or ()), as_of=as_of, n_folds=folds,
+        cross_validate=cv, keep_features=tuple(keep_feature or ()),
+        **{k: v for k, v in given.items() if v is not None},
+    )
+    summary = run_snapshot_training(table, config, out, test_table=test_table,
+                                    model_name=model_name, register=register,
+                                    force_promote=force_promote)
     for line in summary.lines():
         typer.echo(line)
 

@@ -1,0 +1,342 @@
+"""Snapshot mode: a one-row-per-customer table with a churn column, through the same stack.
+
+A user with a CRM extract (one row per customer, a churn flag) gets what the event-log path
+gives: typed features (``training.infer_types``, summary printed, overridable), the leakage
+guard, an honest estimate (stratified k-fold with a fixed seed, or the split the data ships),
+the final LightGBM model with SHAP drivers, plots, an MLflow run and a registered version that
+becomes ``champion`` only if it beats the current one on the same held-out rows.
+
+The registered model's held-out rows: the table's own test file when it ships one (Orange's
+80/20 split); otherwise the customers whose id hashes into the lowest 20 of 100 buckets. A
+hash of the id (not a random draw) keeps the same customers held out on every retrain, so a
+challenger and the champion are always compared on rows neither trained on, even after new
+customers are added to the table. The next 15 buckets are the validation rows for early
+stopping, calibration and the tree-size choice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cxchurn.errors import ConfigError, DataContractError
+from features.schema import CUSTOMER_ID, LABEL
+from training.baselines import fit_logistic
+from training.crossval import CAPACITY_GRID, MAIN_MODEL, CVResult, cross_validate
+from training.evaluate import compare_to_baselines, compute_metrics
+from training.explain import global_importance, shap_values
+from training.infer_types import (
+    TypePlan,
+    apply_types,
+    customer_ids,
+    infer_types,
+    label_vector,
+)
+from training.leakage import LeakageReport, find_leaks
+from training.model import ChurnModel
+
+log = logging.getLogger(__name__)
+
+TEST_BUCKETS = 20
+VALID_BUCKETS = 15
+
+
+@dataclass(frozen=True)
+class SnapshotConfig:
+    """How to read and train on a customer table (logged as run parameters)."""
+
+    label: str
+    id_column: str | None = None
+    positive: str | None = None
+    categorical: tuple[str, ...] = ()
+    numeric: tuple[str, ...] = ()
+    date: tuple[str, ...] = ()
+    boolean: tuple[str, ...] = ()
+    drop: tuple[str, ...] = ()
+    as_of: str | None = None
+    n_folds: int = 5
+    seed: int = 0
+    cross_validate: bool = True
+    leak_threshold: float = 0.95
+    keep_features: tuple[str, ...] = ()
+    budget_share: float = 0.1
+    tree_sizes: tuple[str, ...] = tuple(CAPACITY_GRID)
+    write_plots: bool = True
+
+    def grid(self) -> dict[str, dict[str, Any]]:
+        unknown = [t for t in self.tree_sizes if t not in CAPACITY_GRID]
+        if unknown or not self.tree_sizes:
+            raise ConfigError(f"tree sizes must be among {list(CAPACITY_GRID)}, got "
+                              f"{list(self.tree_sizes)}")
+        return {t: CAPACITY_GRID[t] for t in self.tree_sizes}
+
+
+# ------------------------------------------------------------------------------ reading
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Every cell as written (text), from CSV, Excel or Parquet: typing is the plan's job."""
+    p = Path(path)
+    if not p.is_file():
+        raise DataContractError(f"table file '{p}' does not exist; check the path")
+    name = p.name.lower()
+    try:
+        if name.endswith((".csv", ".csv.gz", ".txt")):
+            return pd.read_csv(p, dtype=str, keep_default_na=False)
+        if name.endswith((".xlsx", ".xls")):
+            return pd.read_excel(p, dtype=str, keep_default_na=False)
+        if name.endswith((".parquet", ".pq")):
+            frame = pd.read_parquet(p)
+            return frame.astype("object").where(frame.notna(), "").astype(str)
+    except (ValueError, OSError, UnicodeDecodeError) as err:
+        raise DataContractError(f"table file '{p}' could not be read ({type(err).__name__}: "
+                                f"{err}); expected a CSV with a header row, .xlsx or "
+                                "Parquet") from err
+    raise DataContractError(f"table file '{p}': unsupported suffix; expected .csv, .csv.gz, "
+                            ".xlsx or .parquet")
+
+
+def type_plan(raw: pd.DataFrame, config: SnapshotConfig) -> TypePlan:
+    return infer_types(raw, config.label, config.id_column, config.positive,
+                       categorical=config.categorical, numeric=config.numeric,
+                       date=config.date, boolean=config.boolean, drop=config.drop,
+                       as_of=config.as_of)
+
+
+def id_buckets(ids: pd.Series, salt: str = "cxchurn") -> np.ndarray:
+    """0..99 per id from a hash: the same customer lands in the same bucket on every run."""
+    return np.array([int(hashlib.sha256(f"{salt}:{i}".encode()).hexdigest()[:8], 16) % 100
+                     for i in ids], dtype=int)
+
+
+@dataclass(frozen=True)
+class SnapshotSplit:
+    """Rows (typed features + ids + label) of the final model's three parts."""
+
+    train: pd.DataFrame
+    valid: pd.DataFrame
+    test: pd.DataFrame
+    source: str
+
+    def describe(self) -> dict[str, dict[str, object]]:
+        return {name: {"rows": len(f), "churn_rate": float(f[LABEL].mean()) if len(f) else None,
+                       "cutoffs": []}
+                for name, f in (("train", self.train), ("valid", self.valid),
+                                ("test", self.test))} | {"source": {"rule": self.source}}
+
+
+def _rows(raw: pd.DataFrame, plan: TypePlan, offset: int = 0) -> pd.DataFrame:
+    frame = apply_types(raw, plan)
+    frame.insert(0, CUSTOMER_ID, customer_ids(raw, plan, offset).to_numpy())
+    frame[LABEL] = label_vector(raw, plan)
+    frame.attrs["spec_version"] = plan_version(plan)
+    return frame.reset_index(drop=True)
+
+
+def plan_version(plan: TypePlan) -> str:
+    """A short hash of the type plan: the 'feature spec version' of a snapshot model."""
+    text = json.dumps([(c.name, c.kind, c.true_value, c.merges) for c in plan.columns])
+    return "table-" + hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def final_split(rows: pd.DataFrame, test_rows: pd.DataFrame | None, seed: int) -> SnapshotSplit:
+    if test_rows is not None:
+        from sklearn.model_selection import train_test_split
+
+        y = rows[LABEL].to_numpy()
+        fit_idx, valid_idx = train_test_split(np.arange(len(rows)), test_size=0.2, stratify=y,
+                                              random_state=seed)
+        return SnapshotSplit(rows.iloc[fit_idx].reset_index(drop=True),
+                             rows.iloc[valid_idx].reset_index(drop=True),
+                             test_rows.reset_index(drop=True),
+                             "the data set's own test file; validation = stratified 20% of "
+                             "the training file")
+    bucket = id_buckets(rows[CUSTOMER_ID])
+    test = bucket < TEST_BUCKETS
+    valid = (bucket >= TEST_BUCKETS) & (bucket < TEST_BUCKETS + VALID_BUCKETS)
+    parts = [rows[m].reset_index(drop=True) for m in (~test & ~valid, valid, test)]
+    if any(p[LABEL].nunique() < 2 for p in parts):
+        raise DataContractError("the held-out or validation rows hold a single class; the "
+                                "table is too small or too unbalanced for a held-out check")
+    return SnapshotSplit(*parts, source=f"customers whose id hashes into buckets "
+                         f"0-{TEST_BUCKETS - 1} of 100 = test, the next {VALID_BUCKETS} = "
+                         "validation (stable across retrains)")
+
+
+# ------------------------------------------------------------------------------ training
+
+
+@dataclass
+class SnapshotResult:
+    """One snapshot run: the estimate (CV or given split), the final model and its evidence.
+
+    Attribute names follow ``training.train.TrainResult`` so ``training.tracking`` logs both.
+    """
+
+    plan: TypePlan
+    model: ChurnModel
+    chosen_trees: str
+    split: SnapshotSplit
+    metrics: dict[str, dict[str, float]]
+    leakage: LeakageReport
+    shap_values: np.ndarray
+    expected_value: float
+    global_importance: pd.DataFrame
+    plots: dict[str, Path]
+    test_frame: pd.DataFrame
+    beats_baselines: bool
+    baseline_comparison: dict[str, bool]
+    cv: CVResult | None = None
+    protocol: str = ""
+    segment_metrics: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def estimate(self) -> dict[str, dict[str, float]]:
+        """The protocol's figures per model: CV means, else the held-out test metrics."""
+        if self.cv is not None:
+            return {m: {k: float(v) for k, v in row.items()}
+                    for m, row in self.cv.mean().to_dict(orient="index").items()}
+        return self.metrics
+
+    def summary(self) -> str:
+        keys = ("roc_auc", "pr_auc", "lift_top_decile", "brier")
+        lines = [self.cv.summary() if self.cv is not None else f"protocol: {self.protocol}"]
+        lines.append(f"final model ({self.chosen_trees} trees) on held-out rows: "
+                     f"{self.split.source}")
+        lines.append(f"{'model':<24}" + "".join(f"{k:>18}" for k in keys))
+        for name, m in self.metrics.items():
+            lines.append(f"{name:<24}" + "".join(f"{m[k]:>18.4f}" for k in keys))
+        lines.append(leakage_line(self.leakage))
+        top = self.global_importance.head(5)["feature"].tolist()
+        lines.append(f"top drivers (mean |SHAP|): {top}")
+        return "\n".join(lines)
+
+
+def leakage_line(report: LeakageReport) -> str:
+    """The leakage guard's verdict in one line: every flagged column, its AUC and fate."""
+    kept = report.kept_on_request
+    flagged = [f"{f} (AUC {a:.3f}, {'kept on request' if f in kept else 'dropped'})"
+               for f, a in report.flagged.items()]
+    return (f"leakage guard (single-column AUC >= {report.threshold}): "
+            + (", ".join(flagged) if flagged else "no column flagged"))
+
+
+def train_snapshot(
+    raw: pd.DataFrame,
+    config: SnapshotConfig,
+    out_dir: str | Path,
+    test_raw: pd.DataFrame | None = None,
+) -> SnapshotResult:
+    """Type, guard, estimate (CV unless a test table is given), fit, explain; write run files."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    plan = type_plan(raw, config)
+    rows = _rows(raw, plan)
+    test_rows = _rows(test_raw, plan, offset=len(raw)) if test_raw is not None else None
+    features = plan.features
+    if not features:
+        raise DataContractError("no usable feature column left after typing; see the summary")
+    y_all = rows[LABEL].to_numpy(dtype=int)
+    if len(np.unique(y_all)) < 2:
+        raise DataContractError(f"label column {config.label!r} holds one class only "
+                                f"(churn value {plan.positive!r}); check --positive")
+    unknown_keep = [f for f in config.keep_features if f not in features]
+    if unknown_keep:
+        raise ConfigError(f"--keep-feature names unknown column(s) {unknown_keep}; have "
+                          f"{features}")
+    leakage = find_leaks(rows[features], y_all, config.leak_threshold,
+                         keep=config.keep_features)
+    features = [f for f in features if f not in leakage.dropped]
+    grid = config.grid()
+
+    cv = None
+    if test_rows is None and config.cross_validate:
+        cv = cross_validate(rows[features], y_all, grid, config.n_folds, config.seed,
+                            config.budget_share)
+        protocol = cv.protocol()
+    elif test_rows is not None:
+        protocol = ("the data set's own train/test split (train file -> test file); early "
+                    "stopping on a stratified 20% of the train file")
+    else:
+        protocol = "held-out rows by id hash (cross-validation switched off)"
+
+    split = final_split(rows, test_rows, config.seed)
+    train_valid = pd.concat([split.train, split.valid], ignore_index=True)
+    model, chosen = _fit_final(split, features, grid, config.seed)
+    X_test = split.test[features]
+    y_test = split.test[LABEL].to_numpy(dtype=int)
+    p_test = model.predict_churn(X_test)
+    raw_test = model.raw_score(X_test)
+    logistic = fit_logistic(train_valid[features], train_valid[LABEL].to_numpy(dtype=int))
+    p_logistic = logistic.predict_proba(X_test)[:, 1]
+    metrics = {
+        MAIN_MODEL: compute_metrics(y_test, p_test, config.budget_share),
+        f"{MAIN_MODEL}_uncalibrated": compute_metrics(y_test, 1 / (1 + np.exp(-raw_test)),
+                                                      config.budget_share),
+        "logistic": compute_metrics(y_test, p_logistic, config.budget_share),
+    }
+    comparison = compare_to_baselines(metrics, MAIN_MODEL, baselines=("logistic",))
+    values, expected = shap_values(model, X_test)
+    importance = global_importance(values, model.feature_names_)
+    plots: dict[str, Path] = {}
+    if config.write_plots:
+        from training.plots import write_plots
+
+        plots = write_plots(y_test, p_test, values, model._prepare(X_test), out / "plots",
+                            baselines={"logistic": p_logistic})
+    test_frame = split.test[[CUSTOMER_ID, LABEL]].copy()
+    test_frame["p_churn"] = p_test
+    test_frame["raw_score"] = raw_test
+    test_frame["p_logistic"] = p_logistic
+    result = SnapshotResult(
+        plan=plan, model=model, chosen_trees=chosen, split=split, metrics=metrics,
+        leakage=leakage, shap_values=values, expected_value=expected,
+        global_importance=importance, plots=plots, test_frame=test_frame,
+        beats_baselines=all(comparison.values()), baseline_comparison=comparison, cv=cv,
+        protocol=protocol,
+    )
+    _write_files(result, config, out)
+    return result
+
+
+def _fit_final(split: SnapshotSplit, features: list[str], grid: dict[str, dict[str, Any]],
+               seed: int) -> tuple[ChurnModel, str]:
+    """Each tree size early-stopped and calibrated on the validation rows; best valid AUC."""
+    from sklearn.metrics import roc_auc_score
+
+    X_fit, y_fit = split.train[features], split.train[LABEL].to_numpy(dtype=int)
+    X_valid, y_valid = split.valid[features], split.valid[LABEL].to_numpy(dtype=int)
+    X_fit.attrs = dict(split.train.attrs)
+    best: tuple[float, str, ChurnModel] | None = None
+    for name, params in grid.items():
+        model = ChurnModel(**{**params, "random_state": seed}).fit(X_fit, y_fit, X_valid, y_valid)
+        auc = float(roc_auc_score(y_valid, model.raw_score(X_valid)))
+        if best is None or auc > best[0]:
+            best = (auc, name, model)
+    assert best is not None
+    return best[2], best[1]
+
+
+def _jsonable(obj: Any) -> Any:
+    from training.tracking import _jsonable as tracking_jsonable
+
+    return tracking_jsonable(obj)
+
+
+def _write_files(result: SnapshotResult, config: SnapshotConfig, out: Path) -> None:
+    (out / "type_plan.json").write_text(json.dumps(result.plan.to_dict(), indent=2, default=str))
+    (out / "metrics.json").write_text(json.dumps(_jsonable(result.metrics), indent=2))
+    (out / "estimate.json").write_text(json.dumps(
+        {"protocol": result.protocol, "metrics": _jsonable(result.estimate())}, indent=2))
+    (out / "leakage.json").write_text(json.dumps(_jsonable(result.leakage.to_dict()), indent=2))
+    (out / "config.json").write_text(json.dumps(asdict(config), indent=2, default=str))
+    result.global_importance.to_csv(out / "importance.csv", index=False)
+    if result.cv is not None:
+        result.cv.folds.to_csv(out / "cv_folds.csv", index=False)
+    result.test_frame.to_parquet(out / "test_predictions.parquet", index=False)
