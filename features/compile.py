@@ -12,6 +12,11 @@ whose window holds it repeats each event up to (cutoffs x windows) times. Instea
 3. ``agg``: each (customer, cutoff) combines the partials of the intervals inside each
    window. There are few intervals per customer, so this step is small.
 
+Decayed aggregations decompose the same way: an event's weight ``exp(-k (c - t))`` is
+``exp(-k (c - lo)) * exp(k (t - lo))``; ``bk`` sums values times the second factor (which only
+needs the interval), ``agg`` multiplies each interval's sum by the first. Intervals are cut to
+at most ``MAX_DECAY_EXPONENT`` half-lives of the shortest half-life, so no exponent overflows.
+
 Point-in-time rule: an interval is joined to cutoff ``c`` only when ``lo < c`` (then, as
 ``c`` is an edge, the whole interval lies before ``c``), and events at or after the last
 cutoff are never read, so an event at ``t >= c`` cannot reach cutoff ``c``.
@@ -24,7 +29,9 @@ Input tables are ``cx_events``, ``cx_customers`` and ``cx_cutoffs`` (customer_id
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +39,7 @@ import pandas as pd
 
 from cxchurn.errors import ConfigError
 from features import schema
-from features.spec import FeatureSpec, validate_specs
+from features.spec import DECAYED_AGGREGATIONS, FeatureSpec, validate_specs
 from features.text_signals import pattern
 
 EVENTS_TABLE = "cx_events"
@@ -41,6 +48,8 @@ CUTOFFS_TABLE = "cx_cutoffs"
 TENURE = "tenure_days"
 SECONDS_PER_DAY = 86400.0
 OUTSIDE = 999999  # interval class of intervals older than every window
+MAX_DECAY_EXPONENT = 600.0  # largest k * (t - lo) inside an interval; exp(709) overflows
+LN2 = math.log(2.0)
 RESERVED = (schema.CUSTOMER_ID, schema.CUTOFF, TENURE, "signup_date")
 
 
@@ -110,8 +119,10 @@ def _combine(spec: FeatureSpec, b: _Builder) -> str:
             return alias
         return f"CASE WHEN pr.cls <= {spec.window_days} THEN {alias} END"
 
-    count = part(f"CAST(COUNT(CASE WHEN {cond} THEN 1 END) AS DOUBLE)")
     agg = spec.aggregation
+    if agg in DECAYED_AGGREGATIONS:
+        return _decayed(spec, cond, col, part)
+    count = part(f"CAST(COUNT(CASE WHEN {cond} THEN 1 END) AS DOUBLE)")
     if agg == "count":
         return f"COALESCE(SUM({count}), 0)"
     if agg == "sum":
@@ -140,6 +151,35 @@ def _combine(spec: FeatureSpec, b: _Builder) -> str:
     previous = part(f"MAX_BY(ev.prev_{spec.column}, CASE WHEN {known_cond} "
                     f"THEN ev.event_time END)")
     return f"{last} - MAX_BY({previous}, {when})"
+
+
+def _weight_column(spec: FeatureSpec) -> str:
+    """Name of the per-event weight column of this half-life (computed once per event)."""
+    return "w_" + repr(float(spec.half_life_days)).replace(".", "_")  # type: ignore[arg-type]
+
+
+def _decay_rate(spec: FeatureSpec) -> float:
+    """k per second, so that an event's weight exp(-k * age seconds) halves every half-life."""
+    return LN2 / (float(spec.half_life_days) * SECONDS_PER_DAY)  # type: ignore[arg-type]
+
+
+def _decayed(spec: FeatureSpec, cond: str, col: str | None,
+             part: Callable[[str], str]) -> str:
+    """Decayed sum or weighted mean; see the module docstring for the decomposition."""
+    k = repr(_decay_rate(spec))
+    value = "1.0" if col is None else col
+    if col is not None and spec.cap is not None:
+        value = f"LEAST({value}, {float(spec.cap)!r})"
+    if col is not None and spec.power is not None:
+        value = f"POWER(GREATEST({value}, 0.0), {float(spec.power)!r})"
+    weight = f"ev.{_weight_column(spec)}"
+    total = part(f"SUM(CASE WHEN {cond} THEN {value} * {weight} END)")
+    to_cutoff = f"EXP((EPOCH(pr.lo) - EPOCH(pr.cutoff)) * {k})"
+    decayed_total = f"SUM({total} * {to_cutoff})"
+    if spec.aggregation == "decayed_sum":
+        return f"COALESCE({decayed_total}, 0)"
+    known = part(f"SUM(CASE WHEN {cond} AND {col} IS NOT NULL THEN {weight} END)")
+    return f"{decayed_total} / NULLIF(SUM({known} * {to_cutoff}), 0)"
 
 
 def _composite(spec: FeatureSpec, by_name: dict[str, FeatureSpec]) -> str:
@@ -189,14 +229,22 @@ def _events_cte(specs: Sequence[FeatureSpec], b: _Builder, last_edge: str) -> st
     return "\n  UNION ALL\n  ".join(branches)
 
 
-def _edges(cutoffs: Sequence[pd.Timestamp], windows: Sequence[int]) -> list[pd.Timestamp]:
+def _edges(cutoffs: Sequence[pd.Timestamp], windows: Sequence[int],
+           min_half_life_days: float | None = None) -> list[pd.Timestamp]:
     if len(cutoffs) == 0:
         raise ConfigError("no cutoffs to compile features for; expected at least one cutoff.")
     stamps = {pd.Timestamp(c) for c in cutoffs}
     if any(c.tzinfo is None for c in stamps):
         raise ConfigError("cutoffs must be tz-aware UTC timestamps; got naive ones. Use "
                           "pd.Timestamp(..., tz='UTC').")
-    return sorted({c - pd.Timedelta(days=w) for c in stamps for w in (0, *windows)})
+    edges = sorted({c - pd.Timedelta(days=w) for c in stamps for w in (0, *windows)})
+    if min_half_life_days is None:
+        return edges
+    # Extra edges keep every interval short enough for its decay exponent (see docstring).
+    longest = pd.Timedelta(days=math.floor(MAX_DECAY_EXPONENT * min_half_life_days / LN2))
+    extra = {lo + longest * i for lo, hi in itertools.pairwise(edges)
+             for i in range(1, math.ceil((hi - lo) / longest))}
+    return sorted(set(edges) | extra)
 
 
 def compile_features(specs: Sequence[FeatureSpec], cutoffs: Sequence[pd.Timestamp],
@@ -218,13 +266,19 @@ def compile_features(specs: Sequence[FeatureSpec], cutoffs: Sequence[pd.Timestam
     aggregates = [s for s in specs if s.kind == "aggregate"]
     combined = [f"CAST({_combine(s, b)} AS DOUBLE) AS {quote(s.name)}" for s in aggregates]
     windows = sorted({s.window_days for s in aggregates if s.window_days is not None})
-    edges = _edges(cutoffs, windows)
+    half_lives = [float(s.half_life_days) for s in aggregates  # type: ignore[arg-type]
+                  if s.aggregation in DECAYED_AGGREGATIONS]
+    edges = _edges(cutoffs, windows, min(half_lives) if half_lives else None)
+    decayed = {_weight_column(s): _decay_rate(s) for s in aggregates
+               if s.aggregation in DECAYED_AGGREGATIONS}
+    weights = [f"EXP((EPOCH(evl.event_time) - EPOCH(evl.lo)) * {k!r}) AS {name}"
+               for name, k in sorted(decayed.items())]
     for i, edge in enumerate(edges):
         b.params[f"edge_{i}"] = edge.to_pydatetime()
     b.params["edge_floor"] = (edges[0] - pd.Timedelta(days=1)).to_pydatetime()
     last_edge = f"CAST($edge_{len(edges) - 1} AS TIMESTAMPTZ)"
     events = _events_cte(specs, b, last_edge)
-    interval = " ".join(f"WHEN ev.event_time >= $edge_{i} THEN $edge_{i}"
+    interval = " ".join(f"WHEN evs.event_time >= $edge_{i} THEN $edge_{i}"
                         for i in reversed(range(len(edges))))
     partials = ",\n    ".join(f"{expr} AS {alias}" for expr, alias in b.partials.items())
     classes = " ".join(f"WHEN bk.lo >= c.cutoff - INTERVAL {w} DAY THEN {w}" for w in windows)
@@ -237,18 +291,25 @@ def compile_features(specs: Sequence[FeatureSpec], cutoffs: Sequence[pd.Timestam
               f"AS {TENURE}")
     sql = f"""WITH
 cut AS (SELECT DISTINCT customer_id, cutoff FROM {CUTOFFS_TABLE}),
-ev AS (
+evs AS (
   {events}
 ),
+evl AS (
+  SELECT evs.*, CAST(CASE {interval} ELSE $edge_floor END AS TIMESTAMPTZ) AS lo
+  FROM evs
+),
+ev AS (
+  SELECT {', '.join(['evl.*', *weights])}
+  FROM evl
+),
 bk AS (
-  SELECT ev.customer_id,
-    CAST(CASE {interval} ELSE $edge_floor END AS TIMESTAMPTZ) AS lo,
+  SELECT ev.customer_id, ev.lo,
     {partials}
   FROM ev
   GROUP BY 1, 2
 ),
 pr AS (
-  SELECT c.customer_id, c.cutoff, {cls} AS cls, {partial_cols}
+  SELECT c.customer_id, c.cutoff, {cls} AS cls, bk.lo, {partial_cols}
   FROM cut c LEFT JOIN bk ON bk.customer_id = c.customer_id AND bk.lo < c.cutoff
 ),
 a AS (

@@ -15,6 +15,14 @@ Kinds of spec:
 * ``trend``: combines two aggregate specs (``inputs``) by ``op`` (ratio, difference or
   rate_ratio = ratio of per-day rates, so a 30-day and a 180-day count compare fairly).
 * ``nps_category``: detractor (0-6) / passive (7-8) / promoter (9-10) from a last-NPS spec.
+
+Decayed aggregations (``decayed_sum``, ``decayed_mean``) weigh each event by
+``0.5 ** (age_days / half_life_days)``, age measured back from the cutoff. Why: experiences
+fade. A late parcel yesterday hurts more than one two months ago, and a hard window (it counts
+fully on day 89 and not at all on day 91) mirrors that badly; a decayed sum tracks the
+customer's current mood with one number. ``cap`` and ``power`` shape the value before it is
+weighed (``min(value, cap) ** power``), for effects that grow slower than the raw measure
+(a 6-day delay does not hurt six times as much as a 1-day delay).
 """
 
 from __future__ import annotations
@@ -38,9 +46,12 @@ NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 KINDS = ("aggregate", "trend", "nps_category")
 FAMILIES = ("rfm", "windowed", "trend", "cx", "friction", "delivery", "channel", "text")
 AGGREGATIONS = ("count", "sum", "mean", "min", "max", "last", "days_since_last", "share",
-                "change")
+                "change", "decayed_sum", "decayed_mean")
 # Aggregations that read a value column; the others count events or read their time.
-VALUE_AGGREGATIONS = ("sum", "mean", "min", "max", "last", "change")
+# decayed_sum reads one if given (a decayed sum of values) and counts events otherwise.
+VALUE_AGGREGATIONS = ("sum", "mean", "min", "max", "last", "change", "decayed_mean")
+DECAYED_AGGREGATIONS = ("decayed_sum", "decayed_mean")
+MIN_HALF_LIFE_DAYS = 1.0
 VALUE_COLUMNS = ("amount", "score", "duration")
 OPERATORS = (">", ">=", "<", "<=", "=", "!=")
 TREND_OPS = ("ratio", "difference", "rate_ratio")
@@ -74,6 +85,9 @@ class FeatureSpec:
     inputs: tuple[str, ...] = ()
     op: str | None = None
     monotone: int = 0
+    half_life_days: float | None = None
+    cap: float | None = None
+    power: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (JSON/YAML-ready), default-valued fields left out to keep files short."""
@@ -106,9 +120,12 @@ def _validate_aggregate(spec: FeatureSpec) -> None:
         if spec.column not in VALUE_COLUMNS:
             raise _bad(n, f"column (needed by aggregation {spec.aggregation!r})", spec.column,
                        VALUE_COLUMNS)
-    elif spec.column is not None:
+    elif spec.column is not None and spec.aggregation != "decayed_sum":
         raise ConfigError(f"feature spec {n!r}: aggregation {spec.aggregation!r} reads no value "
                           f"column; got column={spec.column!r}. Remove the column.")
+    elif spec.column is not None and spec.column not in VALUE_COLUMNS:
+        raise _bad(n, "column", spec.column, VALUE_COLUMNS)
+    _validate_decay(spec)
     if spec.window_days is not None and (
         isinstance(spec.window_days, bool) or not isinstance(spec.window_days, int)
         or not 1 <= spec.window_days <= MAX_WINDOW_DAYS
@@ -145,6 +162,37 @@ def _validate_aggregate(spec: FeatureSpec) -> None:
     if spec.inputs or spec.op:
         raise ConfigError(f"feature spec {n!r}: inputs/op belong to 'trend' specs; got "
                           f"inputs={list(spec.inputs)}, op={spec.op!r} on an aggregate.")
+
+
+def _finite_number(value: object) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int | float) \
+        and math.isfinite(value)
+
+
+def _validate_decay(spec: FeatureSpec) -> None:
+    """half_life_days belongs to (and is needed by) the decayed aggregations; cap/power too."""
+    n, decayed = spec.name, spec.aggregation in DECAYED_AGGREGATIONS
+    if not decayed:
+        given = {k: v for k, v in (("half_life_days", spec.half_life_days), ("cap", spec.cap),
+                                   ("power", spec.power)) if v is not None}
+        if given:
+            raise ConfigError(f"feature spec {n!r}: {sorted(given)} belong to the decayed "
+                              f"aggregations {list(DECAYED_AGGREGATIONS)}; got aggregation "
+                              f"{spec.aggregation!r}. Remove them or use a decayed aggregation.")
+        return
+    hl = spec.half_life_days
+    if not (_finite_number(hl) and MIN_HALF_LIFE_DAYS <= hl <= MAX_WINDOW_DAYS):  # type: ignore
+        raise ConfigError(f"feature spec {n!r}: {spec.aggregation} needs half_life_days, a "
+                          f"number of days in {MIN_HALF_LIFE_DAYS:g}..{MAX_WINDOW_DAYS}; got "
+                          f"{hl!r}.")
+    if (spec.cap is not None or spec.power is not None) and spec.column is None:
+        raise ConfigError(f"feature spec {n!r}: cap/power shape a value column; set column "
+                          f"(one of {list(VALUE_COLUMNS)}) or remove cap/power.")
+    if spec.cap is not None and not _finite_number(spec.cap):
+        raise ConfigError(f"feature spec {n!r}: cap must be a finite number; got {spec.cap!r}.")
+    if spec.power is not None and (not _finite_number(spec.power) or spec.power <= 0):
+        raise ConfigError(f"feature spec {n!r}: power must be a finite number above 0; got "
+                          f"{spec.power!r}.")
 
 
 def validate_specs(specs: Sequence[FeatureSpec]) -> tuple[FeatureSpec, ...]:
@@ -265,11 +313,13 @@ def spec_version(specs: Sequence[FeatureSpec]) -> str:
 
 def _agg(name: str, description: str, family: str, event_types: Sequence[str], aggregation: str,
          *, column: str | None = None, window: int | None = None, flt: Filter | None = None,
-         channel: str | None = None, text: str | None = None, monotone: int = 0) -> FeatureSpec:
+         channel: str | None = None, text: str | None = None, monotone: int = 0,
+         half_life: float | None = None, cap: float | None = None,
+         power: float | None = None) -> FeatureSpec:
     return FeatureSpec(name=name, description=description, family=family,
                        event_types=tuple(event_types), aggregation=aggregation, column=column,
                        window_days=window, filter=flt, channel=channel, text_signal=text,
-                       monotone=monotone)
+                       monotone=monotone, half_life_days=half_life, cap=cap, power=power)
 
 
 def _windows(stem: str, description: str, windows: Sequence[int], *args: Any,
@@ -284,6 +334,12 @@ def _trend(name: str, description: str, recent: str, baseline: str, op: str) -> 
 
 
 _LATE = Filter("duration", ">", 0.0)
+_SLOW = Filter("duration", ">", 48.0)
+# Half-life of a bad (or good) experience's effect on how a customer feels: about two months.
+# Chosen to match the synthetic world's satisfaction dynamics (features/simulate_truth.py,
+# DAMAGE_DECAY: 1 - 1/90 a day); for real data it is a reasonable prior that a tuned spec
+# file can change.
+FADE_DAYS = 62.0
 _ACTIVE = schema.ACTIVITY_EVENT_TYPES
 
 
@@ -292,16 +348,17 @@ def _default_specs() -> tuple[FeatureSpec, ...]:
     # recency / frequency / monetary
     s += [
         _agg("days_since_last_order", "days since the last order", "rfm", ["order"],
-             "days_since_last"),
+             "days_since_last", monotone=1),
         _agg("days_since_last_session", "days since the last web or app session", "rfm",
-             ["session"], "days_since_last"),
+             ["session"], "days_since_last", monotone=1),
         _agg("days_since_last_activity", "days since the customer was last active", "rfm",
-             _ACTIVE, "days_since_last"),
+             _ACTIVE, "days_since_last", monotone=1),
         _agg("orders_total", "number of orders ever", "rfm", ["order"], "count"),
         _agg("order_value_total", "total value of all orders ever", "rfm", ["order"], "sum",
              column="amount"),
     ]
-    s += _windows("orders", "number of orders", (7, 30, 90, 180), "windowed", ["order"], "count")
+    s += _windows("orders", "number of orders", (7, 30, 90, 180), "windowed", ["order"], "count",
+                  monotone=-1)
     s += _windows("order_value", "total order value", (30, 90, 180), "windowed", ["order"],
                   "sum", column="amount")
     s += _windows("order_value_mean", "average order value", (90, 180), "windowed", ["order"],
@@ -312,7 +369,13 @@ def _default_specs() -> tuple[FeatureSpec, ...]:
     s += _windows("return_value", "value of returned goods", (90,), "windowed", ["return"], "sum",
                   column="amount")
     s += _windows("sessions", "number of web or app sessions", (7, 30, 90, 180), "windowed",
-                  ["session"], "count")
+                  ["session"], "count", monotone=-1)
+    s += [_agg("sessions_decayed", "web or app sessions, each counted less the older it is "
+               "(half-life 30 days)", "windowed", ["session"], "decayed_sum", half_life=30.0,
+               monotone=-1),
+          _agg("email_opens_decayed", "marketing emails opened, each counted less the older it "
+               f"is (half-life {FADE_DAYS:g} days)", "windowed", ["email_open"], "decayed_sum",
+               half_life=FADE_DAYS, monotone=-1)]
     s += _windows("session_minutes", "minutes spent in sessions", (30, 90), "windowed",
                   ["session"], "sum", column="duration")
     s += _windows("email_opens", "number of marketing emails opened", (30, 90), "windowed",
@@ -349,14 +412,20 @@ def _default_specs() -> tuple[FeatureSpec, ...]:
         _agg("nps_detractor_answers_180d", "NPS answers of 6 or less in the last 180 days", "cx",
              ["survey_nps"], "count", window=180, flt=Filter("score", "<=", 6.0), monotone=1),
         _agg("csat_last", "the last CSAT score given", "cx", ["survey_csat"], "last",
-             column="score"),
+             column="score", monotone=-1),
         _agg("csat_min_180d", "lowest CSAT score in the last 180 days", "cx", ["survey_csat"],
              "min", column="score", window=180),
         _agg("ces_last", "the last customer effort score given", "cx", ["survey_ces"], "last",
-             column="score"),
+             column="score", monotone=1),
+        _agg("nps_decayed_mean", "average NPS score, recent answers weighing more (half-life "
+             f"{FADE_DAYS:g} days)", "cx", ["survey_nps"], "decayed_mean", column="score",
+             half_life=FADE_DAYS, monotone=-1),
+        _agg("csat_decayed_mean", "average CSAT score, recent answers weighing more (half-life "
+             f"{FADE_DAYS:g} days)", "cx", ["survey_csat"], "decayed_mean", column="score",
+             half_life=FADE_DAYS, monotone=-1),
     ]
     s += _windows("csat_mean", "average CSAT score", (30, 90, 180), "cx", ["survey_csat"], "mean",
-                  column="score")
+                  column="score", monotone=-1)
     s += _windows("ces_mean", "average customer effort score", (90, 180), "cx", ["survey_ces"],
                   "mean", column="score")
     # service friction
@@ -375,6 +444,32 @@ def _default_specs() -> tuple[FeatureSpec, ...]:
                   "count", monotone=1)
     s += [_agg("days_since_last_complaint", "days since the last formal complaint", "friction",
                ["complaint"], "days_since_last")]
+    # fading damage: what a bad experience still weighs today (see FADE_DAYS)
+    fading = f"each counted less the older it is (half-life {FADE_DAYS:g} days)"
+    s += [
+        _agg("ticket_damage", f"support tickets, {fading}", "friction", ["support_ticket"],
+             "decayed_sum", half_life=FADE_DAYS, monotone=1),
+        _agg("slow_ticket_damage", "support tickets that took over 48 hours, weighted by the "
+             f"square root of the hours (capped at 144), {fading}", "friction",
+             ["support_ticket"], "decayed_sum", column="duration", flt=_SLOW,
+             half_life=FADE_DAYS, cap=144.0, power=0.5, monotone=1),
+        _agg("reopening_damage", f"support tickets reopened, {fading}", "friction",
+             ["ticket_reopened"], "decayed_sum", half_life=FADE_DAYS, monotone=1),
+        _agg("complaint_damage", f"formal complaints, {fading}", "friction", ["complaint"],
+             "decayed_sum", half_life=FADE_DAYS, monotone=1),
+        _agg("payment_failure_damage", f"failed payments, {fading}", "friction",
+             ["payment_failed"], "decayed_sum", half_life=FADE_DAYS, monotone=1),
+        _agg("days_since_last_payment_failure", "days since the last failed payment", "friction",
+             ["payment_failed"], "days_since_last", monotone=-1),
+        _agg("price_rise_damage", f"monthly price rises (amount), {fading}", "friction",
+             ["price_change"], "decayed_sum", column="amount", flt=Filter("amount", ">", 0.0),
+             half_life=FADE_DAYS, monotone=1),
+        _agg("price_cut_relief", f"monthly price cuts (negative amount), {fading}", "friction",
+             ["price_change"], "decayed_sum", column="amount", flt=Filter("amount", "<", 0.0),
+             half_life=FADE_DAYS, monotone=1),
+        _agg("price_change_total", "current monthly price minus the price at signup (all price "
+             "changes ever)", "friction", ["price_change"], "sum", column="amount", monotone=1),
+    ]
     s += _windows("payment_failures", "failed payments", (30, 90), "friction",
                   ["payment_failed"], "count", monotone=1)
     s += [_agg("price_rises_180d", "price rises in the last 180 days", "friction",
@@ -391,7 +486,12 @@ def _default_specs() -> tuple[FeatureSpec, ...]:
     s += _windows("delivery_delay_mean", "average delivery delay in days", (90, 180), "delivery",
                   ["delivery"], "mean", column="duration", monotone=1)
     s += [_agg("delivery_delay_max_90d", "longest delivery delay in days in the last 90 days",
-               "delivery", ["delivery"], "max", column="duration", window=90, monotone=1)]
+               "delivery", ["delivery"], "max", column="duration", window=90, monotone=1),
+          _agg("late_delivery_damage", "late deliveries weighted by the delay (capped at 6 days, "
+               "to the power 0.6: a long delay hurts less than proportionally), each counted "
+               f"less the older it is (half-life {FADE_DAYS:g} days)", "delivery", ["delivery"],
+               "decayed_sum", column="duration", flt=_LATE, half_life=FADE_DAYS, cap=6.0,
+               power=0.6, monotone=1)]
     # channel mix
     s += [_agg(f"channel_share_{ch}_90d", f"share of activity through {ch.replace('_', ' ')} "
                f"in the last 90 days", "channel", _ACTIVE, "share", window=90, channel=ch)

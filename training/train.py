@@ -126,13 +126,24 @@ class TrainResult:
         return "\n".join(lines)
 
 
+# Directions for columns the compiler adds itself (not specs, so they carry no ``monotone``):
+# new customers leave more often than settled ones, the steadiest pattern in churn data.
+# Measured on the default world (seeds 7, 11, 23): with these and the spec hints on activity
+# and survey features, the AUC gap to the truth fell by 0.000, 0.001 and 0.0035.
+BUILTIN_MONOTONE: dict[str, int] = {"tenure_days": -1}
+
+
 def monotone_hints(specs: object) -> dict[str, int]:
-    """Feature -> direction from spec objects (``.name``/``.monotone``) or a plain mapping."""
+    """Feature -> direction from spec objects (``.name``/``.monotone``) or a plain mapping.
+
+    Spec objects also get ``BUILTIN_MONOTONE`` for the compiler's own columns; a plain
+    mapping is taken as the complete list.
+    """
     if specs is None:
         return {}
     if isinstance(specs, Mapping):
         return {str(k): int(v) for k, v in specs.items() if int(v) != 0}
-    hints: dict[str, int] = {}
+    hints: dict[str, int] = dict(BUILTIN_MONOTONE)
     for spec in specs if isinstance(specs, Iterable) else ():
         name = getattr(spec, "name", None)
         direction = int(getattr(spec, "monotone", 0) or 0)

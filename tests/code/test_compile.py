@@ -37,7 +37,7 @@ def test_default_set_is_one_statement_with_values_bound_as_parameters() -> None:
         assert f"'{event_type}'" not in query.sql  # values travel as parameters
     assert query.params["et_order"] == "order" and query.params["ch_web"] == "web"
     assert all(f"${name}" in query.sql for name in query.params)
-    assert 60 <= len(DEFAULT_SPECS) <= 100
+    assert 60 <= len(DEFAULT_SPECS) <= 110
     assert query.columns[:4] == ("customer_id", "cutoff", "plan", "tenure_days")
 
 
@@ -65,6 +65,15 @@ def test_customer_column_names_are_quoted_not_pasted() -> None:
     ({"aggregation": "share"}, r"a 'share' needs a filter, channel or text_signal"),
     ({"monotone": 2}, r"monotone must be one of"),
     ({"family": "misc"}, r"family must be one of"),
+    ({"aggregation": "decayed_sum"}, r"'orders_30d': decayed_sum needs half_life_days"),
+    ({"aggregation": "decayed_sum", "half_life_days": 0.5}, r"days in 1\.\.3650; got 0\.5"),
+    ({"half_life_days": 30.0}, r"\['half_life_days'\] belong to the decayed aggregations"),
+    ({"aggregation": "decayed_sum", "half_life_days": 30.0, "cap": 6.0},
+     r"cap/power shape a value column"),
+    ({"aggregation": "decayed_mean", "half_life_days": 30.0},
+     r"column \(needed by aggregation 'decayed_mean'\) must be one of"),
+    ({"aggregation": "decayed_sum", "half_life_days": 30.0, "column": "duration", "power": 0},
+     r"power must be a finite number above 0"),
 ])
 def test_invalid_specs_are_rejected_with_clear_messages(changes: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):

@@ -168,3 +168,52 @@ def test_output_types_follow_the_convention(row: dict) -> None:
     assert str(table["cutoff"].dtype) == "datetime64[us, UTC]"
     numeric = [s.name for s in DEFAULT_SPECS if s.kind != "nps_category"]
     assert all(str(table[c].dtype) == "float64" for c in numeric)
+
+
+def fade(days: float, half_life: float = 62.0) -> float:
+    return 0.5 ** (days / half_life)
+
+
+def test_decayed_damage_weighs_recent_experiences_more(row: dict) -> None:
+    a, b = row["a"], row["b"]
+    # late by 2 days 19 days ago, late by 5 days 151 days ago (on-time ones do not count)
+    assert a["late_delivery_damage"] == pytest.approx(2**0.6 * fade(19) + 5**0.6 * fade(151))
+    assert a["ticket_damage"] == pytest.approx(fade(14) + fade(45))
+    assert a["slow_ticket_damage"] == pytest.approx(60**0.5 * fade(45))  # only the 60 h one
+    assert a["reopening_damage"] == pytest.approx(fade(13))
+    assert a["complaint_damage"] == pytest.approx(fade(9))
+    # NPS 9 (90 days ago) and 4 (9 days ago): the recent detractor answer dominates
+    nps = (9 * fade(90) + 4 * fade(9)) / (fade(90) + fade(9))
+    assert a["nps_decayed_mean"] == pytest.approx(nps) and nps < 6.5 == a["nps_mean_180d"]
+    assert b["sessions_decayed"] == pytest.approx(fade(0.5, 30.0))
+    assert b["late_delivery_damage"] == 0.0 and math.isnan(b["nps_decayed_mean"])
+
+
+def test_price_and_payment_features_read_the_whole_history() -> None:
+    history = events([
+        ("a", "2023-01-10", "price_change", "email", 2.0, N, N, N),
+        ("a", "2025-01-30", "price_change", "email", 1.5, N, N, N),
+        ("a", "2025-02-27", "price_change", "email", -0.5, N, N, N),
+        ("a", "2025-02-19", "payment_failed", "app", 10.0, N, N, N),
+    ])
+    cut = pd.DataFrame({"customer_id": ["a"], "cutoff": [CUTOFF]})
+    a = build_feature_table(CUSTOMERS, history, cut).iloc[0]
+    assert a["price_change_total"] == pytest.approx(3.0)
+    assert a["price_rise_damage"] == pytest.approx(2.0 * fade(781) + 1.5 * fade(30))
+    assert a["price_cut_relief"] == pytest.approx(-0.5 * fade(2))
+    assert a["days_since_last_payment_failure"] == 10.0
+    assert a["payment_failure_damage"] == pytest.approx(fade(10))
+
+
+def test_decay_stays_exact_over_cutoffs_years_apart() -> None:
+    # A 1-day half-life over a batch spanning ten years: a naive exp(k * age) would overflow.
+    spec = FeatureSpec(name="complaints_fading", description="complaints, fading fast",
+                       family="friction", event_types=("complaint",), aggregation="decayed_sum",
+                       half_life_days=1.0)
+    history = events([("a", "2024-12-30", "complaint", "web", N, N, N, N),
+                      ("a", "2015-01-01", "complaint", "web", N, N, N, N)])
+    early = pd.Timestamp("2015-01-03", tz="UTC")
+    cut = pd.DataFrame({"customer_id": ["a", "a"], "cutoff": [early, ts("2025-01-01")]})
+    table = build_feature_table(CUSTOMERS, history, cut, [spec]).set_index("cutoff")
+    assert table.loc[early, "complaints_fading"] == pytest.approx(0.25)
+    assert table.loc[ts("2025-01-01"), "complaints_fading"] == pytest.approx(0.25)

@@ -185,8 +185,9 @@ def test_monotone_hints_from_specs_or_mapping() -> None:
         def __init__(self, name: str, monotone: int) -> None:
             self.name, self.monotone = name, monotone
 
+    # spec objects also get the compiler's own column (tenure_days: longer never raises risk)
     assert monotone_hints([Spec("late", 1), Spec("flat", 0), Spec("nps", -1)]) == {
-        "late": 1, "nps": -1}
+        "late": 1, "nps": -1, "tenure_days": -1}
     assert monotone_hints({"late": 1, "x": 0}) == {"late": 1}
     assert monotone_hints(None) == {}
 

@@ -190,11 +190,6 @@ def test_truth_row_is_added_when_given(toy_examples: pd.DataFrame, tmp_path) -> 
 
 # ------------------------------------------------ acceptance on the default world
 @pytest.mark.slow
-@pytest.mark.xfail(
-    reason="issue 3 acceptance not met yet: on the default world the AUC gap to the simulator's "
-    "truth is 0.026 (> 0.02); the features do not yet mirror the world's decaying damage",
-    strict=False,
-)
 def test_default_world_model_is_close_to_truth_and_captures_churners(
     default_world, default_training_examples: pd.DataFrame, tmp_path,
     caplog: pytest.LogCaptureFixture,
