@@ -207,7 +207,18 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
 
     def predict_churn(self, X: pd.DataFrame) -> np.ndarray:
         """Calibrated probability of churn within the horizon, one per row."""
-        raw = self.raw_score(X)
+        return self.proba_from_raw(self.raw_score(X))
+
+    def proba_from_raw(self, raw: np.ndarray) -> np.ndarray:
+        """Calibrated P(churn) from raw log-odds computed elsewhere (same result as predict).
+
+        Serving computes raw scores straight from the booster on a float matrix (no
+        DataFrame, no column checks) to stay fast; this is the one public way to turn those
+        into the probabilities ``predict_churn`` gives, through this model's own calibrator,
+        so the calibration logic never has to be copied or reached privately.
+        """
+        self._check_fitted()
+        raw = np.asarray(raw, dtype=float)
         if self.calibrator_ is None:
             return _sigmoid(raw)
         return _apply_calibrator(self.calibrator_, raw)

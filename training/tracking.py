@@ -27,6 +27,7 @@ from mlflow.exceptions import MlflowException
 from cxchurn import paths
 from cxchurn.errors import RegistryUnavailableError
 from features.schema import CUSTOMER_ID, CUTOFF
+from training.dataset import load_feature_spec
 
 DEFAULT_EXPERIMENT = "cxchurn"
 MAIN_MODEL = "lightgbm"
@@ -35,13 +36,15 @@ MAIN_MODEL = "lightgbm"
 def setup_tracking(experiment: str = DEFAULT_EXPERIMENT, root: Path | None = None) -> str:
     """Point MLflow at the project's store and experiment; return the experiment id.
 
-    With the default local SQLite store the experiment's artifacts go to
-    ``<working folder>/mlartifacts`` (not ``./mlruns`` of whatever folder a command runs in).
-    Under ``mlflow run`` (``MLFLOW_RUN_ID`` set) the project run's experiment is used.
+    With the default local SQLite store every experiment's artifacts go to
+    ``<working folder>/mlartifacts`` (not ``./mlruns`` of whatever folder a command runs in),
+    MLflow's ``Default`` experiment included. Under ``mlflow run`` (``MLFLOW_RUN_ID`` set) the
+    project run's experiment is used.
     """
     uri = paths.tracking_uri(root)
     mlflow.set_tracking_uri(uri)
     try:
+        _init_local_store(uri)
         project_run = os.environ.get("MLFLOW_RUN_ID")
         if project_run:
             # Inside `mlflow run`: log into the project's run and its experiment (choose it
@@ -53,10 +56,7 @@ def setup_tracking(experiment: str = DEFAULT_EXPERIMENT, root: Path | None = Non
         if found is not None:
             mlflow.set_experiment(experiment_id=found.experiment_id)
             return found.experiment_id
-        location = None
-        if uri.startswith("sqlite:///"):
-            db = Path(uri.removeprefix("sqlite:///"))
-            location = (db.parent / "mlartifacts").resolve().as_uri()
+        location = _artifact_root(uri)
         exp_id = mlflow.create_experiment(experiment, artifact_location=location)
         mlflow.set_experiment(experiment_id=exp_id)
         return exp_id
@@ -66,6 +66,30 @@ def setup_tracking(experiment: str = DEFAULT_EXPERIMENT, root: Path | None = Non
             f"{str(err)[:200]}); set MLFLOW_TRACKING_URI to a reachable store or unset it "
             "to use the local SQLite file in the working folder"
         ) from err
+
+
+def _artifact_root(uri: str) -> str | None:
+    """``<store folder>/mlartifacts`` as a file URI for a local SQLite store, else None."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    db = Path(uri.removeprefix("sqlite:///"))
+    return (db.parent / "mlartifacts").resolve().as_uri()
+
+
+def _init_local_store(uri: str) -> None:
+    """Create a new SQLite store with its default artifact root beside the database.
+
+    MLflow would create it on first use with ``./mlruns`` of the current working folder as
+    the root, so its ``Default`` experiment would write artifacts into whatever folder a
+    command or test happens to run in. (Experiments made with ``mlflow.set_experiment(name)``
+    still get MLflow's root: create them with ``setup_tracking(name)`` instead.)
+    """
+    root_uri = _artifact_root(uri)
+    if root_uri is None or Path(uri.removeprefix("sqlite:///")).exists():
+        return
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    SqlAlchemyStore(uri, root_uri).engine.dispose()
 
 
 def ui_command(uri: str | None = None) -> str:
@@ -151,9 +175,13 @@ def log_training_run(
     config: Any,
     examples: pd.DataFrame,
     features_dir: Path | None = None,
+    feature_spec: Any = None,
 ) -> dict[str, Any]:
     """Log one ``TrainResult`` into the active run (everything except the model itself).
 
+    ``feature_spec`` is the build's spec document; by default it is read from
+    ``features_dir``. It travels beside the examples, not in ``examples.attrs``, because pandas
+    deep-copies attrs on every operation (that cost a third of a training run).
     Returns the data fingerprint that was logged.
     """
     if mlflow.active_run() is None:
@@ -175,9 +203,10 @@ def log_training_run(
     split = getattr(result, "split", None)
     if split is not None and hasattr(split, "describe"):
         mlflow.log_dict(split.describe(), "data/split.json")
-    spec = examples.attrs.get("feature_spec")
-    if spec is not None:
-        mlflow.log_dict(spec, "feature_spec.json")
+    if feature_spec is None and features_dir is not None:
+        feature_spec = load_feature_spec(features_dir)
+    if feature_spec is not None:
+        mlflow.log_dict(feature_spec, "feature_spec.json")
     mlflow.log_metrics(flat_metrics(result.metrics))
     mlflow.log_dict(_jsonable(result.metrics), "metrics/test_metrics.json")
     with tempfile.TemporaryDirectory() as tmp:
