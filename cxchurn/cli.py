@@ -14,6 +14,8 @@ from cxchurn.demo import demo_command
 from cxchurn.errors import CxChurnError
 from features import commands as features_commands
 from features.adapters import commands as adapt_commands
+from serving import commands as serving_commands
+from serving import retention_commands
 from training import commands as training_commands
 
 app = typer.Typer(
@@ -25,6 +27,8 @@ app.add_typer(features_commands.app, name="features", help="Simulate, load and b
 features_commands.app.add_typer(adapt_commands.app, name="adapt")
 features_commands.register_top_level(app)
 training_commands.register_top_level(app)
+serving_commands.register_top_level(app)
+app.add_typer(retention_commands.app, name="retention")
 app.command("demo")(demo_command)
 
 

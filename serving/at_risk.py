@@ -1,0 +1,208 @@
+"""The ranked at-risk list: one book per model + feature snapshot, filtered per request.
+
+Computing SHAP and the plan for every customer takes a second; filtering, sorting and
+translating a list takes milliseconds. So the service builds an ``AtRiskBook`` once (per
+model version and online-store snapshot) and every page view, API call and export reads it
+through ``select_rows`` with the same ``ListQuery``: the export holds exactly the rows the page
+shows. Pure functions apart from the CSV/Excel writers at the end.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+
+from cxchurn.errors import ConfigError
+from serving.catalogue import Catalogue
+from serving.policy import PolicyConfig, family_shares, plan_actions
+from serving.reasons import reason
+from serving.value import ValueConfig, customer_value
+
+SORTABLE: Final = ("expected_net_value", "p_churn", "value", "expected_saved", "customer_id")
+SEGMENT_COLUMN: Final = "segment"
+MAX_LIMIT: Final = 10_000
+
+HEADERS: Final[dict[str, dict[str, str]]] = {
+    "rank": {"en": "Rank", "tr": "Sıra"},
+    "customer_id": {"en": "Customer", "tr": "Müşteri"},
+    "segment": {"en": "Segment", "tr": "Segment"},
+    "p_churn": {"en": "Churn probability", "tr": "Ayrılma olasılığı"},
+    "risk_band": {"en": "Risk band", "tr": "Risk grubu"},
+    "value": {"en": "Customer value", "tr": "Müşteri değeri"},
+    "reasons": {"en": "Top reasons", "tr": "Başlıca nedenler"},
+    "action": {"en": "Suggested action", "tr": "Önerilen aksiyon"},
+    "cost": {"en": "Cost", "tr": "Maliyet"},
+    "expected_net_value": {"en": "Expected net value", "tr": "Beklenen net değer"},
+}
+
+
+@dataclass
+class AtRiskBook:
+    """Everyone's score, value, plan and top drivers, for one model and one snapshot."""
+
+    table: pd.DataFrame
+    drivers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    version: str = ""
+    customers: pd.DataFrame | None = None  # customer_id, p_churn, value (policy input)
+    shares: pd.DataFrame | None = None  # driver-family shares, rows aligned with customers
+
+    def segments(self) -> list[str]:
+        return sorted(self.table[SEGMENT_COLUMN].dropna().astype(str).unique())
+
+    def bands(self) -> list[str]:
+        return [b for b in pd.unique(self.table["risk_band"].dropna().astype(str))]
+
+
+def top_drivers(shap: np.ndarray, features: Sequence[str], X: pd.DataFrame, top_k: int
+                ) -> list[list[dict[str, Any]]]:
+    """Top ``top_k`` risk-raising drivers per row (largest SHAP first), as plain dicts."""
+    out = []
+    order = np.argsort(-shap, axis=1, kind="stable")[:, :top_k]
+    for i in range(shap.shape[0]):
+        drivers = []
+        for j in order[i]:
+            if shap[i, j] <= 0:
+                break
+            raw = X.iat[i, j]
+            value: Any = None if pd.isna(raw) else (
+                float(raw) if isinstance(raw, int | float | np.number) else str(raw))
+            drivers.append({"feature": features[j], "value": value, "shap": float(shap[i, j]),
+                            "direction": "raises"})
+        out.append(drivers)
+    return out
+
+
+def build_book(features: pd.DataFrame, p_churn: np.ndarray, risk_band: Sequence[str],
+               shap: np.ndarray, feature_names: Sequence[str], catalogue: Catalogue,
+               *, top_k: int = 5, shown_reasons: int = 3, version: str = "",
+               value_config: ValueConfig | None = None,
+               policy_config: PolicyConfig | None = None) -> AtRiskBook:
+    """Plan every customer of an online-feature snapshot (rows aligned with the arrays)."""
+    features = features.reset_index(drop=True)
+    ids = features["customer_id"].astype(str)
+    customers = pd.DataFrame({"customer_id": ids, "p_churn": np.asarray(p_churn, dtype=float),
+                              "value": customer_value(features, value_config).to_numpy()})
+    shares = family_shares(shap, list(feature_names), top_k)
+    plan = plan_actions(customers, shares, catalogue, policy_config)
+    extra = pd.DataFrame({
+        "customer_id": ids,
+        "risk_band": pd.Series(list(risk_band), dtype="str"),
+        SEGMENT_COLUMN: (features[SEGMENT_COLUMN].astype("str") if SEGMENT_COLUMN in features
+                         else pd.Series("", index=features.index, dtype="str")),
+    })
+    table = plan.merge(extra, on="customer_id", how="left", validate="one_to_one")
+    X = features[list(feature_names)]
+    drivers = top_drivers(np.asarray(shap, dtype=float), list(feature_names), X, shown_reasons)
+    return AtRiskBook(table=table, drivers=dict(zip(ids, drivers, strict=True)),
+                      version=version, customers=customers, shares=shares)
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """Filters and order of an at-risk list (the page, the API and the exports share it)."""
+
+    segment: str | None = None
+    risk_band: str | None = None
+    min_value: float | None = None
+    limit: int = 100
+    sort: str = "expected_net_value"
+    descending: bool = True
+    only_actionable: bool = False
+
+    def __post_init__(self) -> None:
+        if self.sort not in SORTABLE:
+            raise ConfigError(f"sort must be one of {list(SORTABLE)}; got {self.sort!r}.")
+        if not isinstance(self.limit, int) or not 1 <= self.limit <= MAX_LIMIT:
+            raise ConfigError(f"limit must be a whole number in 1..{MAX_LIMIT}; "
+                              f"got {self.limit!r}.")
+        if self.min_value is not None and not np.isfinite(self.min_value):
+            raise ConfigError(f"min_value must be a finite number; got {self.min_value!r}.")
+
+    def params(self) -> dict[str, str]:
+        """Query-string form (only what differs from the defaults), for links and exports."""
+        out = {}
+        for key, default in (("segment", None), ("risk_band", None), ("min_value", None),
+                             ("limit", 100), ("sort", "expected_net_value"),
+                             ("descending", True), ("only_actionable", False)):
+            value = getattr(self, key)
+            if value != default and value is not None:
+                out[key] = str(value).lower() if isinstance(value, bool) else str(value)
+        return out
+
+
+def select_rows(book: AtRiskBook, query: ListQuery) -> pd.DataFrame:
+    """Filter, sort and cut the book's table; ties keep the plan's rank order."""
+    table = book.table
+    keep = np.ones(len(table), dtype=bool)
+    if query.segment:
+        keep &= (table[SEGMENT_COLUMN] == query.segment).to_numpy()
+    if query.risk_band:
+        keep &= (table["risk_band"] == query.risk_band).to_numpy()
+    if query.min_value is not None:
+        keep &= (table["value"] >= query.min_value).to_numpy()
+    if query.only_actionable:
+        keep &= table["action"].notna().to_numpy()
+    rows = table[keep].sort_values(["rank"], kind="stable")
+    rows = rows.sort_values(query.sort, ascending=not query.descending, kind="stable")
+    return rows.head(query.limit).reset_index(drop=True)
+
+
+def short_reason(text: str) -> str:
+    """A reason without its closing "this raises the churn risk" (the list shows only risers)."""
+    head, sep, _ = text.rpartition("; ")
+    return head if sep else text.rstrip(".")
+
+
+def reason_texts(drivers: Sequence[Mapping[str, Any]], lang: str) -> list[str]:
+    """Plain-word reasons (``serving.reasons``, the scoring API's wording), kept short."""
+    return [short_reason(reason(str(d["feature"]), d.get("value"),
+                                str(d.get("direction", "raises")), lang)) for d in drivers]
+
+
+def display_records(rows: pd.DataFrame, book: AtRiskBook, catalogue: Catalogue, lang: str
+                    ) -> list[dict[str, Any]]:
+    """Rows as the page and the API show them: reasons and the action title in ``lang``."""
+    out = []
+    for r in rows.to_dict(orient="records"):
+        action = r["action"] if isinstance(r["action"], str) else None
+        out.append({
+            **r,
+            "action": action,
+            "action_title": catalogue.get(action).title(lang) if action else None,
+            "reasons": reason_texts(book.drivers.get(r["customer_id"], []), lang),
+        })
+    return out
+
+
+def export_frame(records: Sequence[Mapping[str, Any]], lang: str) -> pd.DataFrame:
+    """The visible rows with translated headers, for CSV and Excel."""
+    frame = pd.DataFrame([{
+        "rank": r["rank"], "customer_id": r["customer_id"], "segment": r["segment"],
+        "p_churn": round(float(r["p_churn"]), 4), "risk_band": r["risk_band"],
+        "value": round(float(r["value"]), 2), "reasons": " | ".join(r["reasons"]),
+        "action": r["action_title"] or "", "cost": float(r["cost"]),
+        "expected_net_value": round(float(r["expected_net_value"]), 2),
+    } for r in records], columns=list(HEADERS))
+    return frame.rename(columns={k: v[lang] for k, v in HEADERS.items()})
+
+
+def to_csv_bytes(frame: pd.DataFrame) -> bytes:
+    """UTF-8 with a byte-order mark, so that Excel shows Turkish letters correctly."""
+    return frame.to_csv(index=False).encode("utf-8-sig")
+
+
+def to_xlsx_bytes(frame: pd.DataFrame, sheet: str = "at-risk") -> bytes:
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        frame.to_excel(writer, index=False, sheet_name=sheet)
+        ws = writer.sheets[sheet]
+        for column in ws.columns:
+            width = max(len(str(c.value or "")) for c in column[:200])
+            ws.column_dimensions[column[0].column_letter].width = min(max(10, width + 2), 80)
+        ws.freeze_panes = "A2"
+    return buffer.getvalue()

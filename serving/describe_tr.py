@@ -1,0 +1,213 @@
+"""Turkish descriptions of features, built from the spec's structure rather than kept by hand.
+
+The English description is written in ``features/spec.py``; a Turkish one per feature would be
+a second hand-kept list that drifts when specs change. Instead the Turkish text is composed
+from what the spec declares (event types, aggregation, window, filter, channel, text signal,
+decay), so any new or tuned spec gets a Turkish description for free. Only the vocabulary
+(event types, value columns, channels, categorical values) is listed here, and a test checks
+every event type and channel of ``features/schema.py`` has a word.
+
+Turkish suffixes depend on the word they attach to, so the templates put variable words only
+in positions that need no suffix ("son 90 günde geç kalan teslimat sayısı").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+from features import schema
+from features.spec import FeatureSpec, Filter
+
+EVENT_NOUNS: Final[Mapping[str, str]] = {
+    "order": "sipariş",
+    "delivery": "teslimat",
+    "return": "iade",
+    "support_ticket": "destek talebi",
+    "ticket_reopened": "yeniden açılan destek talebi",
+    "complaint": "resmi şikâyet",
+    "survey_nps": "NPS yanıtı",
+    "survey_csat": "CSAT yanıtı",
+    "survey_ces": "müşteri efor puanı yanıtı",
+    "session": "web veya uygulama oturumu",
+    "email_open": "açılan pazarlama e-postası",
+    "price_change": "fiyat değişikliği",
+    "payment_failed": "başarısız ödeme",
+    "feedback": "yazılı geri bildirim",
+    "cancellation": "iptal",
+}
+ACTIVITY_NOUN: Final = "etkinlik"
+
+# What a value column means for an event type (see features/schema.py EVENT_TYPES).
+VALUE_NOUNS: Final[Mapping[tuple[str, str], str]] = {
+    ("order", "amount"): "sipariş tutarı",
+    ("return", "amount"): "iade edilen tutar",
+    ("delivery", "duration"): "teslimat gecikmesi (gün)",
+    ("support_ticket", "duration"): "destek talebi çözüm süresi (saat)",
+    ("session", "duration"): "oturum süresi (dakika)",
+    ("price_change", "amount"): "aylık fiyat değişikliği",
+    ("payment_failed", "amount"): "ödenmeyen tutar",
+    ("survey_nps", "score"): "NPS puanı",
+    ("survey_csat", "score"): "CSAT puanı",
+    ("survey_ces", "score"): "müşteri efor puanı",
+}
+COLUMN_NOUNS: Final[Mapping[str, str]] = {"amount": "tutar", "score": "puan", "duration": "süre"}
+# The same columns in a filter condition: a short noun and the unit after the number.
+FILTER_NOUNS: Final[Mapping[tuple[str, str], tuple[str, str]]] = {
+    ("delivery", "duration"): ("gecikme", " gün"),
+    ("support_ticket", "duration"): ("çözüm süresi", " saat"),
+    ("session", "duration"): ("süre", " dakika"),
+}
+
+# Conditions that read better as one adjective than as "(column > value)".
+FILTER_ADJECTIVES: Final[Mapping[tuple[str, Filter], str]] = {
+    ("delivery", Filter("duration", ">", 0.0)): "geç kalan",
+    ("price_change", Filter("amount", ">", 0.0)): "artış yönündeki",
+    ("price_change", Filter("amount", "<", 0.0)): "indirim yönündeki",
+}
+OPERATOR_SIGNS: Final[Mapping[str, str]] = {
+    ">": ">", ">=": "≥", "<": "<", "<=": "≤", "=": "=", "!=": "≠"}
+
+CHANNELS: Final[Mapping[str, str]] = {
+    "web": "web", "app": "mobil uygulama", "store": "mağaza", "call_centre": "çağrı merkezi",
+    "email": "e-posta", "chat": "canlı sohbet",
+}
+TEXT_SIGNALS: Final[Mapping[str, str]] = {
+    "negative": "olumsuz kelimeler içeren", "positive": "olumlu kelimeler içeren"}
+
+# Customer attributes outside the spec (customers table columns, the builder's tenure).
+STATIC: Final[Mapping[str, str]] = {
+    "tenure_days": "müşteri olunan gün sayısı",
+    "monthly_price": "aylık fiyat",
+    "price": "fiyat",
+    "plan": "paket",
+    "segment": "müşteri segmenti",
+    "contract": "sözleşme türü",
+    "region": "bölge",
+    "preferred_channel": "tercih edilen kanal",
+}
+
+# Categorical feature values (nps_category and static attributes); other values (e.g. city
+# names) are shown as they are.
+VALUES: Final[Mapping[str, str]] = {
+    "detractor": "kötüleyen", "passive": "pasif", "promoter": "destekleyen",
+    "basic": "temel", "standard": "standart", "premium": "premium",
+    "consumer": "bireysel", "family": "aile", "business": "kurumsal",
+    "monthly": "aylık", "annual": "yıllık", **CHANNELS,
+}
+
+TREND_OPS: Final[Mapping[str, str]] = {
+    "ratio": "{a} / {b}",
+    "rate_ratio": "{a} / {b} (günlük hıza göre)",
+    "difference": "{a} eksi {b}",
+}
+
+
+def _number(x: float) -> str:
+    return f"{x:g}".replace(".", ",")
+
+
+def _event_noun(spec: FeatureSpec) -> str:
+    types = spec.event_types
+    if len(types) == 1:
+        return EVENT_NOUNS.get(types[0], types[0].replace("_", " "))
+    if set(types) == set(schema.ACTIVITY_EVENT_TYPES):
+        return ACTIVITY_NOUN
+    return " veya ".join(EVENT_NOUNS.get(t, t.replace("_", " ")) for t in types)
+
+
+def _value_noun(spec: FeatureSpec, column: str) -> str:
+    if len(spec.event_types) == 1:
+        found = VALUE_NOUNS.get((spec.event_types[0], column))
+        if found is not None:
+            return found
+    return f"{_event_noun(spec)} {COLUMN_NOUNS.get(column, column)}"
+
+
+def _condition(spec: FeatureSpec) -> tuple[str, str]:
+    """(adjective before the noun, parenthetical after it) for the filter and text signal."""
+    adjectives, notes = [], []
+    if spec.text_signal is not None:
+        adjectives.append(TEXT_SIGNALS.get(spec.text_signal, spec.text_signal))
+    f = spec.filter
+    if f is not None:
+        event = spec.event_types[0] if len(spec.event_types) == 1 else ""
+        adjective = FILTER_ADJECTIVES.get((event, Filter(f.column, f.op, float(f.value))))
+        if adjective is not None:
+            adjectives.append(adjective)
+        else:
+            column, unit = FILTER_NOUNS.get((event, f.column),
+                                            (COLUMN_NOUNS.get(f.column, f.column), ""))
+            notes.append(f"{column} {OPERATOR_SIGNS.get(f.op, f.op)} {_number(f.value)}{unit}")
+    return " ".join(adjectives), (f" ({', '.join(notes)})" if notes else "")
+
+
+def _window(spec: FeatureSpec) -> str:
+    return f"son {spec.window_days} günde " if spec.window_days is not None else ""
+
+
+def _decay(spec: FeatureSpec) -> tuple[str, str]:
+    shape = []
+    if spec.cap is not None:
+        event = spec.event_types[0] if len(spec.event_types) == 1 else ""
+        unit = FILTER_NOUNS.get((event, spec.column or ""), ("", ""))[1]
+        shape.append(f"en fazla {_number(spec.cap)}{unit} ile sınırlı")
+    if spec.power is not None:
+        shape.append(f"üs {_number(spec.power)}")
+    shaped = f", {', '.join(shape)}" if shape else ""
+    return shaped, f"yarı ömür {_number(spec.half_life_days or 0)} gün"
+
+
+def _aggregate(spec: FeatureSpec) -> str:
+    adjective, note = _condition(spec)
+    noun = f"{adjective} {_event_noun(spec)}".strip()
+    window, agg = _window(spec), spec.aggregation
+    value = _value_noun(spec, spec.column) if spec.column else ""
+    if agg == "count":
+        return f"{window or 'şimdiye kadarki '}{noun} sayısı{note}"
+    if agg == "days_since_last":
+        return f"son {noun} üzerinden geçen gün sayısı{note}"
+    if agg == "share":
+        if spec.channel is not None:
+            return (f"{window}{CHANNELS.get(spec.channel, spec.channel)} kanalının "
+                    f"{_event_noun(spec)} içindeki payı")
+        return f"{window}{noun} oranı{note}"
+    if agg == "change":
+        return f"en son {value} ile bir önceki arasındaki fark"
+    if agg == "last":
+        return f"en son {value}{note}"
+    if agg in ("sum", "mean", "min", "max"):
+        word = {"sum": "toplam", "mean": "ortalama", "min": "en düşük", "max": "en yüksek"}[agg]
+        scope = f" ({adjective} {_event_noun(spec)})" if adjective else ""
+        return f"{window or 'şimdiye kadarki '}{word} {value}{scope}{note}"
+    shaped, half_life = _decay(spec)
+    if agg == "decayed_mean":
+        return f"ortalama {value}{note}, yeni yanıtlar daha ağır basar ({half_life})"
+    parts = [note.strip(" ()")] if note else []
+    if spec.column:
+        event = spec.event_types[0] if len(spec.event_types) == 1 else ""
+        short = FILTER_NOUNS.get((event, spec.column), (value, ""))[0]
+        parts.append(f"{short} ile ağırlıklı{shaped}")
+    weighted = f" ({', '.join(parts)})" if parts else ""
+    return f"{noun}{weighted}, her biri eskidikçe daha az sayılır ({half_life})"
+
+
+def describe_tr(spec: FeatureSpec, by_name: Mapping[str, FeatureSpec]) -> str:
+    """What the feature measures, in Turkish, composed from the spec's fields."""
+    if spec.kind == "trend":
+        a, b = (describe_tr(by_name[i], by_name) for i in spec.inputs)
+        return TREND_OPS.get(spec.op or "", "{a} / {b}").format(a=a, b=b)
+    if spec.kind == "nps_category":
+        source = describe_tr(by_name[spec.inputs[0]], by_name)
+        return f"kötüleyen, pasif ya da destekleyen (kaynak: {source})"
+    return _aggregate(spec)
+
+
+def static_tr(feature: str) -> str:
+    """A customer attribute outside the spec in Turkish; unknown columns by their name."""
+    return STATIC.get(feature, feature.replace("_", " "))
+
+
+def value_tr(value: str) -> str:
+    """A categorical value in Turkish where it is a known word, else unchanged."""
+    return VALUES.get(value, value)

@@ -1,0 +1,104 @@
+"""A customer's experience history for the customer view: touchpoints, surveys, tickets.
+
+Read straight from the events file of the data contract (Parquet or CSV) with DuckDB and a
+filter on one customer, so the page needs no second copy of the events. Only events before the
+snapshot's cutoff are shown: the same history the model saw.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Final
+
+import duckdb
+import pandas as pd
+
+KIND: Final[dict[str, str]] = {
+    "survey_nps": "survey", "survey_csat": "survey", "survey_ces": "survey",
+    "feedback": "survey",
+    "support_ticket": "ticket", "ticket_reopened": "ticket", "complaint": "ticket",
+    "delivery": "delivery", "return": "delivery",
+    "order": "order", "price_change": "billing", "payment_failed": "billing",
+    "cancellation": "billing", "session": "touchpoint", "email_open": "touchpoint",
+}
+LABELS: Final[dict[str, dict[str, str]]] = {
+    "order": {"en": "Order", "tr": "Sipariş"},
+    "delivery": {"en": "Delivery", "tr": "Teslimat"},
+    "return": {"en": "Return", "tr": "İade"},
+    "support_ticket": {"en": "Support ticket", "tr": "Destek talebi"},
+    "ticket_reopened": {"en": "Ticket reopened", "tr": "Talep yeniden açıldı"},
+    "complaint": {"en": "Complaint", "tr": "Şikâyet"},
+    "survey_nps": {"en": "NPS survey", "tr": "NPS anketi"},
+    "survey_csat": {"en": "CSAT survey", "tr": "CSAT anketi"},
+    "survey_ces": {"en": "Effort survey", "tr": "Efor anketi"},
+    "session": {"en": "Session", "tr": "Oturum"},
+    "email_open": {"en": "Email opened", "tr": "E-posta açıldı"},
+    "price_change": {"en": "Price change", "tr": "Fiyat değişikliği"},
+    "payment_failed": {"en": "Payment failed", "tr": "Ödeme başarısız"},
+    "feedback": {"en": "Feedback", "tr": "Geri bildirim"},
+    "cancellation": {"en": "Cancellation", "tr": "İptal"},
+}
+# Sessions and email opens are many and say little one by one: the timeline skips them unless
+# asked, and the counts appear in the model's features anyway.
+QUIET: Final = ("session", "email_open")
+
+
+def _detail(row: dict[str, Any], lang: str) -> str:
+    kind = row["event_type"]
+    tr = lang == "tr"
+    amount, score, duration = row.get("amount"), row.get("score"), row.get("duration")
+    if kind == "delivery" and pd.notna(duration):
+        if duration > 0:
+            return f"{duration:.0f} gün gecikti" if tr else f"{duration:.0f} days late"
+        return "zamanında" if tr else "on time"
+    if kind == "support_ticket" and pd.notna(duration):
+        return f"{duration:.0f} saatte çözüldü" if tr else f"resolved in {duration:.0f} hours"
+    if kind.startswith("survey_") and pd.notna(score):
+        return f"puan {score:.0f}" if tr else f"score {score:.0f}"
+    if kind in ("order", "return", "payment_failed", "price_change") and pd.notna(amount):
+        return f"{amount:+.2f}" if kind == "price_change" else f"{amount:.2f}"
+    if kind == "feedback" and isinstance(row.get("text"), str):
+        return row["text"]
+    return ""
+
+
+def customer_history(events_path: str | Path, customer_id: str, lang: str = "en",
+                     before: pd.Timestamp | None = None, limit: int = 60,
+                     include_quiet: bool = False) -> list[dict[str, Any]]:
+    """Newest first: time, kind (survey/ticket/delivery/...), label, channel, detail."""
+    path = Path(events_path)
+    if not path.exists():
+        return []
+    reader = "read_parquet" if path.suffix == ".parquet" else "read_csv_auto"
+    where = ["customer_id = ?"]
+    params: list[Any] = [str(customer_id)]
+    if before is not None:
+        where.append("epoch_us(CAST(event_time AS TIMESTAMPTZ)) < ?")
+        params.append(int(pd.Timestamp(before).value // 1000))  # ns -> us
+    if not include_quiet:
+        where.append(f"event_type NOT IN ({', '.join('?' for _ in QUIET)})")
+        params.extend(QUIET)
+    # Times travel as epoch microseconds: no timezone objects cross the DuckDB boundary.
+    query = (f"SELECT * REPLACE (epoch_us(CAST(event_time AS TIMESTAMPTZ)) AS event_time) "
+             f"FROM {reader}(?) WHERE {' AND '.join(where)} "
+             f"ORDER BY event_time DESC LIMIT {int(limit)}")
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        cursor = con.execute(query, [str(path), *params])
+        names = [d[0] for d in cursor.description]
+        frame = pd.DataFrame.from_records(cursor.fetchall(), columns=names)
+    finally:
+        con.close()
+    out = []
+    for row in frame.to_dict(orient="records"):
+        kind = str(row["event_type"])
+        out.append({
+            "time": pd.Timestamp(int(row["event_time"]), unit="us", tz="UTC"),
+            "kind": KIND.get(kind, "touchpoint"),
+            "event_type": kind,
+            "label": LABELS.get(kind, {}).get(lang, kind.replace("_", " ")),
+            "channel": row.get("channel") or "",
+            "detail": _detail(row, lang),
+        })
+    return out

@@ -1,0 +1,228 @@
+"""The outcome store: what the retention team did and what happened, kept in a real database.
+
+SQLite file ``$CXCHURN_HOME/outcomes.db`` by default (embedded, survives restarts), or any
+SQLAlchemy URL in ``CXCHURN_OUTCOMES_URL`` (e.g. ``postgresql+psycopg://user:pw@host/db``).
+Recorded outcomes come back as ``actions`` rows of the data contract (customer_id, action_time,
+action_type, cost, outcome) so that later training can learn which action works for whom.
+Nothing here logs customer ids or notes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+import pandas as pd
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    insert,
+    select,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from cxchurn import paths
+from cxchurn.errors import ConfigError, CxChurnError, DataContractError
+from features import schema
+
+ENV_VAR: Final = "CXCHURN_OUTCOMES_URL"
+DB_FILE: Final = "outcomes.db"
+RESULTS: Final = ("pending", "accepted", "declined", "no_answer", "retained", "churned")
+MAX_TEXT: Final = 2000
+
+
+
+class OutcomeStoreUnavailableError(CxChurnError):
+    """The outcome database cannot be reached or written."""
+
+    http_status = 503
+
+
+metadata = MetaData()
+outcomes_table = Table(
+    "retention_outcomes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("customer_id", String(128), nullable=False, index=True),
+    Column("action_type", String(64), nullable=False),
+    Column("action_time", DateTime(timezone=True), nullable=False),
+    Column("cost", Float, nullable=True),
+    Column("result", String(32), nullable=False),
+    Column("recorded_by", String(128), nullable=False),
+    Column("note", Text, nullable=True),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One recorded action and its result (``result`` one of ``RESULTS``)."""
+
+    customer_id: str
+    action_type: str
+    action_time: datetime
+    result: str
+    recorded_by: str
+    cost: float | None = None
+    note: str | None = None
+    id: int | None = None
+    recorded_at: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        for key in ("action_time", "recorded_at"):
+            if out[key] is not None:
+                out[key] = out[key].isoformat()
+        return out
+
+
+def default_url() -> str:
+    """``$CXCHURN_OUTCOMES_URL`` if set, else a SQLite file in the working folder."""
+    url = os.environ.get(ENV_VAR)
+    if url:
+        return url
+    folder = paths.home()
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / DB_FILE}"
+
+
+def _utc(value: datetime) -> datetime:
+    """Aware UTC (naive = already UTC: SQLite drops the zone on the way back)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def validate_outcome(outcome: Outcome, action_types: Sequence[str] | None = None) -> Outcome:
+    """Check a record before it is stored; raise DataContractError saying what to fix."""
+    problems = []
+    if not outcome.customer_id.strip():
+        problems.append("customer_id is empty")
+    if action_types is not None and outcome.action_type not in action_types:
+        problems.append(f"action_type {outcome.action_type!r} is not in the catalogue "
+                        f"{list(action_types)}")
+    if not outcome.action_type.strip():
+        problems.append("action_type is empty")
+    if outcome.result not in RESULTS:
+        problems.append(f"result must be one of {list(RESULTS)}, got {outcome.result!r}")
+    if not outcome.recorded_by.strip():
+        problems.append("recorded_by is empty: say who took the action")
+    if outcome.cost is not None and not (outcome.cost >= 0):
+        problems.append(f"cost must be >= 0, got {outcome.cost!r}")
+    if outcome.note is not None and len(outcome.note) > MAX_TEXT:
+        problems.append(f"note is longer than {MAX_TEXT} characters")
+    when = _utc(outcome.action_time)
+    if when > datetime.now(UTC) + pd.Timedelta(minutes=5):
+        problems.append("action_time is in the future")
+    if problems:
+        raise DataContractError("cannot record the outcome: " + "; ".join(problems) + ".")
+    return Outcome(**{**asdict(outcome), "action_time": when,
+                      "customer_id": outcome.customer_id.strip(),
+                      "recorded_by": outcome.recorded_by.strip()})
+
+
+class OutcomeStore:
+    """Append-only store of outcomes in SQLite (default) or PostgreSQL."""
+
+    def __init__(self, url: str | None = None, engine: Engine | None = None) -> None:
+        self.url = url or default_url()
+        try:
+            self.engine = engine or create_engine(self.url, pool_pre_ping=True)
+            metadata.create_all(self.engine)
+        except (SQLAlchemyError, ImportError) as err:
+            raise ConfigError(
+                f"cannot open the outcome store {self.safe_url()}: {str(err)[:300]}; check "
+                f"{ENV_VAR} (a SQLAlchemy URL such as postgresql+psycopg://user:pw@host/db) "
+                f"or unset it to use the SQLite file in CXCHURN_HOME."
+            ) from err
+
+    def safe_url(self) -> str:
+        """The URL without its password, for messages."""
+        try:
+            from sqlalchemy.engine import make_url
+
+            return make_url(self.url).render_as_string(hide_password=True)
+        except Exception:
+            return "<unparseable url>"
+
+    def _run(self, fn: Any) -> Any:
+        try:
+            return fn()
+        except SQLAlchemyError as err:
+            raise OutcomeStoreUnavailableError(
+                f"the outcome store {self.safe_url()} failed: {str(err)[:200]}; check that the "
+                f"database is reachable."
+            ) from err
+
+    def record(self, outcome: Outcome, action_types: Sequence[str] | None = None) -> Outcome:
+        """Validate and store one outcome; returns it with its id and recorded_at."""
+        clean = validate_outcome(outcome, action_types)
+        now = datetime.now(UTC)
+        values = {k: v for k, v in asdict(clean).items() if k not in ("id", "recorded_at")}
+
+        def write() -> int:
+            with self.engine.begin() as con:
+                result = con.execute(insert(outcomes_table).values(**values, recorded_at=now))
+                return int(result.inserted_primary_key[0])
+
+        new_id = self._run(write)
+        return Outcome(**{**asdict(clean), "id": new_id, "recorded_at": now})
+
+    def list(self, customer_id: str | None = None, limit: int | None = None) -> list[Outcome]:
+        """Outcomes, newest first; of one customer when ``customer_id`` is given."""
+        query = select(outcomes_table).order_by(outcomes_table.c.action_time.desc(),
+                                                outcomes_table.c.id.desc())
+        if customer_id is not None:
+            query = query.where(outcomes_table.c.customer_id == customer_id)
+        if limit is not None:
+            query = query.limit(limit)
+
+        def read() -> list[Outcome]:
+            with self.engine.connect() as con:
+                rows = con.execute(query).mappings().all()
+            return [
+                Outcome(**{**dict(r), "action_time": _utc(r["action_time"]),
+                           "recorded_at": _utc(r["recorded_at"])})
+                for r in rows
+            ]
+
+        return self._run(read)
+
+    def as_actions(self) -> pd.DataFrame:
+        """All outcomes as an ``actions`` table of the data contract, oldest first."""
+        records = self.list()
+        frame = pd.DataFrame({
+            schema.CUSTOMER_ID: pd.Series([r.customer_id for r in records], dtype="str"),
+            "action_time": pd.Series([r.action_time for r in records],
+                                     dtype="datetime64[us, UTC]"),
+            "action_type": pd.Series([r.action_type for r in records], dtype="str"),
+            "cost": pd.Series([r.cost for r in records], dtype="float64"),
+            "outcome": pd.Series([r.result for r in records], dtype="str"),
+        })[list(schema.ACTION_COLUMNS)]
+        return frame.sort_values("action_time", kind="stable").reset_index(drop=True)
+
+    def export_actions(self, path: str | Path) -> Path:
+        """Write the actions table as CSV or Parquet (by suffix) for the loaders to read."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        frame = self.as_actions()
+        if path.suffix == ".parquet":
+            frame.to_parquet(path, index=False)
+        else:
+            out = frame.copy()
+            out["action_time"] = out["action_time"].map(lambda t: t.isoformat())
+            out.to_csv(path, index=False)
+        return path
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,96 @@
+"""SHAP drivers in plain words, in English or Turkish, per feature family.
+
+A retention agent reads "Delivery experience: late deliveries in the last 90 days is 3; this
+raises the churn risk", not ``late_deliveries_90d +0.41``. The family is the driver family of
+``serving.drivers`` (the one the retention policy matches actions by, so the reason and the
+suggested action agree); the English description is the spec's own, the Turkish one is composed
+from the spec's structure (``serving.describe_tr``). A new spec so gets a reason in both
+languages without touching this module; static attributes get a label in each language.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Final
+
+from serving.describe_tr import describe_tr, static_tr, value_tr
+from serving.drivers import feature_family
+
+__all__ = ["FAMILY_LABELS", "LANGUAGES", "feature_family", "reason", "reasons_for"]
+
+LANGUAGES: Final = ("en", "tr")
+
+# One label per driver family of serving.drivers.FAMILIES (a test checks none is missing).
+FAMILY_LABELS: Final[dict[str, dict[str, str]]] = {
+    "delivery": {"en": "Delivery experience", "tr": "Teslimat deneyimi"},
+    "service": {"en": "Customer service (tickets, complaints)",
+                "tr": "Müşteri hizmetleri (destek talepleri, şikâyetler)"},
+    "survey": {"en": "Survey answers and feedback", "tr": "Anket yanıtları ve geri bildirim"},
+    "price": {"en": "Price", "tr": "Fiyat"},
+    "billing": {"en": "Payments", "tr": "Ödemeler"},
+    "plan": {"en": "Plan", "tr": "Paket"},
+    "engagement": {"en": "Purchases and usage", "tr": "Alışveriş ve kullanım"},
+    "contract": {"en": "Contract", "tr": "Sözleşme"},
+    "tenure": {"en": "Time as a customer", "tr": "Müşteri olma süresi"},
+    "profile": {"en": "Customer profile", "tr": "Müşteri profili"},
+    "other": {"en": "Other", "tr": "Diğer"},
+}
+
+DIRECTION_WORDS: Final[dict[str, dict[str, str]]] = {
+    "raises": {"en": "this raises the churn risk", "tr": "bu, ayrılma riskini artırıyor"},
+    "lowers": {"en": "this lowers the churn risk", "tr": "bu, ayrılma riskini azaltıyor"},
+}
+
+NO_DATA: Final = {"en": "no data", "tr": "veri yok"}
+IS_WORD: Final = {"en": "is", "tr": "="}
+
+STATIC_DESCRIPTIONS: Final[dict[str, str]] = {
+    "tenure_days": "days as a customer", "monthly_price": "monthly price",
+    "segment": "customer segment", "contract": "contract type",
+    "preferred_channel": "preferred channel",
+}
+
+
+@lru_cache(maxsize=1)
+def _spec_index() -> dict[str, tuple[str, str]]:
+    """Feature name -> (English, Turkish) description, for the default spec set."""
+    from features.spec import DEFAULT_SPECS
+
+    by_name = {s.name: s for s in DEFAULT_SPECS}
+    return {s.name: (s.description, describe_tr(s, by_name)) for s in DEFAULT_SPECS}
+
+
+def _description(feature: str, lang: str) -> str:
+    found = _spec_index().get(feature)
+    if found is not None:
+        return found[0] if lang == "en" else found[1]
+    if lang == "tr":
+        return static_tr(feature)
+    return STATIC_DESCRIPTIONS.get(feature, feature.replace("_", " "))
+
+
+def _value_text(value: float | str | None, lang: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return NO_DATA[lang]
+    if isinstance(value, float):
+        text = f"{value:.0f}" if value.is_integer() else f"{value:.2f}"
+        return text.replace(".", ",") if lang == "tr" else text
+    return value_tr(str(value)) if lang == "tr" else str(value)
+
+
+def reason(feature: str, value: float | str | None, direction: str, lang: str = "en") -> str:
+    """One sentence: family, what the feature measures, the customer's value, the effect."""
+    if lang not in LANGUAGES:
+        raise ValueError(f"lang must be one of {LANGUAGES}, got {lang!r}")
+    family = FAMILY_LABELS[feature_family(feature)][lang]
+    what = _description(feature, lang)
+    effect = DIRECTION_WORDS["raises" if direction == "raises" else "lowers"][lang]
+    return f"{family}: {what} {IS_WORD[lang]} {_value_text(value, lang)}; {effect}."
+
+
+def reasons_for(features: Sequence[str], values: Sequence[float | str | None],
+                directions: Sequence[str], lang: str = "en") -> list[str]:
+    """``reason`` for several drivers at once."""
+    return [reason(f, v, d, lang) for f, v, d in zip(features, values, directions, strict=True)]

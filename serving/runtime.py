@@ -1,0 +1,367 @@
+"""What the service holds while it runs: the model, the online store, and how to use them.
+
+Pure Python, no BentoML: the scoring API (``serving/service.py``) and the retention app
+(``serving/retention_app.py``) both call this object, and tests can drive it in-process.
+Everything a request needs sits in one immutable ``_State``; ``reload()`` builds a new state
+while requests keep using the old one and then swaps the reference, so a reload drops no
+request and a request never sees a model paired with the wrong store. Scores and SHAP values
+come from the served ``ChurnModel`` itself (``predict_churn`` and ``training.explain``), the
+same code training used, so served numbers equal the training-side ones exactly.
+
+Public surface (kept stable for the retention app): ``ready``, ``model``, ``home``,
+``metadata()``, ``score_ids``, ``score_rows``, ``explain_ids``, ``explain_rows``,
+``online_features()``, ``scored_store()``, ``reload()``, and ``check_api_key`` (re-exported).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cxchurn import paths
+from cxchurn.errors import ConfigError, CxChurnError, ModelNotReadyError
+from features.schema import CUSTOMER_ID, CUTOFF
+from serving.auth import check_api_key
+from serving.fast_model import FastModel, top_drivers
+from serving.model_source import LoadedModel, load_model, mlflow_env_defaults
+from serving.online_store import OnlineStore, store_path
+from serving.reasons import LANGUAGES, feature_family, reason
+
+__all__ = ["ServingRuntime", "check_api_key", "risk_band"]
+
+log = logging.getLogger(__name__)
+
+MODEL_NAME_ENV = "CXCHURN_MODEL_NAME"
+STORE_ENV = "CXCHURN_ONLINE_STORE"
+BANDS_ENV = "CXCHURN_RISK_BANDS"
+DEFAULT_BANDS = (0.1, 0.3)
+BAND_NAMES = ("low", "medium", "high")
+MAX_TOP_K = 50
+
+
+def parse_bands(text: str | None) -> tuple[float, float]:
+    """'0.1,0.3' -> (0.1, 0.3): P(churn) from which a customer is medium, then high risk."""
+    if not text:
+        return DEFAULT_BANDS
+    try:
+        low, high = (float(x) for x in text.split(","))
+    except ValueError as err:
+        raise ConfigError(f"{BANDS_ENV} must be two probabilities like '0.1,0.3', got "
+                          f"{text!r}") from err
+    if not 0 < low < high < 1:
+        raise ConfigError(f"{BANDS_ENV} must satisfy 0 < medium < high < 1, got {text!r}")
+    return low, high
+
+
+def risk_band(p: np.ndarray, bands: tuple[float, float] = DEFAULT_BANDS) -> np.ndarray:
+    """'low' / 'medium' / 'high' per probability (medium from bands[0], high from bands[1])."""
+    idx = np.searchsorted(np.asarray(bands), np.asarray(p, dtype=float), side="right")
+    return np.asarray(BAND_NAMES, dtype=object)[idx]
+
+
+@dataclass(frozen=True)
+class _State:
+    loaded: LoadedModel | None
+    model_error: str | None
+    store: OnlineStore | None
+    store_error: str | None
+    loaded_at: str
+    cache: dict[str, Any] = field(default_factory=dict)  # per-state memo (store scores)
+
+
+def _now() -> str:
+    return datetime.now(tz=UTC).isoformat()
+
+
+class ServingRuntime:
+    """The served model + online store, swapped atomically on reload. See module docstring."""
+
+    def __init__(self, home: Path | None = None, model_name: str | None = None,
+                 store_file: Path | None = None, tracking_uri: str | None = None,
+                 bands: tuple[float, float] | None = None) -> None:
+        self.home = Path(home) if home is not None else paths.home()
+        self.model_name = model_name or os.environ.get(MODEL_NAME_ENV) or _default_name()
+        env_store = os.environ.get(STORE_ENV)
+        self.store_file = Path(store_file or env_store or store_path(self.home))
+        self._tracking_uri = tracking_uri
+        self.bands = bands or parse_bands(os.environ.get(BANDS_ENV))
+        self._lock = threading.Lock()
+        self._state = _State(None, "not started yet", None, "not started yet", _now())
+
+    @classmethod
+    def from_env(cls) -> ServingRuntime:
+        """Configured from CXCHURN_HOME, CXCHURN_MODEL_NAME, CXCHURN_ONLINE_STORE, ..."""
+        return cls()
+
+    # ------------------------------------------------------------------ loading
+    @property
+    def tracking_uri(self) -> str:
+        return self._tracking_uri or paths.tracking_uri(self.home)
+
+    def _build_state(self) -> _State:
+        mlflow_env_defaults()
+        loaded, model_error = None, None
+        try:
+            loaded = load_model(self.home, self.tracking_uri, self.model_name)
+        except CxChurnError as err:
+            model_error = str(err)
+        store, store_error = None, None
+        if not self.store_file.is_file():
+            store_error = (f"no online store at {self.store_file}; run `cxchurn online "
+                           "materialize` to score customers by id")
+        else:
+            try:
+                store = OnlineStore.load(self.store_file)
+            except Exception as err:  # unreadable store: ids unavailable, rows still scored
+                store_error = f"the online store {self.store_file} is unreadable: {err}"[:500]
+        if loaded is not None and store is not None:
+            lacking = [f for f in loaded.model.feature_names_ if f not in store.table.columns]
+            if lacking:
+                store_error = (
+                    f"the online store lacks {len(lacking)} feature(s) the model needs "
+                    f"({lacking[:10]}); re-run `cxchurn online materialize` with the feature "
+                    "spec the model was trained on")
+                store = None
+        return _State(loaded, model_error, store, store_error, _now())
+
+    def start(self) -> dict[str, Any]:
+        """Load model and store; never raises (an un-ready service explains itself instead)."""
+        return self.reload()
+
+    def reload(self) -> dict[str, Any]:
+        """Load the current champion and store into a new state, then swap it in."""
+        state = self._build_state()
+        if state.loaded is not None:
+            self._fast(state)
+            if state.store is not None:
+                self._scored(state)  # score the store before the swap: no request waits
+        with self._lock:
+            self._state = state
+        info = state.loaded.info if state.loaded else {}
+        log.info("serving state loaded: model=%s v%s source=%s, store rows=%s",
+                 self.model_name, info.get("model_version"), info.get("source"),
+                 len(state.store) if state.store else 0)
+        return self.metadata()
+
+    # ------------------------------------------------------------------ status
+    @property
+    def ready(self) -> bool:
+        return self._state.loaded is not None
+
+    @property
+    def model(self) -> Any:
+        state = self._state
+        return state.loaded.model if state.loaded else None
+
+    def _loaded(self) -> tuple[_State, Any]:
+        state = self._state
+        if state.loaded is None:
+            raise ModelNotReadyError(f"no model is loaded: {state.model_error}")
+        return state, state.loaded.model
+
+    def model_info(self) -> dict[str, Any]:
+        """What the metadata says about the served model (empty when none), cheaply."""
+        state = self._state
+        return dict(state.loaded.info) if state.loaded is not None else {}
+
+    def metadata(self) -> dict[str, Any]:
+        """Model name/version/alias/trained-at/spec version/metrics, store and readiness."""
+        state = self._state
+        model_info: dict[str, Any] | None = None
+        features: dict[str, Any] = {}
+        if state.loaded is not None:
+            model_info = dict(state.loaded.info)
+            features = state.loaded.model.feature_schema()
+        store_info: dict[str, Any] = {"path": str(self.store_file), "ready": False}
+        if state.store is not None:
+            store_info.update({k: state.store.meta.get(k) for k in
+                               ("cutoff", "spec_version", "n_customers", "materialized_at",
+                                "source")})
+            store_info["ready"] = True
+        else:
+            store_info["error"] = state.store_error
+        return {
+            "ready": state.loaded is not None,
+            "reason": None if state.loaded is not None else state.model_error,
+            "model_name": self.model_name,
+            "model": model_info,
+            "features": features,
+            "online_store": store_info,
+            "risk_bands": {"medium_from": self.bands[0], "high_from": self.bands[1]},
+            "loaded_at": state.loaded_at,
+        }
+
+    # ------------------------------------------------------------------ store
+    def _store(self, state: _State) -> OnlineStore:
+        if state.store is None:
+            raise ModelNotReadyError(f"customer lookup by id is unavailable: {state.store_error}")
+        return state.store
+
+    def online_features(self) -> pd.DataFrame:
+        """The whole online store (customer_id, cutoff, features, static attributes)."""
+        return self._store(self._state).table
+
+    def scored_store(self) -> pd.DataFrame:
+        """Every customer of the online store scored: customer_id, p_churn, risk_band."""
+        state, _ = self._loaded()
+        return self._scored(state)
+
+    # ------------------------------------------------------------------ scoring
+    def _fast(self, state: _State) -> FastModel:
+        fast = state.cache.get("fast")
+        if fast is None:
+            assert state.loaded is not None
+            fast = state.cache["fast"] = FastModel(state.loaded.model)
+        return fast
+
+    def _store_arrays(self, state: _State) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """The store as the model's float matrix plus raw column arrays, once per state."""
+        cached = state.cache.get("store_arrays")
+        if cached is None:
+            fast, table = self._fast(state), self._store(state).table
+            cached = (fast.matrix(table),
+                      {f: table[f].to_numpy(dtype=object) for f in fast.features})
+            state.cache["store_arrays"] = cached
+        return cached
+
+    def _frame(self, p: np.ndarray, ids: Sequence[str | None]) -> pd.DataFrame:
+        return pd.DataFrame({CUSTOMER_ID: list(ids), "p_churn": p,
+                             "risk_band": risk_band(p, self.bands)})
+
+    def _scored(self, state: _State) -> pd.DataFrame:
+        """The store's scores for ``state``, computed once per state (then by-id lookups)."""
+        cached = state.cache.get("scored_store")
+        if cached is None:
+            matrix, _ = self._store_arrays(state)
+            ids = self._store(state).table[CUSTOMER_ID].astype(str).tolist()
+            cached = self._frame(self._fast(state).predict_churn(matrix), ids)
+            state.cache["scored_store"] = cached
+        return cached
+
+    @staticmethod
+    def _check_columns(fast: FastModel, columns: Any) -> None:
+        from training.pyfunc import model_frame
+
+        missing = [f for f in fast.features if f not in columns]
+        if missing:  # model_frame words the error the way training does
+            model_frame(fast.model, pd.DataFrame(columns={c: [] for c in columns}))
+
+    def score_columns(self, columns: Mapping[str, Any], ids: Sequence[str | None]
+                      ) -> pd.DataFrame:
+        """Score feature columns (name -> values, e.g. a DataFrame): [customer_id, p, band]."""
+        state, _ = self._loaded()
+        fast = self._fast(state)
+        self._check_columns(fast, columns)
+        return self._frame(fast.predict_churn(fast.matrix(columns)), ids)
+
+    def score_rows(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """Score feature rows: [customer_id (None if not given), p_churn, risk_band]."""
+        ids = (rows[CUSTOMER_ID].astype(str).tolist() if CUSTOMER_ID in rows.columns
+               else [None] * len(rows))
+        return self.score_columns(rows, ids)
+
+    def _positions(self, state: _State, ids: Sequence[str]
+                   ) -> tuple[np.ndarray, dict[str, str]]:
+        store = self._store(state)
+        pos = [store.positions.get(str(c)) for c in ids]
+        errors = {str(c): self._unknown_message(store) for c, p in zip(ids, pos, strict=True)
+                  if p is None}
+        return np.array([p for p in pos if p is not None], dtype=np.int64), errors
+
+    def score_ids(self, ids: Sequence[str]) -> tuple[pd.DataFrame, dict[str, str]]:
+        """Scores of known ids (request order) and a message per unknown id."""
+        state, _ = self._loaded()
+        idx, errors = self._positions(state, ids)
+        return self._scored(state).iloc[idx].reset_index(drop=True), errors
+
+    @staticmethod
+    def _unknown_message(store: OnlineStore) -> str:
+        return (f"unknown customer id: not in the online store (materialized at cutoff "
+                f"{store.meta.get('cutoff')}); check the id, or re-run `cxchurn online "
+                "materialize` if the customer is new")
+
+    # ------------------------------------------------------------------ explaining
+    def _explain(self, fast: FastModel, matrix: np.ndarray, columns: Mapping[str, Any],
+                 top_k: int, lang: str) -> tuple[np.ndarray, float, list[list[dict[str, Any]]]]:
+        if lang not in LANGUAGES:
+            raise ConfigError(f"lang must be one of {list(LANGUAGES)}, got {lang!r}")
+        if not 1 <= int(top_k) <= MAX_TOP_K:
+            raise ConfigError(f"top_k must be between 1 and {MAX_TOP_K}, got {top_k}")
+        if len(matrix) == 0:
+            return np.zeros(0), float("nan"), []
+        p = fast.predict_churn(matrix)
+        values, base = fast.shap_values(matrix)
+        drivers = [
+            [{"feature": f, "value": v, "shap": sv,
+              "direction": "raises" if sv > 0 else "lowers", "family": feature_family(f),
+              "reason": reason(f, v, "raises" if sv > 0 else "lowers", lang)}
+             for f, v, sv in row]
+            for row in top_drivers(values, fast.features, columns, int(top_k))
+        ]
+        return p, base, drivers
+
+    def explain_columns(self, columns: Mapping[str, Any], top_k: int = 5, lang: str = "en"
+                        ) -> tuple[np.ndarray, float, list[list[dict[str, Any]]]]:
+        """(P(churn) per row, SHAP base value, top-k drivers with reasons per row)."""
+        state, _ = self._loaded()
+        fast = self._fast(state)
+        self._check_columns(fast, columns)
+        return self._explain(fast, fast.matrix(columns), columns, top_k, lang)
+
+    def explain_frame(self, rows: pd.DataFrame, top_k: int = 5, lang: str = "en"
+                      ) -> tuple[np.ndarray, float, list[list[dict[str, Any]]]]:
+        """``explain_columns`` for a DataFrame of feature rows."""
+        return self.explain_columns(rows, top_k, lang)
+
+    def explain_rows(self, rows: pd.DataFrame, top_k: int = 5, lang: str = "en"
+                     ) -> list[list[dict[str, Any]]]:
+        """Top-k drivers (feature, value, shap, direction, family, reason) per posted row."""
+        return self.explain_columns(rows, top_k, lang)[2]
+
+    def explain_known_ids(self, ids: Sequence[str], top_k: int = 5, lang: str = "en"
+                          ) -> tuple[list[str], np.ndarray, float, list[list[dict[str, Any]]],
+                                     dict[str, str]]:
+        """(known ids, P(churn), base, drivers) in request order, and unknown-id messages."""
+        state, _ = self._loaded()
+        idx, errors = self._positions(state, ids)
+        matrix, arrays = self._store_arrays(state)
+        columns = {f: a[idx] for f, a in arrays.items()}
+        known = [str(c) for c in ids if str(c) not in errors]
+        p, base, drivers = self._explain(self._fast(state), matrix[idx], columns, top_k, lang)
+        return known, p, base, drivers, errors
+
+    def lookup(self, ids: Sequence[str]) -> tuple[pd.DataFrame, dict[str, str]]:
+        """Online-store rows of the known ids (request order) and a message per unknown id."""
+        store = self._store(self._state)
+        rows, unknown = store.lookup(ids)
+        return rows, {c: self._unknown_message(store) for c in unknown}
+
+    def explain_ids(self, ids: Sequence[str], top_k: int = 5, lang: str = "en"
+                    ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, str]]:
+        """Top-k drivers with reasons per known id, and a message per unknown id."""
+        known, _, _, drivers, errors = self.explain_known_ids(ids, top_k, lang)
+        return dict(zip(known, drivers, strict=True)), errors
+
+    def store_cutoff(self) -> str | None:
+        """The cutoff the online store was materialized at (None without a store)."""
+        state = self._state
+        if state.store is None:
+            return None
+        if CUTOFF in state.store.table.columns and len(state.store.table):
+            return str(pd.Timestamp(state.store.table[CUTOFF].max()).isoformat())
+        return state.store.meta.get("cutoff")
+
+
+def _default_name() -> str:
+    from training.registry import DEFAULT_MODEL_NAME
+
+    return DEFAULT_MODEL_NAME

@@ -1,0 +1,125 @@
+"""Request and response models of the scoring API (pydantic, documented in the OpenAPI).
+
+A request names customers (features looked up in the online store) or carries feature rows,
+either as a list of objects or, cheaper for big batches, as a table of column names plus row
+lists (pandas' 'split' orient, the same shape ``mlflow models serve`` takes as
+``dataframe_split``). Structural limits (one input kind, 1..MAX_BATCH items, top_k range,
+lang) are declared here; checks that need the model's feature schema live in
+``serving/payload.py``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+MAX_BATCH = int(os.environ.get("CXCHURN_MAX_BATCH", "10000"))
+
+# Cells are checked against the model's schema in serving/payload.py (numbers for numeric
+# features, text for categorical ones, null for no data); typing them ``Any`` here lets the
+# JSON parser skip a per-cell union check that tripled the parse time of a 1,000-row batch.
+Cell = Annotated[Any, Field(description="A number, text (categorical features) or null.")]
+CustomerId = Annotated[str, Field(min_length=1, max_length=200)]
+
+EXAMPLE_IDS = ["C00000002", "C00000007"]
+EXAMPLE_ROW = {"customer_id": "C00000002", "tenure_days": 400.0, "plan": "basic",
+               "late_deliveries_90d": 2.0, "nps_last": None}
+
+
+class Table(BaseModel):
+    """Rows as column names + one list of values per row (null = no data)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    columns: list[str] = Field(min_length=1, description="Feature names (plus optional "
+                               "customer_id), each once, in the order of the row values.")
+    data: list[list[Cell]] = Field(min_length=1, max_length=MAX_BATCH,
+                                   description="One list of values per row.")
+
+
+class ScoreInput(BaseModel):
+    """Exactly one of customer_ids, rows or table."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    customer_ids: list[CustomerId] | None = Field(
+        default=None, min_length=1, max_length=MAX_BATCH,
+        description="Customers to score from the online store.",
+        json_schema_extra={"example": EXAMPLE_IDS})
+    rows: list[dict[str, Cell]] | None = Field(
+        default=None, min_length=1, max_length=MAX_BATCH,
+        description="Feature rows as objects: every model feature (GET /metadata lists them), "
+                    "optional customer_id, null for no data.",
+        json_schema_extra={"example": [EXAMPLE_ROW]})
+    table: Table | None = Field(default=None, description="Feature rows as a table "
+                                "(cheapest for big batches).")
+
+    @model_validator(mode="after")
+    def _one_input(self) -> ScoreInput:
+        given = [k for k in ("customer_ids", "rows", "table") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of 'customer_ids', 'rows' or 'table'; got "
+                f"{given or 'none of them'}")
+        return self
+
+
+class Score(BaseModel):
+    customer_id: str | None = Field(description="The id (null for rows posted without one).")
+    row: int = Field(description="Position of the customer/row in the request.")
+    p_churn: float = Field(description="Calibrated probability of churn within the horizon.")
+    risk_band: Literal["low", "medium", "high"]
+
+
+class ItemError(BaseModel):
+    customer_id: str
+    row: int
+    error: str
+
+
+class ModelRef(BaseModel):
+    name: str
+    version: str | None
+    source: str | None = Field(description="'registry', or 'cache' when the registry could not "
+                               "be reached and the last good model is served.")
+
+
+class ScoreOutput(BaseModel):
+    model: ModelRef
+    results: list[Score]
+    errors: list[ItemError] = Field(description="One entry per unknown customer id; the rest "
+                                    "of the batch is still scored.")
+
+
+class Driver(BaseModel):
+    feature: str
+    value: float | str | None = Field(description="The customer's value (null = no data).")
+    shap: float = Field(description="TreeSHAP contribution in log-odds.")
+    direction: Literal["raises", "lowers"]
+    family: str
+    reason: str = Field(description="The driver in plain words, in the requested language.")
+
+
+class Explanation(BaseModel):
+    customer_id: str | None
+    row: int
+    p_churn: float
+    risk_band: Literal["low", "medium", "high"]
+    base_value: float = Field(description="SHAP expected value (log-odds); base_value plus "
+                              "all SHAP values equals the model's raw score.")
+    drivers: list[Driver]
+
+
+class ExplainOutput(BaseModel):
+    model: ModelRef
+    lang: str
+    results: list[Explanation]
+    errors: list[ItemError]
+
+
+class ReloadOutput(BaseModel):
+    ready: bool
+    model: dict[str, Any] | None
+    online_store: dict[str, Any]

@@ -1,0 +1,246 @@
+"""The BentoML scoring service: thin wiring of ``ServingRuntime`` to HTTP.
+
+Start it with ``cxchurn serve`` or ``bentoml serve serving.service:ChurnService``.
+
+- ``POST /score``: P(churn) and risk band for customer ids (online store) or posted rows.
+- ``POST /explain``: the same plus the top-k SHAP drivers with reasons in ``en`` or ``tr``.
+- ``POST /reload``: switch to the newly promoted champion (and a re-materialised store)
+  without dropping requests.
+- ``GET /health`` (always 200 while the process lives), ``GET /ready`` (503 until a model is
+  loaded), ``GET /metadata``; BentoML's own ``/livez`` and ``/readyz`` probes follow them.
+- The retention app (``serving/retention_app.py``: recommend, at-risk list, outcomes, page)
+  is mounted at ``/`` when that module exists, sharing the same runtime.
+
+Every user error is a ``CxChurnError`` answered as ``{"error": message}`` with its status
+(422 bad rows, 404 unknown, 503 not ready); request-shape errors come from pydantic as 400.
+With ``CXCHURN_API_KEY`` set every route but the health probes needs
+``Authorization: Bearer <key>``. Nothing about customers is logged: pydantic errors hide input
+values and the service logs only counts.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar
+
+import bentoml
+import numpy as np
+from _bentoml_sdk.io_models import IODescriptor
+from pydantic import ConfigDict, Field
+from starlette.responses import JSONResponse
+
+from cxchurn.errors import CxChurnError
+from features.schema import CUSTOMER_ID
+from serving import schemas
+from serving.auth import AuthError, check_api_key
+from serving.payload import columns_from_records, columns_from_table
+from serving.probes import make_probe_app
+from serving.runtime import MAX_TOP_K, ServingRuntime, risk_band
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+PROTECTED = ("/score", "/explain", "/reload", "/metadata", "/ready")
+JSON_ONLY = ("/score", "/explain", "/reload")
+
+
+class ScoreRequest(schemas.ScoreInput, IODescriptor):
+    """/score input, parsed by pydantic's JSON parser (malformed JSON -> 400, not 500)."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, json_schema_extra={
+        "example": {"customer_ids": schemas.EXAMPLE_IDS}})
+
+
+class ExplainRequest(schemas.ScoreInput, IODescriptor):
+    """/explain input: score input plus how many drivers and in which language."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, json_schema_extra={
+        "example": {"customer_ids": schemas.EXAMPLE_IDS, "top_k": 3, "lang": "tr"}})
+
+    top_k: int = Field(default=5, ge=1, le=MAX_TOP_K, description="Drivers per customer.")
+    lang: Literal["en", "tr"] = Field(default="en", description="Language of the reasons.")
+
+
+class GateMiddleware:
+    """Before any parsing: 401 without the right API key, 415 for a body that is not JSON.
+
+    The content-type check also keeps raw bodies out of the logs: BentoML's form parser would
+    otherwise name the posted text in its validation error, which it logs.
+    """
+
+    def __init__(self, app: Any, protected: tuple[str, ...] = PROTECTED,
+                 json_only: tuple[str, ...] = JSON_ONLY) -> None:
+        self.app = app
+        self.protected = frozenset(protected)
+        self.json_only = frozenset(json_only)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            path = scope["path"].rstrip("/")
+            headers = dict(scope.get("headers") or [])
+            response = None
+            if path in self.protected:
+                header = headers.get(b"authorization")
+                try:
+                    check_api_key(header.decode("latin-1") if header else None)
+                except AuthError as err:
+                    response = JSONResponse({"error": str(err)}, status_code=401,
+                                            headers={"WWW-Authenticate": "Bearer"})
+            if response is None and path in self.json_only and scope["method"] == "POST":
+                kind = headers.get(b"content-type", b"application/json").decode("latin-1")
+                if kind.split(";")[0].strip().lower() != "application/json":
+                    response = JSONResponse({"error": (
+                        f"unsupported Content-Type {kind[:60]!r}: send the body as JSON with "
+                        "the header 'Content-Type: application/json'")}, status_code=415)
+            if response is not None:
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+RUNTIME = ServingRuntime.from_env()
+
+
+def _retention_app(runtime: ServingRuntime) -> Any | None:
+    """The retention helper's ASGI app, if ``serving/retention_app.py`` exists."""
+    try:
+        module = importlib.import_module("serving.retention_app")
+    except ModuleNotFoundError as err:
+        if err.name != "serving.retention_app":
+            raise
+        return None
+    return module.make_retention_app(runtime)
+
+
+def _error(err: CxChurnError) -> JSONResponse:
+    return JSONResponse({"error": str(err), "type": type(err).__name__},
+                        status_code=err.http_status)
+
+
+def _guard(fn: Callable[[], T]) -> T | JSONResponse:
+    try:
+        return fn()
+    except CxChurnError as err:
+        return _error(err)
+
+
+def _model_ref(runtime: ServingRuntime) -> dict[str, Any]:
+    info = runtime.model_info()
+    return {"name": runtime.model_name, "version": info.get("model_version"),
+            "source": info.get("source")}
+
+
+def _posted(runtime: ServingRuntime, body: schemas.ScoreInput
+            ) -> tuple[dict[str, np.ndarray], list[str | None]]:
+    model = runtime.model
+    if model is None:
+        runtime._loaded()  # raises ModelNotReadyError with the reason
+    schema = model.feature_schema()
+    if body.rows is not None:
+        return columns_from_records(schema, body.rows)
+    assert body.table is not None  # guaranteed by ScoreInput's validator
+    return columns_from_table(schema, body.table.columns, body.table.data)
+
+
+def _errors(ids: list[str], errors: dict[str, str]) -> tuple[list[int], list[dict[str, Any]]]:
+    rows = [i for i, c in enumerate(ids) if c not in errors]
+    errs = [{"customer_id": c, "row": i, "error": errors[c]}
+            for i, c in enumerate(ids) if c in errors]
+    return rows, errs
+
+
+def score_body(runtime: ServingRuntime, body: schemas.ScoreInput) -> dict[str, Any]:
+    """The /score answer as plain data (pure: testable without a server)."""
+    runtime._loaded()
+    if body.customer_ids is not None:
+        ids = list(body.customer_ids)
+        scored, errors = runtime.score_ids(ids)
+        rows, errs = _errors(ids, errors)
+    else:
+        columns, posted_ids = _posted(runtime, body)
+        scored = runtime.score_columns(columns, posted_ids)
+        rows, errs = list(range(len(posted_ids))), []
+    results = [{"customer_id": c, "row": r, "p_churn": p, "risk_band": b} for c, r, p, b in zip(
+        scored[CUSTOMER_ID].tolist(), rows, scored["p_churn"].tolist(),
+        scored["risk_band"].tolist(), strict=True)]
+    log.info("scored %d rows (%d unknown ids)", len(results), len(errs))
+    return {"model": _model_ref(runtime), "results": results, "errors": errs}
+
+
+def explain_body(runtime: ServingRuntime, body: ExplainRequest) -> dict[str, Any]:
+    """The /explain answer as plain data."""
+    runtime._loaded()
+    if body.customer_ids is not None:
+        ids = list(body.customer_ids)
+        known, p, base, drivers, errors = runtime.explain_known_ids(ids, body.top_k, body.lang)
+        rows, errs = _errors(ids, errors)
+        posted_ids: list[str | None] = list(known)
+    else:
+        columns, posted_ids = _posted(runtime, body)
+        p, base, drivers = runtime.explain_columns(columns, body.top_k, body.lang)
+        rows, errs = list(range(len(posted_ids))), []
+    bands = risk_band(p, runtime.bands)
+    results = [{"customer_id": c, "row": r, "p_churn": float(pc), "risk_band": b,
+                "base_value": base, "drivers": d}
+               for c, r, pc, b, d in zip(posted_ids, rows, p, bands, drivers, strict=True)]
+    log.info("explained %d rows (%d unknown ids)", len(results), len(errs))
+    return {"model": _model_ref(runtime), "lang": body.lang, "results": results, "errors": errs}
+
+
+PROBES = make_probe_app(RUNTIME)
+RETENTION = _retention_app(RUNTIME)
+
+
+@bentoml.asgi_app(PROBES, path="/", name="probes")
+@bentoml.service(name="cxchurn", workers=1, traffic={"timeout": 120})
+class ChurnService:
+    """Churn scoring with explanations; loads the registry champion at start."""
+
+    def __init__(self) -> None:
+        self.runtime = RUNTIME
+        meta = self.runtime.start()
+        if meta["ready"]:
+            model = meta["model"]
+            log.info("ready: %s v%s from %s", self.runtime.model_name,
+                     model.get("model_version"), model.get("source"))
+        else:
+            log.warning("not ready: %s", meta["reason"])
+
+    def __is_ready__(self) -> bool:
+        return self.runtime.ready
+
+    @bentoml.api(route="/score", input_spec=ScoreRequest)
+    def score(self, customer_ids: list[str] | None = None,
+              rows: list[dict[str, schemas.Cell]] | None = None,
+              table: schemas.Table | None = None) -> schemas.ScoreOutput:
+        """P(churn), risk band and model version per customer id or posted feature row."""
+        body = ScoreRequest.model_construct(customer_ids=customer_ids, rows=rows, table=table)
+        out = _guard(lambda: score_body(self.runtime, body))
+        return out if isinstance(out, JSONResponse) else schemas.ScoreOutput.model_validate(out)
+
+    @bentoml.api(route="/explain", input_spec=ExplainRequest)
+    def explain(self, customer_ids: list[str] | None = None,
+                rows: list[dict[str, schemas.Cell]] | None = None,
+                table: schemas.Table | None = None, top_k: int = 5, lang: str = "en"
+                ) -> schemas.ExplainOutput:
+        """Top-k SHAP drivers per customer with the feature value and a plain-word reason."""
+        body = ExplainRequest.model_construct(customer_ids=customer_ids, rows=rows, table=table,
+                                              top_k=top_k, lang=lang)
+        out = _guard(lambda: explain_body(self.runtime, body))
+        return out if isinstance(out, JSONResponse) else schemas.ExplainOutput.model_validate(out)
+
+    @bentoml.api(route="/reload")
+    def reload(self) -> schemas.ReloadOutput:
+        """Load the current champion and online store; requests in flight finish on the old."""
+        meta = self.runtime.reload()
+        return schemas.ReloadOutput(ready=meta["ready"], model=meta["model"],
+                                    online_store=meta["online_store"])
+
+
+ChurnService.add_asgi_middleware(GateMiddleware)
+if RETENTION is not None:
+    ChurnService.mount_asgi_app(RETENTION, path="/", name="retention")
+
+__all__ = ["RUNTIME", "ChurnService", "explain_body", "score_body"]

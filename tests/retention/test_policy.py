@@ -1,0 +1,133 @@
+"""The retention policy as pure functions: matching, ranking, budget, capacity, no losses."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cxchurn.errors import ConfigError, DataContractError
+from serving.catalogue import load_catalogue, parse_catalogue
+from serving.drivers import FAMILIES
+from serving.policy import (
+    NO_ACTION,
+    OVER_BUDGET,
+    SELECTED,
+    PolicyConfig,
+    family_shares,
+    plan_actions,
+    plan_summary,
+    shares_from_reasons,
+)
+
+TEXT = {"en": {"title": "t", "script": "s"}, "tr": {"title": "t", "script": "s"}}
+
+
+def _catalogue(*actions: dict):
+    return parse_catalogue({"actions": [
+        {"channel": "email", "text": TEXT, **a} for a in actions
+    ]})
+
+
+def _shares(*rows: dict[str, float]) -> pd.DataFrame:
+    return pd.DataFrame([{f: row.get(f, 0.0) for f in FAMILIES} for row in rows])
+
+
+def _customers(p, value) -> pd.DataFrame:
+    return pd.DataFrame({"customer_id": [f"C{i}" for i in range(len(p))],
+                         "p_churn": p, "value": value})
+
+
+def test_each_customer_gets_the_action_that_answers_its_drivers() -> None:
+    catalogue = load_catalogue()
+    customers = _customers([0.5, 0.5, 0.5, 0.5], [500.0] * 4)
+    shares = _shares({"delivery": 1.0}, {"service": 1.0}, {"price": 1.0},
+                     {"delivery": 0.2, "survey": 0.8})
+    plan = plan_actions(customers, shares, catalogue).set_index("customer_id")
+    assert plan.loc["C0", "action"] == "apology_voucher"
+    assert plan.loc["C1", "action"] == "priority_callback"
+    assert plan.loc["C2", "action"] == "loyalty_offer"
+    assert plan.loc["C3", "action"] == "cx_manager_call"
+    assert plan.loc["C0", "matched_families"] == "delivery"
+    voucher = catalogue.get("apology_voucher")
+    assert plan.loc["C0", "expected_saved"] == pytest.approx(0.5 * voucher.effect)
+    assert plan.loc["C0", "expected_net_value"] == pytest.approx(
+        0.5 * voucher.effect * 500 - voucher.cost)
+
+
+def test_never_an_action_that_loses_money_and_the_list_is_ranked() -> None:
+    catalogue = load_catalogue()
+    customers = _customers([0.9, 0.001, 0.3, 0.6], [300.0, 300.0, 300.0, 10.0])
+    shares = _shares({"delivery": 1.0}, {"delivery": 1.0}, {"delivery": 1.0},
+                     {"delivery": 1.0})
+    plan = plan_actions(customers, shares, catalogue)
+    assert list(plan["customer_id"]) == ["C0", "C2", "C3", "C1"]
+    assert (plan["expected_net_value"].diff().dropna() <= 0).all()
+    low = plan.set_index("customer_id").loc["C1"]
+    assert low["status"] == NO_ACTION and low["action"] != low["action"]  # None -> NaN
+    assert (plan.loc[plan["status"] == SELECTED, "expected_net_value"] > 0).all()
+
+
+def test_customers_whose_risk_is_only_structural_get_nothing() -> None:
+    catalogue = load_catalogue()
+    plan = plan_actions(_customers([0.9], [1000.0]), _shares({"contract": 1.0}), catalogue)
+    assert plan.loc[0, "status"] == NO_ACTION
+
+
+def test_budget_and_capacity_are_respected_with_fallback_to_the_next_action() -> None:
+    catalogue = _catalogue(
+        {"name": "call", "cost": 10, "effect": 0.6, "families": ["service"], "capacity": 2},
+        {"name": "mail", "cost": 1, "effect": 0.2, "families": ["service"]},
+    )
+    customers = _customers([0.8] * 5, [1000.0] * 5)
+    shares = _shares(*[{"service": 1.0}] * 5)
+    plan = plan_actions(customers, shares, catalogue)
+    counts = plan.loc[plan["status"] == SELECTED, "action"].value_counts().to_dict()
+    assert counts == {"call": 2, "mail": 3}
+    tight = plan_actions(customers, shares, catalogue, PolicyConfig(budget=3.0))
+    summary = plan_summary(tight)
+    assert summary["cost"] <= 3.0
+    assert (tight["status"] == OVER_BUDGET).any()
+    no_cap = plan_actions(customers, shares, catalogue, PolicyConfig(capacity={"call": 5}))
+    assert (no_cap["action"] == "call").all()
+
+
+def test_a_tight_budget_goes_where_it_saves_most_per_euro() -> None:
+    catalogue = _catalogue(
+        {"name": "gift", "cost": 10, "effect": 0.5, "families": ["delivery"]},
+        {"name": "note", "cost": 1, "effect": 0.3, "families": ["delivery"]},
+    )
+    customers = _customers([0.5] * 10, [200.0] * 10)
+    shares = _shares(*[{"delivery": 1.0}] * 10)
+    plan = plan_actions(customers, shares, catalogue, PolicyConfig(budget=10.0))
+    summary = plan_summary(plan)
+    # ten notes save 10 x 0.15 = 1.5 customers; one gift would save 0.25
+    assert summary["contacted"] == 10
+    assert summary["expected_saved"] == pytest.approx(1.5)
+
+
+def test_family_shares_count_only_top_risk_raising_drivers() -> None:
+    features = ["late_deliveries_90d", "tickets_30d", "nps_last", "contract", "orders_30d"]
+    shap = np.array([
+        [0.6, 0.2, -0.9, 0.0, 0.01],  # nps lowers risk: ignored; orders_30d not in top 3
+        [-0.1, -0.2, -0.3, -0.1, 0.0],  # nothing raises risk
+    ])
+    shares = family_shares(shap, features, top_k=3)
+    assert shares.loc[0, "delivery"] == pytest.approx(0.75)
+    assert shares.loc[0, "service"] == pytest.approx(0.25)
+    assert shares.loc[0, "engagement"] == 0.0
+    assert shares.loc[1].sum() == 0.0
+    reasons = [[{"feature": f, "shap": float(v)} for f, v in zip(features, row, strict=True)]
+               for row in shap]
+    pd.testing.assert_frame_equal(shares_from_reasons(reasons, top_k=3), shares)
+
+
+def test_bad_inputs_are_refused_with_a_clear_message() -> None:
+    catalogue = load_catalogue()
+    with pytest.raises(DataContractError, match="p_churn must be probabilities"):
+        plan_actions(_customers([1.5], [1.0]), _shares({}), catalogue)
+    with pytest.raises(DataContractError, match="value"):
+        plan_actions(pd.DataFrame({"customer_id": ["a"], "p_churn": [0.1]}), _shares({}),
+                     catalogue)
+    with pytest.raises(ConfigError, match="budget"):
+        PolicyConfig(budget=-5)
