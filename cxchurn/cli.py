@@ -17,6 +17,7 @@ from features.adapters import commands as adapt_commands
 from serving import commands as serving_commands
 from serving import retention_commands
 from training import commands as training_commands
+from training import spark_commands
 
 app = typer.Typer(
     help="Churn prediction and retention driven by customer experience.",
@@ -30,6 +31,7 @@ training_commands.register_top_level(app)
 serving_commands.register_top_level(app)
 app.add_typer(retention_commands.app, name="retention")
 app.command("demo")(demo_command)
+app.add_typer(spark_commands.app, name="spark", help="Batch scoring on Apache Spark.")
 
 
 def run(typer_app: typer.Typer) -> None:

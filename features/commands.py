@@ -76,6 +76,11 @@ def build_command(
     ] = 90,
     specs: Annotated[Path | None, typer.Option(help="Feature spec file (JSON/YAML); default: "
                                                     "the built-in set.")] = None,
+    engine: Annotated[str, typer.Option(help="duckdb (one machine) or spark (the same SQL on "
+                                             "Apache Spark; writes partitioned Parquet).")
+                      ] = "duckdb",
+    master: Annotated[str, typer.Option(help="Spark master URL with --engine spark.")
+                      ] = "local[*]",
 ) -> None:
     """Build the point-in-time feature table, labels and training examples as Parquet."""
     from features.load import load_tables
@@ -94,6 +99,12 @@ def build_command(
                          active_within_days=active_within_days, data_end=data_end)
     spec_set = load_specs(specs) if specs else DEFAULT_SPECS
     out_dir = out or paths.features_dir()
+    if engine != "duckdb":
+        from features.spark_build import build_command_spark
+
+        build_command_spark(engine, master, customers, events, dates, config, spec_set, out_dir,
+                            console)
+        return
     with console.status("loading and validating input files"):
         tables = load_tables(customers, events, actions, quarantine_dir=out_dir / "quarantine")
     for result in tables.results:
