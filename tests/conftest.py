@@ -65,6 +65,32 @@ def make_toy_examples(n_customers: int = 1500, seed: int = 0) -> pd.DataFrame:
 TOY_MONOTONE = {"late_deliveries_90d": 1, "days_since_last_activity": 1, "tickets_30d": 1}
 
 
+@pytest.fixture(autouse=True)
+def _isolated_mlflow_uris() -> object:
+    """Each test ends with the MLflow tracking and registry URIs it started with.
+
+    ``mlflow.set_tracking_uri`` / ``set_registry_uri`` also write ``MLFLOW_TRACKING_URI`` /
+    ``MLFLOW_REGISTRY_URI`` into the process environment, so a command run in one test would
+    silently point later tests (and the servers they start) at its temporary store, even one
+    a test has since moved away.
+    """
+    import os
+
+    from mlflow.tracking._model_registry import utils as registry_utils
+    from mlflow.tracking._tracking_service import utils as tracking_utils
+
+    names = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+    before = {name: os.environ.get(name) for name in names}
+    uris = (tracking_utils._tracking_uri, registry_utils._registry_uri)
+    yield
+    tracking_utils._tracking_uri, registry_utils._registry_uri = uris
+    for name, value in before.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 @pytest.fixture(scope="session")
 def toy_examples() -> pd.DataFrame:
     return make_toy_examples()

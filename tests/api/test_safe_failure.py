@@ -13,6 +13,7 @@ from serving.model_source import load_from_registry
 from tests.api.conftest import copy_home
 from tests.api.helpers import store_rows, training_model
 from tests.api.server import launch, stop, wait_ready
+from tests.api.trained_home import home_env
 from training.pyfunc import model_frame
 
 pytestmark = pytest.mark.slow
@@ -25,7 +26,8 @@ def servers(trained_home, tmp_path_factory):
     empty.mkdir()
     cached = copy_home(trained_home, root / "cached_home")
     # A successful load writes the last-good copy; then the registry disappears.
-    load_from_registry(cached, f"sqlite:///{cached / 'mlflow.db'}", "cxchurn")
+    with home_env(cached) as uri:  # loading points MLflow's globals at the store: undo after
+        load_from_registry(cached, uri, "cxchurn")
     model = training_model(cached)
     moved = root / "registry_moved_away"
     moved.mkdir()
