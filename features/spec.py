@@ -370,11 +370,11 @@ def _default_specs() -> tuple[FeatureSpec, ...]:
                   column="amount")
     s += _windows("sessions", "number of web or app sessions", (7, 30, 90, 180), "windowed",
                   ["session"], "count", monotone=-1)
-    s += [_agg("sessions_decayed", "web or app sessions, each counted less the older it is "
-               "(half-life 30 days)", "windowed", ["session"], "decayed_sum", half_life=30.0,
+    s += [_agg("sessions_decayed", "web or app sessions, recent ones weighing more", "windowed",
+               ["session"], "decayed_sum", half_life=30.0,
                monotone=-1),
-          _agg("email_opens_decayed", "marketing emails opened, each counted less the older it "
-               f"is (half-life {FADE_DAYS:g} days)", "windowed", ["email_open"], "decayed_sum",
+          _agg("email_opens_decayed", "marketing emails opened, recent ones weighing more",
+               "windowed", ["email_open"], "decayed_sum",
                half_life=FADE_DAYS, monotone=-1)]
     s += _windows("session_minutes", "minutes spent in sessions", (30, 90), "windowed",
                   ["session"], "sum", column="duration")
@@ -417,11 +417,11 @@ def _default_specs() -> tuple[FeatureSpec, ...]:
              "min", column="score", window=180),
         _agg("ces_last", "the last customer effort score given", "cx", ["survey_ces"], "last",
              column="score", monotone=1),
-        _agg("nps_decayed_mean", "average NPS score, recent answers weighing more (half-life "
-             f"{FADE_DAYS:g} days)", "cx", ["survey_nps"], "decayed_mean", column="score",
+        _agg("nps_decayed_mean", "average NPS score, recent answers weighing more", "cx",
+             ["survey_nps"], "decayed_mean", column="score",
              half_life=FADE_DAYS, monotone=-1),
-        _agg("csat_decayed_mean", "average CSAT score, recent answers weighing more (half-life "
-             f"{FADE_DAYS:g} days)", "cx", ["survey_csat"], "decayed_mean", column="score",
+        _agg("csat_decayed_mean", "average CSAT score, recent answers weighing more", "cx",
+             ["survey_csat"], "decayed_mean", column="score",
              half_life=FADE_DAYS, monotone=-1),
     ]
     s += _windows("csat_mean", "average CSAT score", (30, 90, 180), "cx", ["survey_csat"], "mean",
@@ -445,12 +445,13 @@ def _default_specs() -> tuple[FeatureSpec, ...]:
     s += [_agg("days_since_last_complaint", "days since the last formal complaint", "friction",
                ["complaint"], "days_since_last")]
     # fading damage: what a bad experience still weighs today (see FADE_DAYS)
-    fading = f"each counted less the older it is (half-life {FADE_DAYS:g} days)"
+    # Short, because the retention page shows it as a reason; the half-life is in the spec.
+    fading = "recent ones weighing more"
     s += [
         _agg("ticket_damage", f"support tickets, {fading}", "friction", ["support_ticket"],
              "decayed_sum", half_life=FADE_DAYS, monotone=1),
-        _agg("slow_ticket_damage", "support tickets that took over 48 hours, weighted by the "
-             f"square root of the hours (capped at 144), {fading}", "friction",
+        _agg("slow_ticket_damage", "support tickets that took over 48 hours, longer waits "
+             f"and {fading}", "friction",
              ["support_ticket"], "decayed_sum", column="duration", flt=_SLOW,
              half_life=FADE_DAYS, cap=144.0, power=0.5, monotone=1),
         _agg("reopening_damage", f"support tickets reopened, {fading}", "friction",
@@ -487,9 +488,8 @@ def _default_specs() -> tuple[FeatureSpec, ...]:
                   ["delivery"], "mean", column="duration", monotone=1)
     s += [_agg("delivery_delay_max_90d", "longest delivery delay in days in the last 90 days",
                "delivery", ["delivery"], "max", column="duration", window=90, monotone=1),
-          _agg("late_delivery_damage", "late deliveries weighted by the delay (capped at 6 days, "
-               "to the power 0.6: a long delay hurts less than proportionally), each counted "
-               f"less the older it is (half-life {FADE_DAYS:g} days)", "delivery", ["delivery"],
+          _agg("late_delivery_damage", "late deliveries, longer delays (up to 6 days) and recent "
+               "ones weighing more", "delivery", ["delivery"],
                "decayed_sum", column="duration", flt=_LATE, half_life=FADE_DAYS, cap=6.0,
                power=0.6, monotone=1)]
     # channel mix
