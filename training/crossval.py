@@ -55,7 +55,14 @@ def fit_inner(X: pd.DataFrame, y: np.ndarray,
     grid = grid or CAPACITY_GRID
     idx_fit, idx_valid = train_test_split(np.arange(len(y)), test_size=valid_share,
                                           stratify=y, random_state=seed)
-    X_fit, X_valid, y_fit, y_valid = X.iloc[idx_fit], X.iloc[idx_valid], y[idx_fit], y[idx_valid]
+    return best_of_grid(grid, X.iloc[idx_fit], y[idx_fit], X.iloc[idx_valid], y[idx_valid], seed)
+
+
+def best_of_grid(grid: Mapping[str, Mapping[str, Any]], X_fit: pd.DataFrame, y_fit: np.ndarray,
+                 X_valid: pd.DataFrame, y_valid: np.ndarray, seed: int = 0
+                 ) -> tuple[ChurnModel, str]:
+    """Each candidate early-stopped and calibrated on the validation rows; the one with the
+    best validation ROC-AUC wins (the first on ties). Returns (model, candidate name)."""
     best: tuple[float, str, ChurnModel] | None = None
     for name, params in grid.items():
         model = ChurnModel(**{**params, "random_state": seed}).fit(X_fit, y_fit, X_valid, y_valid)

@@ -29,7 +29,7 @@ import pandas as pd
 from cxchurn.errors import ConfigError, DataContractError
 from features.schema import CUSTOMER_ID, LABEL
 from training.baselines import fit_logistic
-from training.crossval import CAPACITY_GRID, MAIN_MODEL, CVResult, cross_validate
+from training.crossval import CAPACITY_GRID, MAIN_MODEL, CVResult, best_of_grid, cross_validate
 from training.evaluate import compare_to_baselines, compute_metrics
 from training.explain import global_importance, shap_values
 from training.infer_types import (
@@ -308,19 +308,10 @@ def train_snapshot(
 def _fit_final(split: SnapshotSplit, features: list[str], grid: dict[str, dict[str, Any]],
                seed: int) -> tuple[ChurnModel, str]:
     """Each tree size early-stopped and calibrated on the validation rows; best valid AUC."""
-    from sklearn.metrics import roc_auc_score
-
     X_fit, y_fit = split.train[features], split.train[LABEL].to_numpy(dtype=int)
     X_valid, y_valid = split.valid[features], split.valid[LABEL].to_numpy(dtype=int)
     X_fit.attrs = dict(split.train.attrs)
-    best: tuple[float, str, ChurnModel] | None = None
-    for name, params in grid.items():
-        model = ChurnModel(**{**params, "random_state": seed}).fit(X_fit, y_fit, X_valid, y_valid)
-        auc = float(roc_auc_score(y_valid, model.raw_score(X_valid)))
-        if best is None or auc > best[0]:
-            best = (auc, name, model)
-    assert best is not None
-    return best[2], best[1]
+    return best_of_grid(grid, X_fit, y_fit, X_valid, y_valid, seed)
 
 
 def _jsonable(obj: Any) -> Any:
