@@ -127,7 +127,7 @@ class EvalSummary:
         return pd.DataFrame.from_records(records)
 
 
-def _specs(features_dir: Path) -> Any:
+def build_specs(features_dir: Path) -> Any:
     """The feature spec set of the build (for monotone hints), or None if not recorded."""
     spec_file = features_dir / "feature_spec.json"
     if not spec_file.exists():
@@ -174,7 +174,7 @@ def run_training(
         registry.client()  # fail before training if the registry is unusable
     examples = load_examples(features_dir)
     result = train_churn_model(
-        examples, _specs(features_dir), config, out,
+        examples, build_specs(features_dir), config, out,
         truth=_truth(Path(world_dir) if world_dir else None),
     )
     tags = {"run_type": "train", "cxchurn.model_name": model_name}

@@ -38,7 +38,7 @@ from training.baselines import fit_logistic, recency_rule_scores
 from training.dataset import Split, load_examples
 from training.evaluate import compare_to_baselines, compute_metrics, metrics_by_segment
 from training.explain import global_importance, shap_values
-from training.job import RunSummary, _specs
+from training.job import RunSummary, build_specs
 from training.plots import write_plots
 from training.pyfunc import log_churn_model
 from training.tracking import DEFAULT_EXPERIMENT, log_training_run, setup_tracking
@@ -46,8 +46,8 @@ from training.train import (
     MAIN_MODEL,
     TrainConfig,
     TrainResult,
-    _write_run_files,
     train_churn_model,
+    write_run_files,
 )
 
 log = logging.getLogger(__name__)
@@ -139,7 +139,7 @@ def refit_final(examples: pd.DataFrame, selected: TrainResult, config: TrainConf
         test_frame=test_frame, beats_baselines=all(comparison.values()),
         baseline_comparison=comparison, tuning=selected.tuning,
     )
-    _write_run_files(result, config, out)
+    write_run_files(result, config, out)
     return result
 
 
@@ -172,7 +172,7 @@ def run_event_log_training(
     if register:
         registry.client()  # fail before training if the registry is unusable
     examples = load_examples(features_dir)
-    result = train_event_log(examples, _specs(features_dir), config, out, refit=refit)
+    result = train_event_log(examples, build_specs(features_dir), config, out, refit=refit)
     with mlflow.start_run(experiment_id=experiment_id) as run:
         mlflow.set_tags({"run_type": "train", "cxchurn.model_name": model_name,
                          "cxchurn.mode": "event_log", "refit": str(refit),

@@ -273,13 +273,13 @@ def train_churn_model(
         global_importance=importance, plots=plots, test_frame=test_frame,
         beats_baselines=beats, baseline_comparison=comparison, tuning=tuning,
     )
-    _write_run_files(result, config, out)
+    write_run_files(result, config, out)
     for line in result.summary().splitlines():
         log.info(line)
     return result
 
 
-def _write_run_files(result: TrainResult, config: TrainConfig, out: Path) -> None:
+def write_run_files(result: TrainResult, config: TrainConfig, out: Path) -> None:
     (out / "metrics.json").write_text(json.dumps(_jsonable(result.metrics), indent=2))
     (out / "headline.json").write_text(json.dumps(_jsonable(result.headline()), indent=2))
     (out / "leakage.json").write_text(json.dumps(_jsonable(result.leakage.to_dict()), indent=2))
