@@ -465,13 +465,26 @@ def make_retention_app(runtime: Any, *, catalogue: Catalogue | None = None,
             action_types=state.catalogue.names())
 
     # ------------------------------------------------------------------ exports
-    def _export_rows(lang: str, query: ListQuery) -> pd.DataFrame:
-        book = state.book()
-        return export_frame(display_records(select_rows(book, query), book, state.catalogue,
-                                            lang), lang)
+    # Both formats take the page's own filters, so an export holds exactly the visible rows.
+    _formats = {
+        "csv": (to_csv_bytes, "text/csv; charset=utf-8"),
+        "xlsx": (to_xlsx_bytes,
+                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    }
 
-    def _filename(ext: str) -> str:
-        return f"at-risk-{datetime.now(UTC).strftime('%Y%m%d-%H%M')}.{ext}"
+    def _export(request: Request, ext: str, lang: str, segment: str | None,
+                risk_band: str | None, min_value: str | None, limit: int, sort: str,
+                descending: bool, only_actionable: bool) -> Response:
+        page_auth(request)
+        query = _query(segment, risk_band, _optional_number(min_value, "min_value"), limit, sort,
+                       descending, only_actionable)
+        book = state.book()
+        frame = export_frame(display_records(select_rows(book, query), book, state.catalogue,
+                                             lang), lang)
+        to_bytes, media_type = _formats[ext]
+        filename = f"at-risk-{datetime.now(UTC).strftime('%Y%m%d-%H%M')}.{ext}"
+        return Response(to_bytes(frame), media_type=media_type, headers={
+            "Content-Disposition": f'attachment; filename="{filename}"'})
 
     @app.get("/retention/export.csv", tags=["retention"])
     def export_csv(
@@ -481,12 +494,8 @@ def make_retention_app(runtime: Any, *, catalogue: Catalogue | None = None,
         descending: bool = True, only_actionable: bool = False,
     ) -> Response:
         """The at-risk rows the page shows for the same filters, as CSV (UTF-8)."""
-        page_auth(request)
-        frame = _export_rows(lang, _query(segment, risk_band,
-                                          _optional_number(min_value, "min_value"), limit, sort,
-                                          descending, only_actionable))
-        return Response(to_csv_bytes(frame), media_type="text/csv; charset=utf-8", headers={
-            "Content-Disposition": f'attachment; filename="{_filename("csv")}"'})
+        return _export(request, "csv", lang, segment, risk_band, min_value, limit, sort,
+                       descending, only_actionable)
 
     @app.get("/retention/export.xlsx", tags=["retention"])
     def export_xlsx(
@@ -496,14 +505,8 @@ def make_retention_app(runtime: Any, *, catalogue: Catalogue | None = None,
         descending: bool = True, only_actionable: bool = False,
     ) -> Response:
         """The at-risk rows the page shows for the same filters, as an Excel workbook."""
-        page_auth(request)
-        frame = _export_rows(lang, _query(segment, risk_band,
-                                          _optional_number(min_value, "min_value"), limit, sort,
-                                          descending, only_actionable))
-        return Response(
-            to_xlsx_bytes(frame),
-            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            headers={"Content-Disposition": f'attachment; filename="{_filename("xlsx")}"'})
+        return _export(request, "xlsx", lang, segment, risk_band, min_value, limit, sort,
+                       descending, only_actionable)
 
     # ------------------------------------------------------------------ JSON API
     @app.get("/retention/at-risk", tags=["retention"], dependencies=[Depends(api_auth)])
