@@ -23,16 +23,27 @@ def simulate_command(
     activity: Annotated[
         float, typer.Option(help="Scales sessions and email opens (events per customer).")
     ] = 1.0,
+    pilot_share: Annotated[
+        float,
+        typer.Option(
+            help="Randomised retention pilot: share of eligible customers given one random "
+            "action at each cutoff (0-1). The actions really change those customers and are "
+            "written to actions.parquet, so uplift can be learned from outcomes. 0 = no pilot."
+        ),
+    ] = 0.0,
     chunk_size: Annotated[
         int, typer.Option(help="Customers held in memory at a time (data do not depend on it).")
     ] = 20_000,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
-    """Simulate a seeded CX world (customers, events, empty actions, true churn and effects)."""
+    """Simulate a seeded CX world (customers, events, pilot actions, true churn and effects)."""
     folder = out if out is not None else paths.world_dir()
-    config = SimConfig(n_customers=customers, seed=seed, activity=activity)
+    config = SimConfig(
+        n_customers=customers, seed=seed, activity=activity, pilot_share=pilot_share
+    )
     began = time.perf_counter()
     summary = simulate_to_folder(config, folder, chunk_size=chunk_size, progress=progress)
     seconds = time.perf_counter() - began
-    brief = {k: summary[k] for k in ("n_customers", "n_events", "churn_rate", "truth_auc")}
+    keys = ("n_customers", "n_events", "n_pilot_actions", "churn_rate", "truth_auc")
+    brief = {k: summary[k] for k in keys}
     typer.echo(f"wrote {folder} in {seconds:.1f}s: {json.dumps(brief)}")

@@ -7,6 +7,12 @@ Both give the same data for the same config: randomness is drawn per block of
 ``BLOCK_SIZE`` customers from ``default_rng([seed, block])``, so a world is reproducible
 bit-for-bit and the first N customers of a bigger world equal the N-customer world's.
 
+With ``pilot_share`` > 0 the world runs a randomised retention pilot (see
+``simulate_dynamics``): random eligible customers get one random action at each cutoff, the
+treatment really changes them, and the ``actions`` table records it, so uplift can be learned
+from observed outcomes. The pilot's randomness comes from ``default_rng([seed, block, 1])``,
+so the pilot-free world (the default) is unchanged by the pilot's existence.
+
 How the world works is told in the modules it is made of:
 ``simulate_population`` (who the customers are), ``simulate_dynamics`` (the daily loop:
 satisfaction, events, cancellations), ``simulate_truth`` (hazard, true churn probability and
@@ -40,7 +46,7 @@ from features.simulate_population import (
     us_to_utc,
 )
 from features.simulate_summary import Accumulator, auc, world_summary
-from features.simulate_truth import ACTION_TYPES
+from features.simulate_truth import ACTION_TYPES, PILOT_COSTS
 
 BLOCK_SIZE: Final = 10_000
 FILES: Final = (
@@ -65,6 +71,12 @@ class SimConfig:
 
     ``activity`` scales sessions and email opens (the bulk of events) without changing who
     churns much, for benchmarks that need more events per customer.
+
+    ``pilot_share`` runs a randomised retention pilot: at every cutoff each eligible customer
+    joins with this probability and gets one action drawn uniformly from ACTION_TYPES, which
+    really changes the customer and is recorded in ``actions``. Randomisation is what lets
+    later code learn action effects (uplift) from outcomes without confounding; 0 (the
+    default) means no pilot, an empty actions table and the same world as before the pilot.
     """
 
     n_customers: int = 5000
@@ -74,6 +86,7 @@ class SimConfig:
     horizon_days: int = 30
     cutoffs: tuple[str, ...] = _DEFAULT_CUTOFFS
     activity: float = 1.0
+    pilot_share: float = 0.0
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -90,6 +103,14 @@ class SimConfig:
             )
         if not self.activity > 0:
             raise ConfigError(f"SimConfig.activity must be > 0; got {self.activity!r}.")
+        share = self.pilot_share
+        if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1:
+            raise ConfigError(
+                f"SimConfig.pilot_share must be a number between 0 and 1 (the share of eligible "
+                f"customers treated at each cutoff); got {share!r}. Use 0 for no pilot or e.g. "
+                "0.2 to treat one in five."
+            )
+        set_(self, "pilot_share", float(share))
         if self.start >= self.end:
             raise ConfigError(
                 f"SimConfig.start must be before end; got start={self.start}, end={self.end}."
@@ -112,7 +133,7 @@ class SimConfig:
         return {
             "seed": self.seed, "n_customers": self.n_customers, "start": self.start,
             "end": self.end, "horizon_days": self.horizon_days, "cutoffs": list(self.cutoffs),
-            "activity": self.activity,
+            "activity": self.activity, "pilot_share": self.pilot_share,
         }
 
     @classmethod
@@ -141,10 +162,13 @@ def _blocks(config: SimConfig) -> Iterator[tuple[Population, BlockResult]]:
     cutoffs_us = tuple(to_us(c) for c in config.cutoffs)
     for b in range(math.ceil(config.n_customers / BLOCK_SIZE)):
         rng = np.random.default_rng([config.seed, b])
+        # The pilot's own stream: without a pilot, rng's draws are exactly as they always were.
+        pilot_rng = np.random.default_rng([config.seed, b, 1]) if config.pilot_share else None
         n = min(BLOCK_SIZE, config.n_customers - b * BLOCK_SIZE)
         pop = draw_population(rng, b * BLOCK_SIZE, n, start_us, end_us)
         yield pop, simulate_block(
-            rng, pop, start_us, end_us, cutoffs_us, config.horizon_days, config.activity
+            rng, pop, start_us, end_us, cutoffs_us, config.horizon_days, config.activity,
+            config.pilot_share, pilot_rng,
         )
 
 
@@ -173,27 +197,70 @@ def _effects_frame(pop: Population, res: BlockResult, cutoffs_us: np.ndarray) ->
     )
 
 
+_ACTION_DTYPES: Final = {
+    "customer_id": "str", "action_time": "datetime64[us, UTC]", "action_type": "str",
+    "cost": "float64", "outcome": "str",
+}
+
+
 def _empty_actions() -> pd.DataFrame:
-    frame = pd.DataFrame({c: pd.Series(dtype="str") for c in ACTION_COLUMNS})
-    frame["action_time"] = us_to_utc(np.zeros(0, dtype=np.int64))
-    frame["cost"] = pd.Series(dtype="float64")
-    return frame
+    """The actions table of a world without a pilot: no rows, the contract's dtypes."""
+    return pd.DataFrame({c: pd.Series(dtype=_ACTION_DTYPES[c]) for c in ACTION_COLUMNS})
+
+
+def _block_actions(pop: Population, res: BlockResult) -> tuple[np.ndarray, ...]:
+    """A block's pilot actions as compact arrays: (global customer number, time, type code)."""
+    return pop.index[res.action_customer], res.action_us, res.action_code
+
+
+def _actions_frame(parts: list[tuple[np.ndarray, ...]]) -> pd.DataFrame:
+    """The pilot's actions table, sorted by (action_time, customer_id); outcome left null.
+
+    Built once from all blocks' compact arrays so that the in-memory and the streamed world
+    sort the same rows the same way (ids are zero-padded, so number order is id order).
+    """
+    if not parts or not sum(len(p[0]) for p in parts):
+        return _empty_actions()
+    index, time_us, code = (np.concatenate(cols) for cols in zip(*parts, strict=True))
+    order = np.lexsort((index, time_us))
+    index, time_us, code = index[order], time_us[order], code[order]
+    costs = np.array([PILOT_COSTS[a] for a in ACTION_TYPES], dtype=np.float64)
+    frame = pd.DataFrame(
+        {
+            "customer_id": pd.Series(customer_ids(index), dtype="str"),
+            "action_time": us_to_utc(time_us),
+            "action_type": pd.Series(np.asarray(ACTION_TYPES, dtype=object)[code], dtype="str"),
+            "cost": costs[code],
+            "outcome": pd.Series(np.full(len(index), None, dtype=object), dtype="str"),
+        }
+    )
+    return frame[list(ACTION_COLUMNS)]
+
+
+def _read_actions(path: Path) -> pd.DataFrame:
+    """The actions table with the dtypes simulate() gives it, whatever Parquet infers.
+
+    An all-null ``outcome`` or an empty table would otherwise come back as whatever the reader
+    guesses, and a world read from disk must equal the world simulated in memory.
+    """
+    return pd.read_parquet(path).astype(_ACTION_DTYPES)[list(ACTION_COLUMNS)]
 
 
 def simulate(config: SimConfig | None = None) -> World:
     """Simulate a whole world in memory (for default sizes; use simulate_to_folder for big)."""
     config = config or SimConfig()
     cutoffs_us = np.array([to_us(c) for c in config.cutoffs], dtype=np.int64)
-    customers, events, truth, effects = [], [], [], []
+    customers, events, truth, effects, actions = [], [], [], [], []
     for pop, res in _blocks(config):
         customers.append(customers_frame(pop))
         events.append(events_table(res.events, pop.index))
         truth.append(_truth_frame(pop, res, cutoffs_us))
         effects.append(_effects_frame(pop, res, cutoffs_us))
+        actions.append(_block_actions(pop, res))
     return World(
         customers=pd.concat(customers, ignore_index=True),
         events=events_frame(pa.concat_tables(events)),
-        actions=_empty_actions(),
+        actions=_actions_frame(actions),
         truth_churn=pd.concat(truth, ignore_index=True),
         truth_action_effects=pd.concat(effects, ignore_index=True),
         config=config,
@@ -241,7 +308,7 @@ def read_world(folder: Path) -> World:
     return World(
         customers=pd.read_parquet(folder / "customers.parquet"),
         events=events_frame(pq.read_table(folder / "events.parquet")),
-        actions=pd.read_parquet(folder / "actions.parquet"),
+        actions=_read_actions(folder / "actions.parquet"),
         truth_churn=pd.read_parquet(folder / "truth_churn.parquet"),
         truth_action_effects=pd.read_parquet(folder / "truth_action_effects.parquet"),
         config=config,
@@ -267,6 +334,7 @@ def simulate_to_folder(
     acc = Accumulator(config)
     writers: dict[str, pq.ParquetWriter] = {}
     pending: dict[str, list[pa.Table]] = {}
+    actions: list[tuple[np.ndarray, ...]] = []  # compact (17 bytes a row), sorted at the end
 
     def flush() -> None:
         for name, tables in pending.items():
@@ -282,6 +350,7 @@ def simulate_to_folder(
         try:
             for b, (pop, res) in enumerate(_blocks(config)):
                 acc.add(pop, res, cutoffs_us)
+                actions.append(_block_actions(pop, res))
                 tables = {
                     "customers": to_arrow(customers_frame(pop)),
                     "events": events_table(res.events, pop.index),
@@ -296,7 +365,7 @@ def simulate_to_folder(
         finally:
             for writer in writers.values():
                 writer.close()
-    pq.write_table(to_arrow(_empty_actions()), folder / "actions.parquet")
+    pq.write_table(to_arrow(_actions_frame(actions)), folder / "actions.parquet")
     summary = acc.summary()
     (folder / "world.json").write_text(
         json.dumps({**config.to_json(), "summary": summary}, indent=2) + "\n"

@@ -8,12 +8,20 @@ deliveries, slow or reopened tickets, complaints, price rises, failed payments),
 engagement (sessions, email opens, orders), surveys and feedback text are readings of it, so
 a model looking only at events can recover most of what the truth knows.
 
+On a cutoff day the truth (``churn_probability`` and ``action_effects``) is recorded first,
+then the optional retention pilot acts: each eligible customer joins with probability
+``pilot_share`` and gets one action drawn uniformly from ``ACTION_TYPES``, applied to the
+customer's live state exactly as ``simulate_truth.treated`` says, before the day's dynamics. So
+the truth at a cutoff is the risk *before* that cutoff's treatment, and the realised outcomes
+of treated customers show the true effects. The pilot draws from its own generator, so a world
+without a pilot is the same, draw for draw, as one simulated before the pilot existed.
+
 There is one Python iteration per simulated day, never one per customer.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Final
 
 import numpy as np
@@ -47,10 +55,14 @@ from features.simulate_truth import (
     daily_hazard,
     late_factor,
     slow_factor,
+    treated,
 )
 
 RING: Final = 40  # how many days ahead a shock can be scheduled (deliveries, reopenings)
 HOUR_US: Final = 3_600_000_000
+# Pilot actions happen in the first hours of the cutoff day: after the cutoff (features at the
+# cutoff see only t < cutoff, so nothing leaks) and early enough to act on that day's state.
+PILOT_WINDOW_US: Final = 8 * HOUR_US
 # Company-wide price rises: (date, plans affected, share of monthly customers, relative rise).
 # Annual customers get them less often (their price is fixed until renewal).
 PRICE_RISES: Final = (
@@ -76,14 +88,64 @@ class BlockResult:
     truth_p: np.ndarray
     effect_cutoff: np.ndarray  # per customer: newest cutoff eligible at (-1: never)
     effects: np.ndarray  # per customer x ACTION_TYPES, at effect_cutoff
+    action_customer: np.ndarray  # local customer number of each pilot action
+    action_us: np.ndarray  # action time, int64 microseconds UTC
+    action_code: np.ndarray  # index into ACTION_TYPES
 
 
 def _times(rng: np.random.Generator, day_us: int, k: int) -> np.ndarray:
     return day_us + (rng.random(k) * DAY_US).astype(np.int64)
 
 
+def _concat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+    return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype=dtype)
+
+
 def _clip_round(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
     return np.clip(np.round(x), lo, hi)
+
+
+def _subset(state: CutoffState, pos: np.ndarray) -> CutoffState:
+    """The state of the customers at positions ``pos`` of a cutoff's state."""
+    return CutoffState(**{f.name: getattr(state, f.name)[pos] for f in fields(CutoffState)})
+
+
+def _pilot(
+    rng: np.random.Generator,
+    share: float,
+    state: CutoffState,
+    who: np.ndarray,
+    day_us: int,
+    price0: np.ndarray,
+    live: dict[str, np.ndarray],
+    buf: EventBuffer,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Enrol, treat and record a cutoff's pilot; returns (customers, times, action codes).
+
+    ``state`` is the eligible customers' (``who``) state at the cutoff, before treatment;
+    ``live`` holds the block's mutable arrays, which take the treated values. The treatment
+    is ``simulate_truth.treated`` itself, so the world's outcomes carry the recorded effects.
+    A loyalty offer that lowers the price also shows as a ``price_change`` event.
+    """
+    join = np.flatnonzero(rng.random(len(who)) < share)  # positions in who
+    code = rng.integers(0, len(ACTION_TYPES), join.size)
+    time_us = day_us + (rng.random(join.size) * PILOT_WINDOW_US).astype(np.int64)
+    for a, action in enumerate(ACTION_TYPES):
+        pos = join[code == a]
+        if not pos.size:
+            continue
+        cust = who[pos]
+        before = _subset(state, pos)
+        after = treated(before, action)
+        for name in ("d_delivery", "d_support", "d_price", "care", "overpaying"):
+            live[name][cust] = getattr(after, name)
+        moved = after.price_gap != before.price_gap
+        if moved.any():
+            cust, when = cust[moved], time_us[code == a][moved]
+            new = np.round(price0[cust] * (1.0 + after.price_gap[moved]), 2)
+            buf.add("price_change", cust, when, amount=new - live["price"][cust])
+            live["price"][cust] = new
+    return who[join], time_us, code
 
 
 def simulate_block(
@@ -94,8 +156,17 @@ def simulate_block(
     cutoffs_us: tuple[int, ...],
     horizon_days: int,
     activity: float,
+    pilot_share: float = 0.0,
+    pilot_rng: np.random.Generator | None = None,
 ) -> BlockResult:
-    """Simulate one block from start to end; see the module docstring for the day's steps."""
+    """Simulate one block from start to end; see the module docstring for the day's steps.
+
+    ``pilot_rng`` is the pilot's own generator (needed when ``pilot_share`` > 0, untouched
+    otherwise), so that adding a pilot leaves every other draw of ``rng`` where it was.
+    """
+    if pilot_share > 0 and pilot_rng is None:
+        raise ValueError("simulate_block needs pilot_rng when pilot_share > 0")
+    pilot = pilot_rng if pilot_share > 0 else None
     n = len(pop)
     n_days = (end_us - start_us) // DAY_US
     cutoff_day = {(c - start_us) // DAY_US: i for i, c in enumerate(cutoffs_us)}
@@ -121,6 +192,10 @@ def simulate_block(
     noise = rng.normal(0.0, NOISE_SD, n)
     innovation = NOISE_SD * np.sqrt(1 - NOISE_AR**2)
     price = pop.price0.copy()
+    overpaying = pop.overpaying.copy()  # the pilot's plan rightsizing changes it
+    care = np.zeros(n)  # satisfaction added by pilot treatments; fades like damage
+    live = {"d_delivery": d_delivery, "d_support": d_support, "d_price": d_price, "care": care,
+            "overpaying": overpaying, "price": price}
     since_failure = np.full(n, 1e4)
     ring_delivery = np.zeros((RING, n))
     ring_support = np.zeros((RING, n))
@@ -130,6 +205,9 @@ def simulate_block(
     truth_p: list[np.ndarray] = []
     effect_cutoff = np.full(n, -1, dtype=np.int64)
     effects = np.zeros((n, len(ACTION_TYPES)))
+    pilot_c: list[np.ndarray] = []
+    pilot_t: list[np.ndarray] = []
+    pilot_a: list[np.ndarray] = []
     buf = EventBuffer()
 
     for d in range(n_days):
@@ -141,15 +219,22 @@ def simulate_block(
                 d_support=d_support[who], d_price=d_price[who], d_payment=d_payment[who],
                 noise=noise[who], tenure_days=tenure0[who] + d, annual=pop.annual[who],
                 sensitivity=pop.price_sensitivity[who],
-                price_gap=price[who] / pop.price0[who] - 1.0, overpaying=pop.overpaying[who],
+                price_gap=price[who] / pop.price0[who] - 1.0, overpaying=overpaying[who],
                 days_since_failure=since_failure[who], engagement=pop.engagement[who],
-                order_rate=pop.order_rate[who], late_rate=late_rate[who], care=np.zeros(len(who)),
+                order_rate=pop.order_rate[who], late_rate=late_rate[who], care=care[who],
             )
             truth_c.append(who)
             truth_k.append(np.full(len(who), cutoff_day[d], dtype=np.int64))
             truth_p.append(churn_probability(state, horizon_days))
             effects[who] = action_effects(state, horizon_days)
             effect_cutoff[who] = cutoff_day[d]
+            if pilot is not None:  # after the truth: it is the risk before this treatment
+                treated_who, action_us, code = _pilot(
+                    pilot, pilot_share, state, who, day_us, pop.price0, live, buf
+                )
+                pilot_c.append(treated_who)
+                pilot_t.append(action_us)
+                pilot_a.append(code)
 
         act = alive & (first_day <= d)
         slot = d % RING
@@ -161,15 +246,16 @@ def simulate_block(
         ring_support[slot] = 0.0
         d_price *= DAMAGE_DECAY
         d_payment *= DAMAGE_DECAY
+        care *= DAMAGE_DECAY
         noise = NOISE_AR * noise + innovation * rng.standard_normal(n)
         since_failure += 1.0
-        sat = pop.baseline + d_delivery + d_support + d_price + d_payment + noise
+        sat = pop.baseline + d_delivery + d_support + d_price + d_payment + noise + care
         u = rng.random((9, n))
 
         # Cancellation first: the day's other events survive only if they come before it.
         hazard = daily_hazard(
             sat, tenure0 + d, pop.annual, pop.price_sensitivity, price / pop.price0 - 1.0,
-            pop.overpaying, since_failure,
+            overpaying, since_failure,
         )
         who = np.flatnonzero(act & (u[0] < -np.expm1(-hazard)))
         if who.size:
@@ -298,4 +384,7 @@ def simulate_block(
         truth_p=np.concatenate(truth_p) if truth_p else np.zeros(0),
         effect_cutoff=effect_cutoff,
         effects=effects,
+        action_customer=_concat(pilot_c, np.int64),
+        action_us=_concat(pilot_t, np.int64),
+        action_code=_concat(pilot_a, np.int64),
     )

@@ -42,6 +42,7 @@ class Accumulator:
         self.channel_counts = np.zeros(len(CHANNELS), dtype=np.int64)
         self.n_customers = 0
         self.responders = 0
+        self.n_actions = 0
         self.cutoff: list[np.ndarray] = []
         self.p: list[np.ndarray] = []
         self.label: list[np.ndarray] = []
@@ -54,6 +55,7 @@ class Accumulator:
         survey_codes = [list(EVENT_TYPES).index(s) for s in SURVEY_TYPES]
         answered = np.unique(ev["cust"][np.isin(ev["type"], survey_codes)])
         self.responders += len(answered)
+        self.n_actions += len(res.action_customer)
         cut = cutoffs_us[res.truth_cutoff]
         cancel = res.cancel_us[res.truth_customer]
         horizon = self.config.horizon_days * DAY_US
@@ -65,13 +67,13 @@ class Accumulator:
         return _summary(
             self.config, self.n_customers, self.type_counts, self.channel_counts,
             self.responders, np.concatenate(self.cutoff), np.concatenate(self.p),
-            np.concatenate(self.label),
+            np.concatenate(self.label), self.n_actions,
         )
 
 
 def _summary(
     config: SimConfig, n_customers: int, type_counts: np.ndarray, channel_counts: np.ndarray,
-    responders: int, cutoff_idx: np.ndarray, p: np.ndarray, label: np.ndarray,
+    responders: int, cutoff_idx: np.ndarray, p: np.ndarray, label: np.ndarray, n_actions: int,
 ) -> dict[str, Any]:
     per_cutoff = {
         c: {
@@ -92,6 +94,7 @@ def _summary(
         "churn_rate": float(label.mean()) if len(label) else 0.0,
         "mean_p_churn": float(p.mean()) if len(p) else 0.0,
         "truth_auc": auc(label, p),
+        "n_pilot_actions": n_actions,
     }
 
 
@@ -101,7 +104,9 @@ def world_summary(world: World) -> dict[str, Any]:
     Churn rate per cutoff (realised: a cancellation in [cutoff, cutoff + horizon) among the
     eligible), mean true probability, events per type and channel, the share of customers who
     ever answered a survey, and the truth AUC: true p_churn against the realised label, pooled
-    over cutoffs (the best AUC any model can expect on this world).
+    over cutoffs (the best AUC any model can expect on this world). With a retention pilot,
+    treated customers churn less than their (pre-treatment) p_churn says, which lowers the
+    realised churn rate and the truth AUC a little; ``n_pilot_actions`` says how many there were.
     """
     config, ev, truth = world.config, world.events, world.truth_churn
     types = pd.Categorical(ev["event_type"], categories=list(EVENT_TYPES))
@@ -118,5 +123,5 @@ def world_summary(world: World) -> dict[str, Any]:
     return _summary(
         config, len(world.customers), np.bincount(types.codes, minlength=len(EVENT_TYPES)),
         np.bincount(channels.codes, minlength=len(CHANNELS)), responders, cutoff_idx,
-        truth["p_churn"].to_numpy(), label,
+        truth["p_churn"].to_numpy(), label, len(world.actions),
     )

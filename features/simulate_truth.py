@@ -24,6 +24,11 @@ Action effects (``action_effects``): the same formula on a treated copy of the s
 apology voucher repairs most of the damage late deliveries did); effect = p - p_treated, the
 absolute reduction of the churn probability. Effects are heterogeneous by design and can be
 slightly negative (a manager's call annoys a happy customer).
+
+The retention pilot (``SimConfig.pilot_share``) applies ``treated`` to the simulated customers
+themselves, so the actions table's outcomes carry these very effects. Both the truth and the
+effects at a cutoff describe the state *before* that cutoff's treatment (the pilot acts right
+after they are recorded); earlier cutoffs' treatments are part of that state.
 """
 
 from __future__ import annotations
@@ -107,6 +112,16 @@ ACTION_TYPES: Final = (
     "re_engagement",
     "plan_rightsizing",
 )
+# Cost of one pilot treatment, as in serving/actions.yaml (offer plus staff time, EUR), so
+# that uplift learned from the pilot can be weighed against what the catalogue will spend.
+PILOT_COSTS: Final[dict[str, float]] = {
+    "apology_voucher": 5.0,
+    "priority_callback": 12.0,
+    "cx_manager_call": 25.0,
+    "loyalty_offer": 20.0,
+    "re_engagement": 2.0,
+    "plan_rightsizing": 10.0,
+}
 
 
 def daily_hazard(
