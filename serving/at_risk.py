@@ -19,7 +19,7 @@ import pandas as pd
 
 from cxchurn.errors import ConfigError
 from serving.catalogue import Catalogue
-from serving.policy import PolicyConfig, family_shares, plan_actions
+from serving.policy import PolicyConfig, family_mass, plan_actions
 from serving.reasons import reason
 from serving.value import ValueConfig, customer_value
 
@@ -49,7 +49,7 @@ class AtRiskBook:
     drivers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     version: str = ""
     customers: pd.DataFrame | None = None  # customer_id, p_churn, value (policy input)
-    shares: pd.DataFrame | None = None  # driver-family shares, rows aligned with customers
+    mass: pd.DataFrame | None = None  # log-odds each driver family adds, rows as customers
 
     def segments(self) -> list[str]:
         return sorted(self.table[SEGMENT_COLUMN].dropna().astype(str).unique())
@@ -79,7 +79,7 @@ def top_drivers(shap: np.ndarray, features: Sequence[str], X: pd.DataFrame, top_
 
 def build_book(features: pd.DataFrame, p_churn: np.ndarray, risk_band: Sequence[str],
                shap: np.ndarray, feature_names: Sequence[str], catalogue: Catalogue,
-               *, top_k: int = 5, shown_reasons: int = 3, version: str = "",
+               *, shown_reasons: int = 3, version: str = "",
                value_config: ValueConfig | None = None,
                policy_config: PolicyConfig | None = None) -> AtRiskBook:
     """Plan every customer of an online-feature snapshot (rows aligned with the arrays)."""
@@ -87,8 +87,8 @@ def build_book(features: pd.DataFrame, p_churn: np.ndarray, risk_band: Sequence[
     ids = features["customer_id"].astype(str)
     customers = pd.DataFrame({"customer_id": ids, "p_churn": np.asarray(p_churn, dtype=float),
                               "value": customer_value(features, value_config).to_numpy()})
-    shares = family_shares(shap, list(feature_names), top_k)
-    plan = plan_actions(customers, shares, catalogue, policy_config)
+    mass = family_mass(shap, list(feature_names))
+    plan = plan_actions(customers, mass, catalogue, policy_config)
     extra = pd.DataFrame({
         "customer_id": ids,
         "risk_band": pd.Series(list(risk_band), dtype="str"),
@@ -99,7 +99,7 @@ def build_book(features: pd.DataFrame, p_churn: np.ndarray, risk_band: Sequence[
     X = features[list(feature_names)]
     drivers = top_drivers(np.asarray(shap, dtype=float), list(feature_names), X, shown_reasons)
     return AtRiskBook(table=table, drivers=dict(zip(ids, drivers, strict=True)),
-                      version=version, customers=customers, shares=shares)
+                      version=version, customers=customers, mass=mass)
 
 
 @dataclass(frozen=True)

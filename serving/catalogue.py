@@ -27,15 +27,18 @@ NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 ACTION_FIELDS: Final = ("name", "channel", "cost", "effect", "general_effect", "families",
                         "capacity", "text")
 OPTIONAL_FIELDS: Final = ("general_effect", "capacity")
+MAX_EFFECT: Final = 2.0  # share of a family's log-odds; > 1 repairs more than the average
 
 
 @dataclass(frozen=True)
 class Action:
     """One retention action.
 
-    ``effect`` is the share of churn probability it removes when it answers all of a
-    customer's top drivers; ``general_effect`` (<= effect) the share it removes for a customer
-    whose drivers it does not answer (a manager's call calms most unhappy customers a little).
+    ``effect`` is the share of the log-odds that the driver families it answers add to a
+    customer's churn score which the action removes (see ``serving.policy``); ``general_effect``
+    the share of the other experience families' log-odds it removes (a manager's call calms
+    most unhappy customers a little). Both are priors until ``serving.uplift`` learns them from
+    randomised outcomes; above 1 means it also repairs damage an average customer carries.
     """
 
     name: str
@@ -149,8 +152,8 @@ def parse_action(raw: object, position: int) -> Action:
                                  or capacity < 0):
         raise _fail(where, f"capacity must be a whole number >= 0 or left out (no limit); "
                            f"got {capacity!r}.")
-    effect = _number(where, "effect", raw["effect"], 0.0, 1.0, low_open=True)
-    general = _number(where, "general_effect", raw.get("general_effect", 0.0), 0.0, effect)
+    effect = _number(where, "effect", raw["effect"], 0.0, MAX_EFFECT)
+    general = _number(where, "general_effect", raw.get("general_effect", 0.0), 0.0, MAX_EFFECT)
     return Action(
         name=name,
         channel=channel,
@@ -203,3 +206,29 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
     except yaml.YAMLError as err:
         raise ConfigError(f"action catalogue {str(chosen)!r} is not valid YAML: {err}") from err
     return parse_catalogue(data, source=str(chosen))
+
+
+def catalogue_data(catalogue: Catalogue) -> dict[str, Any]:
+    """The catalogue as plain data in the file's layout (``parse_catalogue`` reads it back)."""
+    actions = []
+    for a in catalogue:
+        raw: dict[str, Any] = {"name": a.name, "channel": a.channel, "cost": a.cost,
+                               "effect": round(a.effect, 4),
+                               "general_effect": round(a.general_effect, 4),
+                               "families": list(a.families)}
+        if a.capacity is not None:
+            raw["capacity"] = a.capacity
+        raw["text"] = {lang: dict(a.texts[lang]) for lang in LANGUAGES}
+        actions.append(raw)
+    return {"currency": catalogue.currency, "actions": actions}
+
+
+def write_catalogue(catalogue: Catalogue, path: Path, header: str = "") -> Path:
+    """Write a catalogue people can review and edit; ``header`` becomes leading # comments."""
+    comments = "".join(f"# {line}\n" if line else "#\n" for line in header.splitlines())
+    body = yaml.safe_dump(catalogue_data(catalogue), sort_keys=False, allow_unicode=True,
+                          width=100)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(comments + body, encoding="utf-8")
+    return path

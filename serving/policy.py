@@ -1,18 +1,21 @@
 """The retention policy: which action for which customer, ranked, under a budget.
 
-For every customer and every catalogue action that answers at least one of the customer's top
-risk-raising SHAP drivers (matched by driver family, see ``serving.drivers``):
+The churn model explains each score in log-odds: a customer's positive SHAP values say how much
+each driver adds to its log-odds of leaving. Summed per driver family (``serving.drivers``),
+they give the customer's *risk mass* per family. An action removes part of that mass:
 
-    expected saved      = p(churn) x (effect x match + general x (experience - match))
+    shift               = effect x (mass it answers) + general x (other actionable mass)
+    expected saved      = p - sigmoid(logit(p) - shift)       (drop in churn probability)
     expected net value  = expected saved x customer value - action cost
 
-where ``match`` is the share of the customer's top risk-raising SHAP mass that lies in the
-families the action answers (an apology voucher for a customer whose risk is all late
-deliveries matches fully; for one whose risk is half delivery, half price, it matches half),
-``experience`` the share that lies in any actionable family (risk from the contract, tenure or
-profile is nothing an action repairs), and ``general`` the action's ``general_effect`` (0
-unless the catalogue says it also helps customers whose drivers it does not answer; only such
-actions are offered unmatched).
+``effect`` is the share of the answered families' log-odds the action removes (an apology
+voucher repairs most of what late deliveries did), ``general`` (``general_effect``) the share
+of the other experience families' log-odds it removes (a manager's call calms many unhappy
+customers a little). Risk from the contract, tenure or profile is nothing an action repairs.
+Why log-odds and not shares of p: SHAP is additive in log-odds, so removing a driver's part is
+a counterfactual score; a customer whose late deliveries add 2.0 to the log-odds gains far more
+from a voucher than one whose deliveries add 0.1, even when each is "all delivery".
+The catalogue's effects are priors; ``serving.uplift`` learns them from randomised outcomes.
 Each customer gets the action with the best net value; customers are ranked by it; an action
 with net value <= 0 is never recommended.
 
@@ -27,12 +30,13 @@ Everything here is pure: frames and arrays in, frames out.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit, logit
 
 from cxchurn.errors import ConfigError, DataContractError
 from serving.catalogue import Catalogue
@@ -53,7 +57,6 @@ class PolicyConfig:
     """Limits of one plan. ``budget`` None = unlimited; ``capacity`` overrides the catalogue."""
 
     budget: float | None = None
-    top_k: int = 5
     capacity: Mapping[str, int] = field(default_factory=dict)
     use_capacity: bool = True
 
@@ -61,20 +64,18 @@ class PolicyConfig:
         if self.budget is not None and (not np.isfinite(self.budget) or self.budget < 0):
             raise ConfigError(f"budget must be a number >= 0 or empty (no limit); "
                               f"got {self.budget!r}.")
-        if not isinstance(self.top_k, int) or self.top_k < 1:
-            raise ConfigError(f"top_k must be a whole number >= 1; got {self.top_k!r}.")
         bad = {k: v for k, v in self.capacity.items() if not isinstance(v, int) or v < 0}
         if bad:
             raise ConfigError(f"capacity must map action names to whole numbers >= 0; "
                               f"got {bad}.")
 
 
-def family_shares(shap: np.ndarray, features: Sequence[str], top_k: int = 5,
-                  families: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """Per row, each family's share of the top-``top_k`` risk-raising SHAP mass.
+def family_mass(shap: np.ndarray, features: Sequence[str],
+                families: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Per row, the log-odds each driver family adds to the churn score (positive SHAP summed).
 
-    Only drivers that raise risk count (a feature that lowers risk needs no action). Rows
-    with no risk-raising driver get all-zero shares. Columns: ``serving.drivers.FAMILIES``.
+    Only drivers that raise risk count (a feature that lowers risk needs no action). Columns:
+    ``serving.drivers.FAMILIES``; rows with no risk-raising driver are all zero.
     """
     shap = np.asarray(shap, dtype=float)
     if shap.ndim != 2 or shap.shape[1] != len(features):
@@ -83,59 +84,56 @@ def family_shares(shap: np.ndarray, features: Sequence[str], top_k: int = 5,
     fam = families or family_map(features)
     codes = np.array([FAMILIES.index(fam.get(f, "other")) for f in features], dtype=int)
     positive = np.where(shap > 0, shap, 0.0)
-    k = min(top_k, shap.shape[1])
-    if k < shap.shape[1]:  # keep each row's k largest absolute drivers, if they raise risk
-        cut = np.argpartition(-np.abs(shap), k - 1, axis=1)[:, :k]
-        mask = np.zeros_like(positive, dtype=bool)
-        np.put_along_axis(mask, cut, True, axis=1)
-        positive = np.where(mask, positive, 0.0)
     out = np.zeros((shap.shape[0], len(FAMILIES)))
     for j, code in enumerate(codes):
         out[:, code] += positive[:, j]
-    total = out.sum(axis=1, keepdims=True)
-    out = np.divide(out, total, out=np.zeros_like(out), where=total > 0)
     return pd.DataFrame(out, columns=list(FAMILIES))
 
 
-def shares_from_reasons(reasons: Iterable[Sequence[Mapping[str, object]]],
-                        top_k: int = 5) -> pd.DataFrame:
-    """Family shares from explanation reason dicts (``feature`` and ``shap`` keys) per row."""
-    rows = []
-    for drivers in reasons:
-        row = dict.fromkeys(FAMILIES, 0.0)
-        top = sorted(drivers, key=lambda d: -abs(float(d.get("shap", 0.0))))[:top_k]
-        for d in top:
-            value = float(d.get("shap", 0.0))
-            if value > 0:
-                family = str(d.get("family") or family_map([str(d["feature"])])[str(d["feature"])])
-                row[family if family in row else "other"] += value
-        total = sum(row.values())
-        rows.append({k: (v / total if total > 0 else 0.0) for k, v in row.items()})
-    return pd.DataFrame(rows, columns=list(FAMILIES))
+def action_masses(mass: pd.DataFrame, catalogue: Catalogue) -> tuple[np.ndarray, np.ndarray]:
+    """(answered, other) risk mass per customer and action, each of shape (customers, actions).
+
+    ``answered`` is the mass in the families the action answers, ``other`` the rest of the
+    actionable mass (what its general effect works on).
+    """
+    missing = [f for f in FAMILIES if f not in mass.columns]
+    if missing:
+        raise DataContractError(f"driver mass needs one column per family {list(FAMILIES)}; "
+                                f"missing {missing}.")
+    answered = np.column_stack([
+        mass[list(a.families)].to_numpy(dtype=float).sum(axis=1) for a in catalogue
+    ])
+    experience = mass[list(ACTIONABLE)].to_numpy(dtype=float).sum(axis=1)[:, None]
+    return answered, np.maximum(experience - answered, 0.0)
 
 
-def candidate_values(customers: pd.DataFrame, shares: pd.DataFrame, catalogue: Catalogue
+def saved_probability(p: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """p - sigmoid(logit(p) - shift): how much a log-odds shift lowers churn probability."""
+    p = np.asarray(p, dtype=float)
+    clipped = np.clip(p, 1e-12, 1 - 1e-12)
+    return np.where(p > 0, p - expit(logit(clipped) - shift), 0.0)
+
+
+def candidate_values(customers: pd.DataFrame, mass: pd.DataFrame, catalogue: Catalogue
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(expected_saved, expected_net_value, match) arrays of shape (customers, actions)."""
+    """(expected_saved, expected_net_value, answered mass) arrays of shape (customers, actions).
+
+    Net value is ``-inf`` where the action removes nothing (never offered).
+    """
     _check_customers(customers)
-    if len(shares) != len(customers):
-        raise DataContractError(f"expected one row of driver shares per customer "
-                                f"({len(customers)}); got {len(shares)}.")
+    if len(mass) != len(customers):
+        raise DataContractError(f"expected one row of driver mass per customer "
+                                f"({len(customers)}); got {len(mass)}.")
     p = customers["p_churn"].to_numpy(dtype=float)[:, None]
     value = customers["value"].to_numpy(dtype=float)[:, None]
-    match = np.column_stack([
-        shares[list(a.families)].to_numpy(dtype=float).sum(axis=1) for a in catalogue
-    ])
+    answered, other = action_masses(mass, catalogue)
     effect = np.array([a.effect for a in catalogue])[None, :]
     general = np.array([a.general_effect for a in catalogue])[None, :]
     cost = np.array([a.cost for a in catalogue])[None, :]
-    # Risk from the contract, tenure or profile is not something an action repairs: the
-    # general effect applies only to the share of risk that comes from experience.
-    experience = shares[list(ACTIONABLE)].to_numpy(dtype=float).sum(axis=1)[:, None]
-    saved = p * (effect * match + general * np.maximum(experience - match, 0.0))
+    shift = effect * answered + general * other
+    saved = saved_probability(np.broadcast_to(p, shift.shape), shift)
     net = saved * value - cost
-    offered = (match > 0) | ((general > 0) & (experience > 0))
-    return saved, np.where(offered, net, -np.inf), match
+    return saved, np.where(shift > 0, net, -np.inf), answered
 
 
 def _check_customers(customers: pd.DataFrame) -> None:
@@ -150,7 +148,7 @@ def _check_customers(customers: pd.DataFrame) -> None:
         raise DataContractError("customer value must be a finite number for every customer.")
 
 
-def plan_actions(customers: pd.DataFrame, shares: pd.DataFrame, catalogue: Catalogue,
+def plan_actions(customers: pd.DataFrame, mass: pd.DataFrame, catalogue: Catalogue,
                  config: PolicyConfig | None = None) -> pd.DataFrame:
     """One row per customer (``PLAN_COLUMNS``), sorted by expected net value, best first.
 
@@ -159,8 +157,8 @@ def plan_actions(customers: pd.DataFrame, shares: pd.DataFrame, catalogue: Catal
     """
     config = config or PolicyConfig()
     customers = customers.reset_index(drop=True)
-    shares = shares.reset_index(drop=True)
-    saved, net, _ = candidate_values(customers, shares, catalogue)
+    mass = mass.reset_index(drop=True)
+    saved, net, _ = candidate_values(customers, mass, catalogue)
     n, k = net.shape
     actions = list(catalogue)
     capacity = [
@@ -200,7 +198,7 @@ def plan_actions(customers: pd.DataFrame, shares: pd.DataFrame, catalogue: Catal
         "expected_saved": np.where(pick >= 0, saved[rows, safe], 0.0),
         "expected_net_value": np.where(pick >= 0, net[rows, safe], 0.0),
         "matched_families": [
-            ",".join(f for f in actions[j].families if shares.at[i, f] > 0) if j >= 0 else ""
+            ",".join(f for f in actions[j].families if mass.at[i, f] > 0) if j >= 0 else ""
             for i, j in enumerate(pick)
         ],
         "status": np.where(chosen >= 0, SELECTED, np.where(has_positive, OVER_BUDGET, NO_ACTION)),
@@ -210,11 +208,11 @@ def plan_actions(customers: pd.DataFrame, shares: pd.DataFrame, catalogue: Catal
     return plan[list(PLAN_COLUMNS)].reset_index(drop=True)
 
 
-def ranked_options(customers: pd.DataFrame, shares: pd.DataFrame, catalogue: Catalogue
+def ranked_options(customers: pd.DataFrame, mass: pd.DataFrame, catalogue: Catalogue
                    ) -> list[list[dict[str, float | str]]]:
     """Per customer, every action worth its cost, best expected net value first (no budget)."""
     saved, net, _ = candidate_values(customers.reset_index(drop=True),
-                                     shares.reset_index(drop=True), catalogue)
+                                     mass.reset_index(drop=True), catalogue)
     names = catalogue.names()
     out = []
     for i in range(net.shape[0]):
@@ -254,9 +252,9 @@ def shadow_price(net: np.ndarray, costs: np.ndarray, budget: float | None,
     return high
 
 
-def policy_inputs(model: Any, rows: pd.DataFrame, top_k: int = 5,
+def policy_inputs(model: Any, rows: pd.DataFrame,
                   value_config: ValueConfig | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(customers, shares) for ``plan_actions`` from a churn model and raw feature rows.
+    """(customers, mass) for ``plan_actions`` from a churn model and raw feature rows.
 
     Batch path (CLI, benchmark): scores, exact TreeSHAP and value in one pass over the rows.
     """
@@ -270,7 +268,7 @@ def policy_inputs(model: Any, rows: pd.DataFrame, top_k: int = 5,
         "p_churn": np.asarray(model.predict_churn(X), dtype=float),
         "value": customer_value(rows, value_config).to_numpy(dtype=float),
     })
-    return customers, family_shares(values, list(model.feature_names_), top_k)
+    return customers, family_mass(values, list(model.feature_names_))
 
 
 def plan_summary(plan: pd.DataFrame) -> dict[str, float]:

@@ -403,7 +403,7 @@ def make_retention_app(runtime: Any, *, catalogue: Catalogue | None = None,
                                    pd.Timestamp(cutoff) if cutoff else None)
         position = int(np.flatnonzero(book.customers["customer_id"] == customer_id)[0])
         options = ranked_options(book.customers.iloc[[position]],
-                                 book.shares.iloc[[position]], state.catalogue)[0]
+                                 book.mass.iloc[[position]], state.catalogue)[0]
         action = state.catalogue.get(row["action"]) if row["action"] else None
         recorded_rows = state.outcomes.list(customer_id=customer_id, limit=50)
         default_form = {"action_type": row["action"] or state.catalogue.names()[0],
@@ -547,7 +547,7 @@ def make_retention_app(runtime: Any, *, catalogue: Catalogue | None = None,
                                 f"the online store; check the ids (GET /retention/at-risk "
                                 f"lists known customers)")
         positions = [index[c] for c in known]
-        options = ranked_options(book.customers.iloc[positions], book.shares.iloc[positions],
+        options = ranked_options(book.customers.iloc[positions], book.mass.iloc[positions],
                                  state.catalogue)
         table = book.table.set_index("customer_id")
         out = []

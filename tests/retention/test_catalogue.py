@@ -21,8 +21,8 @@ def test_shipped_catalogue_has_the_simulator_action_types_in_both_languages() ->
     assert sorted(catalogue.names()) == sorted(ACTION_TYPES)
     for action in catalogue:
         assert action.title("en") != action.title("tr")
-        assert action.cost >= 0 and 0 < action.effect <= 1
-        assert action.general_effect <= action.effect
+        assert action.cost >= 0 and 0 <= action.effect <= 2
+        assert 0 <= action.general_effect <= 2
 
 
 def test_environment_variable_points_to_an_edited_copy(tmp_path: Path,
@@ -40,8 +40,8 @@ def test_environment_variable_points_to_an_edited_copy(tmp_path: Path,
     [
         (lambda a: a.update(cost=-1), "cost must be in [0.0"),
         (lambda a: a.update(cost="cheap"), "cost must be a number"),
-        (lambda a: a.update(effect=0), "effect must be in (0.0, 1.0]"),
-        (lambda a: a.update(general_effect=0.99), "general_effect must be in [0.0"),
+        (lambda a: a.update(effect=2.5), "effect must be in [0.0, 2.0]"),
+        (lambda a: a.update(general_effect=-0.1), "general_effect must be in [0.0"),
         (lambda a: a.update(families=["weather"]), "unknown driver famil"),
         (lambda a: a.update(channel="pigeon"), "channel must be one of"),
         (lambda a: a["text"].pop("tr"), "text.tr is missing"),
