@@ -197,8 +197,10 @@ def catalogue_command(
     typer.echo(f"{catalogue.source}: {len(catalogue)} actions, costs in {catalogue.currency}")
     for a in catalogue:
         cap = f", capacity {a.capacity}" if a.capacity is not None else ""
+        never = "  never suggested (no effect)" if a.effect == 0 == a.general_effect else ""
         typer.echo(f"  {a.name:<18} {a.channel:<12} cost {a.cost:>6.2f}  effect {a.effect:.2f} "
-                   f"(general {a.general_effect:.2f})  answers {', '.join(a.families)}{cap}")
+                   f"(general {a.general_effect:.2f})  answers {', '.join(a.families)}{cap}"
+                   f"{never}")
 
 
 @app.command("learn-effects", help=(

@@ -25,6 +25,14 @@ def test_shipped_catalogue_has_the_simulator_action_types_in_both_languages() ->
         assert 0 <= action.general_effect <= 2
 
 
+def test_shipped_costs_are_the_simulator_pilot_costs() -> None:
+    """The pilot's recorded costs and the catalogue's must agree, or a benchmark judging the
+    policy by cost would compare different prices."""
+    from features.simulate_truth import PILOT_COSTS
+
+    assert {a.name: a.cost for a in load_catalogue()} == dict(PILOT_COSTS)
+
+
 def test_environment_variable_points_to_an_edited_copy(tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     raw = _raw()
