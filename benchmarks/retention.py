@@ -145,7 +145,7 @@ def calibrate(seeds: list[int], customers: int, catalogue: Catalogue, work: Path
 def learned_from_pilot(args: argparse.Namespace, catalogue: Catalogue, work: Path,
                        t0: float) -> pd.DataFrame:
     """Part 2: learn effects from a pilot world's training cutoffs, judge at its newest."""
-    from serving.uplift import fit_model_for, learn_effects
+    from serving.crossfit import fit_model_for, learn_effects
 
     judged = judged_world(pilot_config(args.customers, args.seed, args.pilot_share),
                           catalogue, work / "pilot", t0)

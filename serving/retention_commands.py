@@ -253,14 +253,15 @@ def learn_effects_step(*, home: Path | None = None, features: Path | None = None
                        progress: Callable[[str], None] | None = None) -> list[str]:
     """Cross-fit effects on a feature build; write catalogue, chart and page; return a summary.
 
-    The churn models are trained here (``serving.uplift.fit_model_for``, the build's specs)
+    The churn models are trained here (``serving.crossfit.fit_model_for``, the build's specs)
     into a temporary folder under ``home`` that is removed afterwards: they exist only to
     score the pilot's customers out of fold. ``progress`` gets a line per fold as it goes.
     """
     import tempfile
 
     from serving.catalogue import load_catalogue, write_catalogue
-    from serving.uplift import UpliftConfig, fit_model_for, learn_effects
+    from serving.crossfit import fit_model_for, learn_effects
+    from serving.uplift import UpliftConfig
     from serving.uplift_report import effects_chart, effects_markdown
     from training.dataset import load_examples
 

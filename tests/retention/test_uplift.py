@@ -10,15 +10,9 @@ from scipy.special import expit, logit
 
 from cxchurn.errors import ConfigError, DataContractError
 from serving.catalogue import parse_catalogue
+from serving.crossfit import customer_folds, learn_effects, scoring_rows
 from serving.drivers import FAMILIES
-from serving.uplift import (
-    UpliftConfig,
-    customer_folds,
-    fit_effects,
-    learn_effects,
-    scoring_rows,
-    treatments,
-)
+from serving.uplift import UpliftConfig, fit_effects, treatments
 from tests.conftest import make_toy_examples
 
 TEXT = {"en": {"title": "t", "script": "s"}, "tr": {"title": "t", "script": "s"}}
