@@ -69,27 +69,6 @@ def ft_spec_data(specs: Sequence[Any]) -> list[dict[str, Any]]:
 
 # --- inputs: the world, the cutoff table, the sample ---------------------------------------
 
-def ensure_world(folder: Path, n_customers: int, seed: int, activity: float) -> dict[str, Any]:
-    """Simulate once and reuse: the world is an input here, not what is measured."""
-    meta_path = folder / "world.json"
-    if meta_path.exists() and (folder / "events.parquet").exists():
-        meta = json.loads(meta_path.read_text())
-        if (meta.get("n_customers"), meta.get("seed"), meta.get("activity", 1.0)) == (
-                n_customers, seed, activity):
-            log(f"reusing world at {folder}")
-            return meta
-    from features.simulate import SimConfig, simulate_to_folder
-
-    log(f"simulating {n_customers:,} customers (activity {activity}) into {folder}; "
-        f"one-off, reused by later runs")
-    folder.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-    simulate_to_folder(SimConfig(n_customers=n_customers, seed=seed, activity=activity),
-                       folder, progress=False)
-    log(f"simulated in {time.perf_counter() - t0:.0f}s")
-    return json.loads(meta_path.read_text())
-
-
 def _sql_path(path: Path) -> str:
     """A file name as a DuckDB string literal (COPY ... TO takes no parameter)."""
     return "'" + str(path).replace("'", "''") + "'"
@@ -267,7 +246,11 @@ def main(argv: list[str] | None = None) -> int:
 
     work = (args.workdir or home() / "bench").resolve()
     world = work / f"world-{args.customers}-s{args.seed}-a{args.activity:g}"
-    meta = ensure_world(world, args.customers, args.seed, args.activity)
+    from features.simulate import SimConfig
+    from features.world_cache import cached_world
+
+    meta = cached_world(world, SimConfig(n_customers=args.customers, seed=args.seed,
+                                         activity=args.activity), say=log)
     started = time.perf_counter()
     cutoffs_file = world / "cutoffs.parquet"
     n_rows = write_cutoffs(world, meta, cutoffs_file)

@@ -37,25 +37,6 @@ def log(message: str) -> None:
     print(f"[{time.perf_counter() - _T0:7.1f}s] {message}", file=sys.stderr, flush=True)
 
 
-def ensure_world(folder: Path, n_customers: int, seed: int, activity: float) -> dict[str, Any]:
-    """Simulate once and reuse (same size, seed and activity)."""
-    meta_path = folder / "world.json"
-    if meta_path.exists() and (folder / "events.parquet").exists():
-        meta = json.loads(meta_path.read_text())
-        if (meta.get("n_customers"), meta.get("seed"), meta.get("activity", 1.0)) == (
-                n_customers, seed, activity):
-            log(f"reusing world at {folder}")
-            return meta
-    from features.simulate import SimConfig, simulate_to_folder
-
-    log(f"simulating {n_customers:,} customers (activity {activity}) into {folder}")
-    folder.mkdir(parents=True, exist_ok=True)
-    simulate_to_folder(SimConfig(n_customers=n_customers, seed=seed, activity=activity),
-                       folder, progress=False)
-    log("simulated")
-    return json.loads(meta_path.read_text())
-
-
 def n_events(world: Path) -> int:
     import pyarrow.parquet as pq
 
@@ -142,7 +123,11 @@ def main(argv: list[str] | None = None) -> None:
     home = Path(os.environ.get("CXCHURN_HOME", "output")).resolve()
     work = (args.workdir or home / "bench").resolve()
     world = work / f"world-{args.customers}-s{args.seed}-a{args.activity}"
-    meta = ensure_world(world, args.customers, args.seed, args.activity)
+    from features.simulate import SimConfig
+    from features.world_cache import cached_world
+
+    meta = cached_world(world, SimConfig(n_customers=args.customers, seed=args.seed,
+                                         activity=args.activity), say=log)
     dates = [pd.Timestamp(c, tz="UTC") for c in meta["cutoffs"]]
     config = LabelConfig(horizon_days=int(meta.get("horizon_days", 30)),
                          data_end=pd.Timestamp(meta["end"], tz="UTC"))
