@@ -196,6 +196,21 @@ class RetentionState:
                 policy_config=self.policy)
             return self._book
 
+    def warm(self) -> threading.Thread:
+        """Build the book in the background, so the first page view after a start or a reload
+        does not wait for scoring and explaining every customer (seconds on a big store)."""
+
+        def build() -> None:
+            try:
+                if self.runtime.ready:
+                    self.book()
+            except CxChurnError as err:  # the page's own request shows the error to the user
+                log.warning("at-risk list not prebuilt: %s", err)
+
+        thread = threading.Thread(target=build, name="at-risk-warm-up", daemon=True)
+        thread.start()
+        return thread
+
     def events_path(self) -> Path:
         """The events file behind the online store, for the customer timeline."""
         if self._events_path is not None:

@@ -114,6 +114,12 @@ def _retention_app(runtime: ServingRuntime) -> Any | None:
     return module.make_retention_app(runtime)
 
 
+def _warm_retention() -> None:
+    """Prebuild the retention page's at-risk list in the background (see RetentionState)."""
+    if RETENTION is not None:
+        RETENTION.state.retention.warm()
+
+
 def _error(err: CxChurnError) -> JSONResponse:
     return JSONResponse({"error": str(err), "type": type(err).__name__},
                         status_code=err.http_status)
@@ -207,6 +213,7 @@ class ChurnService:
                      model.get("model_version"), model.get("source"))
         else:
             log.warning("not ready: %s", meta["reason"])
+        _warm_retention()
 
     def __is_ready__(self) -> bool:
         return self.runtime.ready
@@ -235,6 +242,7 @@ class ChurnService:
     def reload(self) -> schemas.ReloadOutput:
         """Load the current champion and online store; requests in flight finish on the old."""
         meta = self.runtime.reload()
+        _warm_retention()
         return schemas.ReloadOutput(ready=meta["ready"], model=meta["model"],
                                     online_store=meta["online_store"])
 

@@ -153,3 +153,14 @@ def test_cli_writes_the_same_list(runtime: Any, tmp_path: Path, client: TestClie
     frame = pd.read_csv(path, encoding="utf-8-sig")
     listed = client.get("/retention/at-risk", params={"limit": 30}).json()["customers"]
     assert n == 30 and list(frame["Customer"]) == [r["customer_id"] for r in listed]
+
+
+def test_the_list_is_prebuilt_in_the_background_and_reused(runtime: Any, tmp_path: Path) -> None:
+    """A start or reload warms the at-risk list, so the first page view does not build it."""
+    app = make_retention_app(runtime, outcomes=OutcomeStore(f"sqlite:///{tmp_path / 'o.db'}"))
+    state = app.state.retention
+    assert state._book is None
+    state.warm().join(timeout=120)
+    built = state._book
+    assert built is not None and len(built.table) > 0
+    assert state.book() is built  # same model and store: no rebuild
