@@ -6,7 +6,8 @@ Work is per column, not per row: a 1,000-row batch costs a few list scans and on
 ``np.array`` per feature. Checks: every feature present and nothing unknown; numbers are
 numbers (not text, not true/false) and finite (NaN and infinity are refused: send ``null`` for
 "no data"); categorical features are text or null. A category the model never saw is accepted
-and scored as missing, which is how LightGBM treats unseen levels.
+and scored as missing, which is how LightGBM treats unseen levels; ``unseen_levels`` names each
+such cell so the answer can warn the caller instead of scoring it silently.
 """
 
 from __future__ import annotations
@@ -85,6 +86,36 @@ def typed_columns(schema: Mapping[str, Mapping[str, Any]],
         out[name] = (_categorical(name, values) if spec.get("type") == "category"
                      else _numeric(name, values))
     return out
+
+
+MAX_WARNINGS = 100  # per answer; one more line says how many were left out
+
+
+def unseen_levels(schema: Mapping[str, Mapping[str, Any]],
+                  columns: Mapping[str, np.ndarray]) -> list[dict[str, Any]]:
+    """One warning per cell whose category the model was never trained on (scored as missing).
+
+    A CRM sending a new segment name gets a score either way; the warning tells it that the
+    feature counted as "no data", so it can map the value or ask for a retrain.
+    """
+    warnings: list[dict[str, Any]] = []
+    total = 0
+    for name, spec in schema.items():
+        if spec.get("type") != "category":
+            continue
+        known = list(spec.get("categories") or ())
+        col = np.asarray(columns[name], dtype=object)
+        present = np.array([v is not None for v in col], dtype=bool)
+        unseen = np.flatnonzero(present & ~np.isin(col, known))
+        total += len(unseen)
+        for row in unseen[: max(0, MAX_WARNINGS - len(warnings))]:
+            warnings.append({"row": int(row), "feature": name, "warning": (
+                f"'{name}' = {str(col[row])[:40]!r} is not a level the model was trained on "
+                f"(known: {known[:10]}{' ...' if len(known) > 10 else ''}); scored as missing")})
+    if total > len(warnings):
+        warnings.append({"row": -1, "feature": "", "warning": (
+            f"{total - len(warnings)} more cells with unseen categories are not listed")})
+    return warnings
 
 
 def _ids(values: Sequence[Any] | None, n: int) -> list[str | None]:

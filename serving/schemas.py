@@ -79,6 +79,12 @@ class ItemError(BaseModel):
     error: str
 
 
+class ItemWarning(BaseModel):
+    row: int = Field(description="Position of the posted row (-1: a summary line).")
+    feature: str
+    warning: str
+
+
 class ModelRef(BaseModel):
     name: str
     version: str | None
@@ -91,6 +97,8 @@ class ScoreOutput(BaseModel):
     results: list[Score]
     errors: list[ItemError] = Field(description="One entry per unknown customer id; the rest "
                                     "of the batch is still scored.")
+    warnings: list[ItemWarning] = Field(default_factory=list, description=(
+        "Posted rows only: cells whose category the model never saw (scored as missing)."))
 
 
 class Driver(BaseModel):
@@ -117,6 +125,8 @@ class ExplainOutput(BaseModel):
     lang: str
     results: list[Explanation]
     errors: list[ItemError]
+    warnings: list[ItemWarning] = Field(default_factory=list, description=(
+        "Posted rows only: cells whose category the model never saw (scored as missing)."))
 
 
 class ReloadOutput(BaseModel):

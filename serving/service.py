@@ -35,7 +35,7 @@ from cxchurn.errors import CxChurnError
 from features.schema import CUSTOMER_ID
 from serving import schemas
 from serving.auth import AuthError, check_api_key
-from serving.payload import columns_from_records, columns_from_table
+from serving.payload import columns_from_records, columns_from_table, unseen_levels
 from serving.probes import make_probe_app
 from serving.runtime import MAX_TOP_K, ServingRuntime, risk_band
 
@@ -139,15 +139,18 @@ def _model_ref(runtime: ServingRuntime) -> dict[str, Any]:
 
 
 def _posted(runtime: ServingRuntime, body: schemas.ScoreInput
-            ) -> tuple[dict[str, np.ndarray], list[str | None]]:
+            ) -> tuple[dict[str, np.ndarray], list[str | None], list[dict[str, Any]]]:
+    """Typed columns, ids and unseen-category warnings of the posted rows."""
     model = runtime.model
     if model is None:
         runtime._loaded()  # raises ModelNotReadyError with the reason
     schema = model.feature_schema()
     if body.rows is not None:
-        return columns_from_records(schema, body.rows)
-    assert body.table is not None  # guaranteed by ScoreInput's validator
-    return columns_from_table(schema, body.table.columns, body.table.data)
+        columns, ids = columns_from_records(schema, body.rows)
+    else:
+        assert body.table is not None  # guaranteed by ScoreInput's validator
+        columns, ids = columns_from_table(schema, body.table.columns, body.table.data)
+    return columns, ids, unseen_levels(schema, columns)
 
 
 def _errors(ids: list[str], errors: dict[str, str]) -> tuple[list[int], list[dict[str, Any]]]:
@@ -164,15 +167,18 @@ def score_body(runtime: ServingRuntime, body: schemas.ScoreInput) -> dict[str, A
         ids = list(body.customer_ids)
         scored, errors = runtime.score_ids(ids)
         rows, errs = _errors(ids, errors)
+        warnings: list[dict[str, Any]] = []
     else:
-        columns, posted_ids = _posted(runtime, body)
+        columns, posted_ids, warnings = _posted(runtime, body)
         scored = runtime.score_columns(columns, posted_ids)
         rows, errs = list(range(len(posted_ids))), []
     results = [{"customer_id": c, "row": r, "p_churn": p, "risk_band": b} for c, r, p, b in zip(
         scored[CUSTOMER_ID].tolist(), rows, scored["p_churn"].tolist(),
         scored["risk_band"].tolist(), strict=True)]
-    log.info("scored %d rows (%d unknown ids)", len(results), len(errs))
-    return {"model": _model_ref(runtime), "results": results, "errors": errs}
+    log.info("scored %d rows (%d unknown ids, %d unseen-category warnings)", len(results),
+             len(errs), len(warnings))
+    return {"model": _model_ref(runtime), "results": results, "errors": errs,
+            "warnings": warnings}
 
 
 def explain_body(runtime: ServingRuntime, body: ExplainRequest) -> dict[str, Any]:
@@ -183,16 +189,19 @@ def explain_body(runtime: ServingRuntime, body: ExplainRequest) -> dict[str, Any
         known, p, base, drivers, errors = runtime.explain_known_ids(ids, body.top_k, body.lang)
         rows, errs = _errors(ids, errors)
         posted_ids: list[str | None] = list(known)
+        warnings: list[dict[str, Any]] = []
     else:
-        columns, posted_ids = _posted(runtime, body)
+        columns, posted_ids, warnings = _posted(runtime, body)
         p, base, drivers = runtime.explain_columns(columns, body.top_k, body.lang)
         rows, errs = list(range(len(posted_ids))), []
     bands = risk_band(p, runtime.bands)
     results = [{"customer_id": c, "row": r, "p_churn": float(pc), "risk_band": b,
                 "base_value": base, "drivers": d}
                for c, r, pc, b, d in zip(posted_ids, rows, p, bands, drivers, strict=True)]
-    log.info("explained %d rows (%d unknown ids)", len(results), len(errs))
-    return {"model": _model_ref(runtime), "lang": body.lang, "results": results, "errors": errs}
+    log.info("explained %d rows (%d unknown ids, %d unseen-category warnings)", len(results),
+             len(errs), len(warnings))
+    return {"model": _model_ref(runtime), "lang": body.lang, "results": results, "errors": errs,
+            "warnings": warnings}
 
 
 PROBES = make_probe_app(RUNTIME)

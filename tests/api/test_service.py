@@ -107,6 +107,20 @@ def test_reasons_come_in_english_and_turkish(service, rows):
     assert "ayrılma riskini" in tr_reason
 
 
+def test_an_unseen_category_is_scored_as_missing_and_the_answer_says_so(service, model, rows):
+    feature = next(iter(model.categories_))
+    row = _row(model, rows)
+    unseen = dict(row, **{feature: "a level nobody trained on"})
+    missing = dict(row, **{feature: None})
+    for path in ("/score", "/explain"):
+        out = service.post(path, {"rows": [unseen, missing, row]}).json()
+        assert out["results"][0]["p_churn"] == pytest.approx(out["results"][1]["p_churn"])
+        [warning] = out["warnings"]
+        assert (warning["row"], warning["feature"]) == (0, feature)
+        assert "not a level the model was trained on" in warning["warning"]
+    assert service.post("/score", {"rows": [row]}).json()["warnings"] == []
+
+
 def _row(model, rows):
     return records(rows.iloc[:1], list(model.feature_names_), with_id=False)[0]
 
