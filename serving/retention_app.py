@@ -250,6 +250,19 @@ def _optional_number(text: str | None, name: str) -> float | None:
     return value
 
 
+def page_query(
+    segment: str | None = None, risk_band: str | None = None, min_value: str | None = None,
+    limit: int = Query(100, ge=1, le=10_000), sort: str = "expected_net_value",
+    descending: bool = True, only_actionable: bool = False,
+) -> ListQuery:
+    """The page's and the exports' filters (a FastAPI dependency): form fields may be empty."""
+    return _query(segment, risk_band, _optional_number(min_value, "min_value"), limit, sort,
+                  descending, only_actionable)
+
+
+PageQuery = Annotated[ListQuery, Depends(page_query)]
+
+
 def _money(value: float) -> str:
     return f"{value:,.0f}"
 
@@ -360,17 +373,10 @@ def make_retention_app(runtime: Any, *, catalogue: Catalogue | None = None,
         return None
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def at_risk_page(
-        request: Request, lang: str = "en", segment: str | None = None,
-        risk_band: str | None = None, min_value: str | None = None,
-        limit: int = Query(100, ge=1, le=10_000), sort: str = "expected_net_value",
-        descending: bool = True, only_actionable: bool = False,
-    ) -> Response:
+    def at_risk_page(request: Request, query: PageQuery, lang: str = "en") -> Response:
         if (redirect := guarded(request)) is not None:
             return redirect
         lang = lang_of(lang)
-        query = _query(segment, risk_band, _optional_number(min_value, "min_value"), limit, sort,
-                       descending, only_actionable)
         book = state.book()
         rows = select_rows(book, query)
         records = display_records(rows, book, state.catalogue, lang)
@@ -487,12 +493,8 @@ def make_retention_app(runtime: Any, *, catalogue: Catalogue | None = None,
                  "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
     }
 
-    def _export(request: Request, ext: str, lang: str, segment: str | None,
-                risk_band: str | None, min_value: str | None, limit: int, sort: str,
-                descending: bool, only_actionable: bool) -> Response:
+    def _export(request: Request, ext: str, lang: str, query: ListQuery) -> Response:
         page_auth(request)
-        query = _query(segment, risk_band, _optional_number(min_value, "min_value"), limit, sort,
-                       descending, only_actionable)
         book = state.book()
         frame = export_frame(display_records(select_rows(book, query), book, state.catalogue,
                                              lang), lang)
@@ -502,26 +504,14 @@ def make_retention_app(runtime: Any, *, catalogue: Catalogue | None = None,
             "Content-Disposition": f'attachment; filename="{filename}"'})
 
     @app.get("/retention/export.csv", tags=["retention"])
-    def export_csv(
-        request: Request, lang: Lang = "en", segment: str | None = None,
-        risk_band: str | None = None, min_value: str | None = None,
-        limit: int = Query(100, ge=1, le=10_000), sort: str = "expected_net_value",
-        descending: bool = True, only_actionable: bool = False,
-    ) -> Response:
+    def export_csv(request: Request, query: PageQuery, lang: Lang = "en") -> Response:
         """The at-risk rows the page shows for the same filters, as CSV (UTF-8)."""
-        return _export(request, "csv", lang, segment, risk_band, min_value, limit, sort,
-                       descending, only_actionable)
+        return _export(request, "csv", lang, query)
 
     @app.get("/retention/export.xlsx", tags=["retention"])
-    def export_xlsx(
-        request: Request, lang: Lang = "en", segment: str | None = None,
-        risk_band: str | None = None, min_value: str | None = None,
-        limit: int = Query(100, ge=1, le=10_000), sort: str = "expected_net_value",
-        descending: bool = True, only_actionable: bool = False,
-    ) -> Response:
+    def export_xlsx(request: Request, query: PageQuery, lang: Lang = "en") -> Response:
         """The at-risk rows the page shows for the same filters, as an Excel workbook."""
-        return _export(request, "xlsx", lang, segment, risk_band, min_value, limit, sort,
-                       descending, only_actionable)
+        return _export(request, "xlsx", lang, query)
 
     # ------------------------------------------------------------------ JSON API
     @app.get("/retention/at-risk", tags=["retention"], dependencies=[Depends(api_auth)])
