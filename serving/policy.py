@@ -18,6 +18,9 @@ from a voucher than one whose deliveries add 0.1, even when each is "all deliver
 The catalogue's effects are priors; ``serving.uplift`` learns them from randomised outcomes.
 Each customer gets the action with the best net value; customers are ranked by it; an action
 with net value <= 0 is never recommended.
+Objective: by default customer value is what it is (save the most value); with
+``PolicyConfig(objective="customers")`` every customer counts as the list's average value, so the
+plan saves the most customers for the money instead.
 
 Budget: when the budget cannot pay for every positive action, money goes where it saves most
 per unit spent. A shadow price ``lam`` per unit of cost is found by bisection so that the
@@ -52,15 +55,25 @@ PLAN_COLUMNS: Final = (
 SELECTED, OVER_BUDGET, NO_ACTION = "selected", "over_budget", "no_positive_action"
 
 
+OBJECTIVES: Final = ("value", "customers")
+
+
 @dataclass(frozen=True)
 class PolicyConfig:
-    """Limits of one plan. ``budget`` None = unlimited; ``capacity`` overrides the catalogue."""
+    """Limits and aim of one plan. ``budget`` None = unlimited; ``capacity`` overrides the
+    catalogue. ``objective`` "value" saves the most customer value for the money; "customers"
+    saves the most customers: every customer counts as the list's average value, so a
+    low-spending customer is worth the same call as a high-spending one."""
 
     budget: float | None = None
     capacity: Mapping[str, int] = field(default_factory=dict)
     use_capacity: bool = True
+    objective: str = "value"
 
     def __post_init__(self) -> None:
+        if self.objective not in OBJECTIVES:
+            raise ConfigError(f"objective must be one of {list(OBJECTIVES)}; "
+                              f"got {self.objective!r}.")
         if self.budget is not None and (not np.isfinite(self.budget) or self.budget < 0):
             raise ConfigError(f"budget must be a number >= 0 or empty (no limit); "
                               f"got {self.budget!r}.")
@@ -158,7 +171,8 @@ def plan_actions(customers: pd.DataFrame, mass: pd.DataFrame, catalogue: Catalog
     config = config or PolicyConfig()
     customers = customers.reset_index(drop=True)
     mass = mass.reset_index(drop=True)
-    saved, net, _ = candidate_values(customers, mass, catalogue)
+    saved, net, _ = candidate_values(decision_frame(customers, config.objective), mass,
+                                     catalogue)
     n, k = net.shape
     actions = list(catalogue)
     capacity = [
@@ -208,9 +222,23 @@ def plan_actions(customers: pd.DataFrame, mass: pd.DataFrame, catalogue: Catalog
     return plan[list(PLAN_COLUMNS)].reset_index(drop=True)
 
 
+def decision_frame(customers: pd.DataFrame, objective: str = "value") -> pd.DataFrame:
+    """The customers as the policy weighs them: real values, or the average for everyone."""
+    if objective not in OBJECTIVES:
+        raise ConfigError(f"objective must be one of {list(OBJECTIVES)}; got {objective!r}.")
+    if objective == "value" or customers.empty:
+        return customers
+    _check_customers(customers)
+    return customers.assign(value=float(customers["value"].mean()))
+
+
 def ranked_options(customers: pd.DataFrame, mass: pd.DataFrame, catalogue: Catalogue
                    ) -> list[list[dict[str, float | str]]]:
-    """Per customer, every action worth its cost, best expected net value first (no budget)."""
+    """Per customer, every action worth its cost, best expected net value first (no budget).
+
+    ``customers`` as the policy weighs them: pass rows of the whole list's ``decision_frame``
+    so the "customers" objective uses the list's average value, not the rows'.
+    """
     saved, net, _ = candidate_values(customers.reset_index(drop=True),
                                      mass.reset_index(drop=True), catalogue)
     names = catalogue.names()

@@ -52,13 +52,14 @@ from serving.auth import AuthError, api_key_required, check_api_key
 from serving.catalogue import Catalogue, load_catalogue
 from serving.history import customer_history
 from serving.outcomes import RESULTS, Outcome, OutcomeStore
-from serving.policy import PolicyConfig, ranked_options
+from serving.policy import PolicyConfig, decision_frame, ranked_options
 
 log = logging.getLogger(__name__)
 
 PAGE_DIR = Path(__file__).with_name("page")
 COOKIE = "cxchurn_key"
 BUDGET_ENV = "CXCHURN_RETENTION_BUDGET"
+OBJECTIVE_ENV = "CXCHURN_POLICY_OBJECTIVE"  # "value" (default) or "customers"
 EVENTS_ENV = "CXCHURN_EVENTS"
 Lang = Literal["en", "tr"]
 MAX_IDS = 1000
@@ -150,13 +151,14 @@ class RetentionState:
 
     def __init__(self, runtime: Any, catalogue: Catalogue | None = None,
                  outcomes: OutcomeStore | None = None, budget: float | None = None,
-                 events_path: Path | None = None) -> None:
+                 events_path: Path | None = None, objective: str | None = None) -> None:
         self.runtime = runtime
         self.catalogue = catalogue or load_catalogue()
         self._outcomes = outcomes
         env_budget = os.environ.get(BUDGET_ENV)
-        self.policy = PolicyConfig(budget=budget if budget is not None else (
-            float(env_budget) if env_budget else None))
+        self.policy = PolicyConfig(
+            budget=budget if budget is not None else (float(env_budget) if env_budget else None),
+            objective=objective or os.environ.get(OBJECTIVE_ENV) or "value")
         self._events_path = events_path
         self._book: AtRiskBook | None = None
         self._lock = threading.Lock()
@@ -195,6 +197,10 @@ class RetentionState:
                 list(model.feature_names_), self.catalogue, version=version,
                 policy_config=self.policy)
             return self._book
+
+    def weighed(self, book: AtRiskBook) -> pd.DataFrame:
+        """The book's customers as the policy weighs them (``PolicyConfig.objective``)."""
+        return decision_frame(book.customers, self.policy.objective)
 
     def warm(self) -> threading.Thread:
         """Build the book in the background, so the first page view after a start or a reload
@@ -423,7 +429,7 @@ def make_retention_app(runtime: Any, *, catalogue: Catalogue | None = None,
         history = customer_history(state.events_path(), customer_id, lang,
                                    pd.Timestamp(cutoff) if cutoff else None)
         position = int(np.flatnonzero(book.customers["customer_id"] == customer_id)[0])
-        options = ranked_options(book.customers.iloc[[position]],
+        options = ranked_options(state.weighed(book).iloc[[position]],
                                  book.mass.iloc[[position]], state.catalogue)[0]
         action = state.catalogue.get(row["action"]) if row["action"] else None
         recorded_rows = state.outcomes.list(customer_id=customer_id, limit=50)
@@ -552,8 +558,8 @@ def make_retention_app(runtime: Any, *, catalogue: Catalogue | None = None,
                                 f"the online store; check the ids (GET /retention/at-risk "
                                 f"lists known customers)")
         positions = [index[c] for c in known]
-        options = ranked_options(book.customers.iloc[positions], book.mass.iloc[positions],
-                                 state.catalogue)
+        options = ranked_options(state.weighed(book).iloc[positions],
+                                 book.mass.iloc[positions], state.catalogue)
         table = book.table.set_index("customer_id")
         out = []
         for cid, opts in zip(known, options, strict=True):

@@ -4,10 +4,11 @@ The synthetic world records, per customer at its newest cutoff, how much each ac
 would really lower its churn probability (``truth_action_effects``). Summing those true
 effects over the customers a strategy contacts gives the customers it saves (in
 expectation); times customer value, the value it saves. Strategies compared with the same
-budget: the policy (as deployed, maximising value; and with one value for everybody, which
-maximises customers saved), with the catalogue's prior effects and, when given, with effects
-learned from a randomised pilot (``serving.uplift``); the highest-risk customers with one fixed
-action (each action in turn); and random customers with random actions.
+budget: the policy with each objective (``PolicyConfig.objective``: "value", the default,
+maximises value saved; "customers", one value for everybody, maximises customers saved), with
+the catalogue's prior effects and, when given, with effects learned from a randomised pilot
+(``serving.uplift``); the highest-risk customers with one fixed action (each action in turn);
+and random customers with random actions.
 """
 
 from __future__ import annotations
@@ -75,13 +76,12 @@ def compare_strategies(customers: pd.DataFrame, mass: pd.DataFrame, catalogue: C
     position = {c: i for i, c in enumerate(customers["customer_id"].astype(str))}
     config = PolicyConfig(budget=budget)
     rows = []
-    plans = [("policy (value)", customers, catalogue),
-             ("policy (customers)", customers.assign(value=float(np.mean(value))), catalogue)]
+    plans = [("policy (value)", "value", catalogue), ("policy (customers)", "customers", catalogue)]
     if learned is not None:
-        plans += [(f"{name[:-1]}, learned effects)", frame, learned)
-                  for name, frame, _ in plans]
-    for name, frame, cat in plans:
-        plan = plan_actions(frame, mass, cat, config)
+        plans += [(f"{name[:-1]}, learned effects)", objective, learned)
+                  for name, objective, _ in plans]
+    for name, objective, cat in plans:
+        plan = plan_actions(customers, mass, cat, replace(config, objective=objective))
         sel = plan[plan["status"] == SELECTED]
         rows.append(_row(name, sel["customer_id"].map(position).to_numpy(dtype=int),
                          sel["action"].map(column).to_numpy(dtype=int), truth, value, costs))

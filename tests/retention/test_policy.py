@@ -139,6 +139,22 @@ def test_family_mass_sums_only_risk_raising_drivers_in_log_odds() -> None:
         family_mass(shap[:, :3], features)
 
 
+def test_the_customers_objective_weighs_every_customer_the_same() -> None:
+    """By value, a big spender's risk is worth a call a small spender's is not; by customers,
+    both get the same action and the reported value stays each customer's own."""
+    catalogue = _catalogue({"name": "call", "cost": 20, "effect": 0.5, "families": ["service"]})
+    customers = _customers([0.3, 0.3], [1000.0, 30.0])
+    mass = _mass({"service": 1.0}, {"service": 1.0})
+    by_value = plan_actions(customers, mass, catalogue).set_index("customer_id")
+    assert by_value["status"].tolist() == [SELECTED, NO_ACTION]
+    by_customers = plan_actions(customers, mass, catalogue,
+                                PolicyConfig(objective="customers")).set_index("customer_id")
+    assert (by_customers["status"] == SELECTED).all()
+    assert by_customers["value"].tolist() == [1000.0, 30.0]
+    with pytest.raises(ConfigError, match="objective must be one of"):
+        PolicyConfig(objective="profit")
+
+
 def test_bad_inputs_are_refused_with_a_clear_message() -> None:
     catalogue = load_catalogue()
     with pytest.raises(DataContractError, match="p_churn must be probabilities"):

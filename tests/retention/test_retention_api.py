@@ -164,3 +164,18 @@ def test_the_list_is_prebuilt_in_the_background_and_reused(runtime: Any, tmp_pat
     built = state._book
     assert built is not None and len(built.table) > 0
     assert state.book() is built  # same model and store: no rebuild
+
+
+def test_the_objective_comes_from_the_environment_and_a_typo_is_refused(
+        runtime: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cxchurn.errors import ConfigError
+    from serving.retention_app import RetentionState
+
+    monkeypatch.setenv("CXCHURN_POLICY_OBJECTIVE", "customers")
+    state = RetentionState(runtime)
+    assert state.policy.objective == "customers"
+    weighed = state.weighed(state.book())
+    assert weighed["value"].nunique() == 1  # every customer weighs the list's average
+    monkeypatch.setenv("CXCHURN_POLICY_OBJECTIVE", "profit")
+    with pytest.raises(ConfigError, match="objective must be one of"):
+        RetentionState(runtime)

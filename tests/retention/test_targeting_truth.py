@@ -2,8 +2,8 @@
 policy's targeting beats contacting the highest-risk customers with one fixed action and
 beats random targeting, with the same budget.
 
-The policy maximises expected net value (money); its customers-saved twin (one value for
-everybody) maximises customers saved. Each is judged on what it maximises: the value policy
+The policy's default objective maximises expected net value (money); its "customers"
+objective (one value for everybody) maximises customers saved. Each is judged on what it maximises: the value policy
 must save more value than every baseline, the customers policy more customers. The shipped
 catalogue's effects were fitted to the true effects of other worlds (seeds 11, 23 and 31,
 ``benchmarks/retention.py --calibrate-seeds``), so this judgement (seed 7) is out of sample.
