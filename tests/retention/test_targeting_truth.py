@@ -5,11 +5,11 @@ beats random targeting, with the same budget.
 The policy's default objective maximises expected net value (money); its "customers"
 objective (one value for everybody) maximises customers saved. Each is judged on what it
 maximises: the value policy must save more value than every baseline, the customers policy
-more customers. The shipped
-catalogue's effects were fitted to the true effects of other worlds (seeds 11, 23 and 31,
-``benchmarks/retention.py --calibrate-seeds``), so this judgement (seed 7) is out of sample.
-At 500 EUR the margin over "highest risk + re-engagement" (the 2 EUR action on the riskiest
-250) is small (about 1.5%): the cheapest action helps almost everyone in this world.
+more customers. The shipped catalogue's effects were fitted to the true effects of other
+worlds (seeds 11, 23 and 31, ``benchmarks/retention.py --calibrate-seeds``), so this
+judgement (seed 7) is out of sample. At 500 EUR the margin over "highest risk +
+re-engagement" (the 2 EUR action on the riskiest 250) is small (about 1.5%): the cheapest
+action helps almost everyone in this world.
 """
 
 from __future__ import annotations
