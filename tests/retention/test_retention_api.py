@@ -179,3 +179,14 @@ def test_the_objective_comes_from_the_environment_and_a_typo_is_refused(
     monkeypatch.setenv("CXCHURN_POLICY_OBJECTIVE", "profit")
     with pytest.raises(ConfigError, match="objective must be one of"):
         RetentionState(runtime)
+
+
+def test_the_page_says_the_budget_and_the_aim_in_the_chosen_language(runtime: Any,
+                                                                      tmp_path: Path) -> None:
+    store = OutcomeStore(f"sqlite:///{tmp_path / 'o.db'}")
+    limited = TestClient(make_retention_app(runtime, outcomes=store, budget=500.0))
+    page = limited.get("/", params={"lang": "en"}).text
+    assert "of a 500 EUR budget" in page and "aim: most value saved" in page
+    assert "500 EUR bütçeden" in limited.get("/", params={"lang": "tr"}).text
+    open_ended = TestClient(make_retention_app(runtime, outcomes=store)).get("/").text
+    assert "no budget limit" in open_ended
