@@ -36,8 +36,16 @@ HEADERS: Final[dict[str, dict[str, str]]] = {
     "value": {"en": "Customer value", "tr": "Müşteri değeri"},
     "reasons": {"en": "Top reasons", "tr": "Başlıca nedenler"},
     "action": {"en": "Suggested action", "tr": "Önerilen aksiyon"},
+    "status": {"en": "Status", "tr": "Durum"},
     "cost": {"en": "Cost", "tr": "Maliyet"},
     "expected_net_value": {"en": "Expected net value", "tr": "Beklenen net değer"},
+}
+# What the team does with a row (``serving.policy`` statuses), on the page and in exports.
+STATUS_LABELS: Final[dict[str, dict[str, str]]] = {
+    "selected": {"en": "contact", "tr": "iletişime geç"},
+    "over_budget": {"en": "over budget", "tr": "bütçe dışı"},
+    "no_positive_action": {"en": "no action worth its cost", "tr": "maliyetine değer aksiyon yok"},
+    "holdout": {"en": "control group: do not contact", "tr": "kontrol grubu: iletişime geçmeyin"},
 }
 
 
@@ -185,7 +193,9 @@ def export_frame(records: Sequence[Mapping[str, Any]], lang: str) -> pd.DataFram
         "rank": r["rank"], "customer_id": r["customer_id"], "segment": r["segment"],
         "p_churn": round(float(r["p_churn"]), 4), "risk_band": r["risk_band"],
         "value": round(float(r["value"]), 2), "reasons": " | ".join(r["reasons"]),
-        "action": r["action_title"] or "", "cost": float(r["cost"]),
+        "action": r["action_title"] or "",
+        "status": STATUS_LABELS.get(r["status"], {}).get(lang, r["status"]),
+        "cost": float(r["cost"]),
         "expected_net_value": round(float(r["expected_net_value"]), 2),
     } for r in records], columns=list(HEADERS))
     return frame.rename(columns={k: v[lang] for k, v in HEADERS.items()})

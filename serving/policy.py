@@ -26,13 +26,18 @@ Budget: when the budget cannot pay for every positive action, money goes where i
 per unit spent. A shadow price ``lam`` per unit of cost is found by bisection so that the
 actions with ``net - lam x cost > 0`` just fit the budget (the Lagrangian relaxation of the
 knapsack); each customer's choice and the ranking then use ``net - lam x cost``, and the
-budget and per-action capacities are filled greedily in that order, falling back to a
-customer's next best action when its best one is full. Without a binding budget ``lam = 0``.
+budget and per-action capacities are filled greedily in that order (money left at the price,
+e.g. by ties, buys the next candidates), falling back to a customer's next best action when
+its best one is full. Without a binding budget ``lam = 0``.
+Holdout: ``PolicyConfig.holdout`` keeps a stable random share of customers out as a control
+group (``holdout_mask``); they are listed with the action they would have got, never
+contacted, and the budget goes to the others.
 Everything here is pure: frames and arrays in, frames out.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -51,8 +56,10 @@ PLAN_COLUMNS: Final = (
     "customer_id", "p_churn", "value", "action", "cost", "expected_saved",
     "expected_net_value", "matched_families", "rank", "status",
 )
-# Why a customer has no action: over the budget / capacity, or no action worth its cost.
+# Why a customer has no action: over the budget / capacity, or no action worth its cost, or
+# held out at random as the control group that measures what the contacts really save.
 SELECTED, OVER_BUDGET, NO_ACTION = "selected", "over_budget", "no_positive_action"
+HOLDOUT = "holdout"
 
 
 OBJECTIVES: Final = ("value", "customers")
@@ -69,8 +76,13 @@ class PolicyConfig:
     capacity: Mapping[str, int] = field(default_factory=dict)
     use_capacity: bool = True
     objective: str = "value"
+    holdout: float = 0.0  # share of customers kept out at random, as a control group
+    holdout_salt: str = "cxchurn"  # the same salt keeps the same customers out, run after run
 
     def __post_init__(self) -> None:
+        if not (isinstance(self.holdout, int | float) and 0 <= self.holdout < 1):
+            raise ConfigError(f"holdout must be a share in [0, 1), e.g. 0.1 for a 10% control "
+                              f"group; got {self.holdout!r}.")
         if self.objective not in OBJECTIVES:
             raise ConfigError(f"objective must be one of {list(OBJECTIVES)}; "
                               f"got {self.objective!r}.")
@@ -81,6 +93,22 @@ class PolicyConfig:
         if bad:
             raise ConfigError(f"capacity must map action names to whole numbers >= 0; "
                               f"got {bad}.")
+
+
+def holdout_mask(customer_ids: Sequence[str] | pd.Series, share: float,
+                 salt: str = "cxchurn") -> np.ndarray:
+    """True for the customers in the control group: a salted hash of the id below ``share``.
+
+    A hash, not a draw: a customer stays in (or out of) the control group on every plan with
+    the same salt, whatever the list holds, so the group's churn can later be compared with
+    the contacted customers' (what the campaign really saved; unbiased controls for
+    ``serving.uplift``). Change the salt to start a new control group.
+    """
+    if share <= 0:
+        return np.zeros(len(customer_ids), dtype=bool)
+    unit = np.array([int.from_bytes(hashlib.blake2b(f"{salt}:{c}".encode(), digest_size=8)
+                                    .digest(), "big") / 2.0**64 for c in customer_ids])
+    return unit < share
 
 
 def family_mass(shap: np.ndarray, features: Sequence[str],
@@ -166,7 +194,8 @@ def plan_actions(customers: pd.DataFrame, mass: pd.DataFrame, catalogue: Catalog
     """One row per customer (``PLAN_COLUMNS``), sorted by expected net value, best first.
 
     ``status`` says whether the customer got its action (selected), would have one but the
-    budget or capacity ran out (over_budget), or has no action worth its cost.
+    budget or capacity ran out (over_budget), has no action worth its cost, or would have one
+    but is in the control group (holdout: ``PolicyConfig.holdout``; the budget goes to others).
     """
     config = config or PolicyConfig()
     customers = customers.reset_index(drop=True)
@@ -179,13 +208,18 @@ def plan_actions(customers: pd.DataFrame, mass: pd.DataFrame, catalogue: Catalog
         config.capacity.get(a.name, a.capacity if config.use_capacity else None) for a in actions
     ]
     costs = np.array([a.cost for a in actions], dtype=float)
-    lam = shadow_price(net, costs, config.budget)
-    adjusted = net - lam * costs[None, :]
+    held = holdout_mask(customers[CUSTOMER_ID].astype(str).tolist(), config.holdout,
+                        config.holdout_salt)
+    offered = np.where(held[:, None], -np.inf, net)  # the control group is never contacted
+    lam = shadow_price(offered, costs, config.budget)
+    adjusted = offered - lam * costs[None, :]
     used = [0] * k
     budget_left = np.inf if config.budget is None else float(config.budget)
     chosen = np.full(n, -1)
     flat_adj = adjusted.reshape(-1)
-    flat = np.flatnonzero((net.reshape(-1) > 0) & (flat_adj > 0))
+    # Every action worth its cost is a candidate, best per unit of budget first: the shadow
+    # price orders them, and money it leaves (e.g. ties at the price) still buys the next.
+    flat = np.flatnonzero(offered.reshape(-1) > 0)
     order = flat[np.argsort(-flat_adj[flat], kind="stable")]
     for idx in order:
         i, j = divmod(int(idx), k)
@@ -215,7 +249,8 @@ def plan_actions(customers: pd.DataFrame, mass: pd.DataFrame, catalogue: Catalog
             ",".join(f for f in actions[j].families if mass.at[i, f] > 0) if j >= 0 else ""
             for i, j in enumerate(pick)
         ],
-        "status": np.where(chosen >= 0, SELECTED, np.where(has_positive, OVER_BUDGET, NO_ACTION)),
+        "status": np.where(chosen >= 0, SELECTED, np.where(
+            has_positive, np.where(held, HOLDOUT, OVER_BUDGET), NO_ACTION)),
     })
     plan = plan.sort_values(["expected_net_value", "p_churn"], ascending=False, kind="stable")
     plan["rank"] = np.arange(1, len(plan) + 1)

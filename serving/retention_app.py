@@ -38,6 +38,7 @@ from cxchurn.errors import ConfigError, CxChurnError, DataContractError, NotFoun
 from serving.at_risk import (
     HEADERS,
     SORTABLE,
+    STATUS_LABELS,
     AtRiskBook,
     ListQuery,
     build_book,
@@ -60,6 +61,7 @@ PAGE_DIR = Path(__file__).with_name("page")
 COOKIE = "cxchurn_key"
 BUDGET_ENV = "CXCHURN_RETENTION_BUDGET"
 OBJECTIVE_ENV = "CXCHURN_POLICY_OBJECTIVE"  # "value" (default) or "customers"
+HOLDOUT_ENV = "CXCHURN_HOLDOUT_SHARE"  # e.g. 0.1: a random 10% control group, never contacted
 EVENTS_ENV = "CXCHURN_EVENTS"
 Lang = Literal["en", "tr"]
 MAX_IDS = 1000
@@ -79,7 +81,6 @@ UI: dict[str, dict[str, str]] = {
     "model": {"en": "Model", "tr": "Model"},
     "snapshot": {"en": "Data as of", "tr": "Veri tarihi"},
     "no_action": {"en": "no action worth its cost", "tr": "maliyetine değer aksiyon yok"},
-    "over_budget": {"en": "over budget", "tr": "bütçe dışı"},
     "planned": {"en": "planned spend", "tr": "planlanan harcama"},
     "saves": {"en": "expected saves", "tr": "beklenen kurtarılan"},
     "with_action": {"en": "customers with an action", "tr": "aksiyon önerilen müşteri"},
@@ -155,14 +156,18 @@ class RetentionState:
 
     def __init__(self, runtime: Any, catalogue: Catalogue | None = None,
                  outcomes: OutcomeStore | None = None, budget: float | None = None,
-                 events_path: Path | None = None, objective: str | None = None) -> None:
+                 events_path: Path | None = None, objective: str | None = None,
+                 holdout: float | None = None) -> None:
         self.runtime = runtime
         self.catalogue = catalogue or load_catalogue()
         self._outcomes = outcomes
         env_budget = os.environ.get(BUDGET_ENV)
+        env_holdout = os.environ.get(HOLDOUT_ENV)
         self.policy = PolicyConfig(
             budget=budget if budget is not None else (float(env_budget) if env_budget else None),
-            objective=objective or os.environ.get(OBJECTIVE_ENV) or "value")
+            objective=objective or os.environ.get(OBJECTIVE_ENV) or "value",
+            holdout=holdout if holdout is not None else (
+                _share(env_holdout, HOLDOUT_ENV) if env_holdout else 0.0))
         self._events_path = events_path
         self._book: AtRiskBook | None = None
         self._lock = threading.Lock()
@@ -260,6 +265,13 @@ def _optional_number(text: str | None, name: str) -> float | None:
     return value
 
 
+def _share(text: str, name: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be a share such as 0.1; got {text[:40]!r}.") from None
+
+
 def page_query(
     segment: str | None = None, risk_band: str | None = None, min_value: str | None = None,
     limit: int = Query(100, ge=1, le=10_000), sort: str = "expected_net_value",
@@ -314,9 +326,11 @@ def _validation_message(err: RequestValidationError) -> str:
 # ---------------------------------------------------------------------------- the app
 def make_retention_app(runtime: Any, *, catalogue: Catalogue | None = None,
                        outcomes: OutcomeStore | None = None, budget: float | None = None,
-                       events_path: Path | None = None) -> FastAPI:
+                       events_path: Path | None = None, objective: str | None = None,
+                       holdout: float | None = None) -> FastAPI:
     """The retention page and API on a serving runtime (see module docstring)."""
-    state = RetentionState(runtime, catalogue, outcomes, budget, events_path)
+    state = RetentionState(runtime, catalogue, outcomes, budget, events_path, objective,
+                           holdout)
     templates = Jinja2Templates(directory=str(PAGE_DIR))
     app = FastAPI(title="cxchurn retention", version="1",
                   description="At-risk list, recommended actions and recorded outcomes.")
@@ -408,8 +422,7 @@ def make_retention_app(runtime: Any, *, catalogue: Catalogue | None = None,
             plan={"count": len(selected), "cost": float(selected["cost"].sum()),
                   "saves": float(selected["expected_saved"].sum()),
                   "budget": state.policy.budget, "objective": state.policy.objective},
-            status_labels={"over_budget": UI["over_budget"][lang],
-                           "no_positive_action": UI["no_action"][lang]},
+            status_labels={k: v[lang] for k, v in STATUS_LABELS.items()},
         ))
 
     @app.get("/customer/{customer_id}", response_class=HTMLResponse, include_in_schema=False)

@@ -48,8 +48,8 @@ def ready_runtime(home: Path | None = None) -> Any:
 
 def write_at_risk(out: Path, runtime: Any, *, lang: str = "en", limit: int = 1000,
                   segment: str | None = None, risk_band: str | None = None,
-                  min_value: float | None = None, objective: str | None = None
-                  ) -> tuple[Path, int]:
+                  min_value: float | None = None, objective: str | None = None,
+                  holdout: float | None = None) -> tuple[Path, int]:
     """Write the ranked at-risk list (CSV, or Excel for .xlsx); returns (path, rows)."""
     from serving.at_risk import (
         ListQuery,
@@ -63,7 +63,7 @@ def write_at_risk(out: Path, runtime: Any, *, lang: str = "en", limit: int = 100
 
     if lang not in ("en", "tr"):
         raise ConfigError(f"--lang must be 'en' or 'tr'; got {lang!r}.")
-    state = RetentionState(runtime, objective=objective)
+    state = RetentionState(runtime, objective=objective, holdout=holdout)
     book = state.book()
     rows = select_rows(book, ListQuery(segment=segment, risk_band=risk_band,
                                        min_value=min_value, limit=limit))
@@ -149,10 +149,14 @@ def at_risk_command(
     objective: Annotated[str | None, typer.Option(
         help="value (save the most value) or customers (save the most customers) "
              "[default: $CXCHURN_POLICY_OBJECTIVE or value]")] = None,
+    holdout: Annotated[float | None, typer.Option(
+        help="share of customers kept out at random as a control group, e.g. 0.1 "
+             "[default: $CXCHURN_HOLDOUT_SHARE or 0]")] = None,
 ) -> None:
     """Write the ranked at-risk list with reasons and suggested actions."""
     path, n = write_at_risk(out, ready_runtime(), lang=lang, limit=limit, segment=segment,
-                            risk_band=risk_band, min_value=min_value, objective=objective)
+                            risk_band=risk_band, min_value=min_value, objective=objective,
+                            holdout=holdout)
     typer.echo(f"at-risk list: {n} customers -> {path}")
 
 

@@ -10,11 +10,13 @@ from cxchurn.errors import ConfigError, DataContractError
 from serving.catalogue import load_catalogue, parse_catalogue
 from serving.drivers import FAMILIES
 from serving.policy import (
+    HOLDOUT,
     NO_ACTION,
     OVER_BUDGET,
     SELECTED,
     PolicyConfig,
     family_mass,
+    holdout_mask,
     plan_actions,
     plan_summary,
     saved_probability,
@@ -153,6 +155,27 @@ def test_the_customers_objective_weighs_every_customer_the_same() -> None:
     assert by_customers["value"].tolist() == [1000.0, 30.0]
     with pytest.raises(ConfigError, match="objective must be one of"):
         PolicyConfig(objective="profit")
+
+
+def test_a_holdout_keeps_a_stable_random_control_group_out_and_spends_on_others() -> None:
+    catalogue = _catalogue({"name": "mail", "cost": 1, "effect": 0.5, "families": ["service"]})
+    n = 2000
+    customers = _customers([0.3] * n, [500.0] * n)
+    mass = _mass(*[{"service": 1.0}] * n)
+    plan = plan_actions(customers, mass, catalogue, PolicyConfig(holdout=0.2, budget=1000.0))
+    held = plan[plan["status"] == HOLDOUT]
+    assert abs(len(held) - 0.2 * n) < 4 * (0.2 * 0.8 * n) ** 0.5  # binomial, 4 sd
+    assert (held["action"] == "mail").all()  # what they would have got, for the comparison
+    # the budget still buys 1,000 contacts, all outside the control group
+    assert plan_summary(plan)["contacted"] == 1000
+    # the same customers stay out whatever else the list holds, and in any order
+    subset = customers.iloc[::-1].iloc[:500]
+    again = plan_actions(subset, mass.iloc[:500], catalogue, PolicyConfig(holdout=0.2))
+    assert set(again.loc[again["status"] == HOLDOUT, "customer_id"]) == (
+        set(held["customer_id"]) & set(subset["customer_id"]))
+    assert not holdout_mask(["a", "b"], 0.0).any()
+    with pytest.raises(ConfigError, match="holdout must be a share"):
+        PolicyConfig(holdout=1.0)
 
 
 def test_bad_inputs_are_refused_with_a_clear_message() -> None:

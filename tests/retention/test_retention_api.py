@@ -190,3 +190,25 @@ def test_the_page_says_the_budget_and_the_aim_in_the_chosen_language(runtime: An
     assert "500 EUR bütçeden" in limited.get("/", params={"lang": "tr"}).text
     open_ended = TestClient(make_retention_app(runtime, outcomes=store)).get("/").text
     assert "no budget limit" in open_ended
+
+
+def test_exports_say_what_to_do_with_each_row_and_keep_the_control_group_out(
+        runtime: Any, tmp_path: Path) -> None:
+    import io
+
+    import pandas as pd
+
+    store = OutcomeStore(f"sqlite:///{tmp_path / 'o.db'}")
+    app = TestClient(make_retention_app(runtime, outcomes=store, budget=300.0, holdout=0.2))
+    for lang, status, control in (("en", "Status", "control group: do not contact"),
+                                  ("tr", "Durum", "kontrol grubu: iletişime geçmeyin")):
+        raw = app.get("/retention/export.csv", params={"lang": lang, "limit": 2000}).content
+        frame = pd.read_csv(io.BytesIO(raw), encoding="utf-8-sig")
+        assert control in set(frame[status])
+    en = pd.read_csv(io.BytesIO(app.get("/retention/export.csv",
+                                        params={"limit": 2000}).content), encoding="utf-8-sig")
+    contacted = en[en["Status"] == "contact"]
+    assert contacted["Cost"].sum() <= 300.0
+    assert "over budget" in set(en["Status"])
+    page = app.get("/").text
+    assert "control group: do not contact" in page
