@@ -100,6 +100,11 @@ def build_command(
     spec_set = load_specs(specs) if specs else DEFAULT_SPECS
     out_dir = out or paths.features_dir()
     if engine != "duckdb":
+        if actions is not None:  # never silently ignored
+            raise ConfigError(
+                "--actions is not read by --engine spark (actions do not enter the features); "
+                "check the file with `cxchurn features validate` (its --actions option) and "
+                "build without it.")
         from features.spark_build import build_command_spark
 
         build_command_spark(engine, master, customers, events, dates, config, spec_set, out_dir,
