@@ -53,6 +53,21 @@ class FastModel:
         self.codes = _codes(model)
         self.calibrator = getattr(model, "calibrator_", None)
 
+    def unseen_levels(self, columns: Mapping[str, Any]) -> dict[str, int]:
+        """Per categorical feature, how many values the model never saw (scored as missing).
+
+        Counts only, never the values' owners: the service logs and reports them so that a
+        new segment or region in the data is noticed rather than quietly scored as "no data".
+        """
+        out: dict[str, int] = {}
+        for name, codes in self.codes.items():
+            n = sum(1 for v in columns[name]
+                    if not (v is None or (not isinstance(v, str) and pd.isna(v)))
+                    and str(v) not in codes)
+            if n:
+                out[name] = n
+        return out
+
     def matrix(self, columns: Mapping[str, Any]) -> np.ndarray:
         """(rows, features) float64 in the model's order from a DataFrame or name -> values."""
         first = columns[self.features[0]]

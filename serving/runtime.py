@@ -187,6 +187,8 @@ class ServingRuntime:
                                ("cutoff", "spec_version", "n_customers", "materialized_at",
                                 "source")})
             store_info["ready"] = True
+            # customers per categorical feature whose level the model never saw (as missing)
+            store_info["unseen_categories"] = dict(state.cache.get("unseen_levels", {}))
         else:
             store_info["error"] = state.store_error
         return {
@@ -231,6 +233,11 @@ class ServingRuntime:
             cached = (fast.matrix(table),
                       {f: table[f].to_numpy(dtype=object) for f in fast.features})
             state.cache["store_arrays"] = cached
+            unseen = fast.unseen_levels(table)
+            state.cache["unseen_levels"] = unseen
+            if unseen:  # feature names and counts only
+                log.warning("online store: category levels the model never saw, scored as "
+                            "missing (customers per feature): %s", unseen)
         return cached
 
     def _frame(self, p: np.ndarray, ids: Sequence[str | None]) -> pd.DataFrame:
