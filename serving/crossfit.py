@@ -29,7 +29,7 @@ from cxchurn.errors import ConfigError, DataContractError
 from features.schema import CUSTOMER_ID, CUTOFF, LABEL
 from serving.catalogue import Catalogue
 from serving.policy import family_mass
-from serving.uplift import EffectFit, UpliftConfig, fit_effects, treatments
+from serving.uplift import EffectFit, UpliftConfig, fit_effects, recently_treated, treatments
 
 if TYPE_CHECKING:
     from training.train import TrainConfig
@@ -93,7 +93,8 @@ def score_and_explain(model: Any, rows: pd.DataFrame) -> tuple[np.ndarray, pd.Da
 
 def cross_fit(examples: pd.DataFrame, treated: np.ndarray, fold: np.ndarray, folds: int,
               chosen: np.ndarray, fit_model: FitModel,
-              say: Callable[[str], None]) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame]:
+              say: Callable[[str], None], untrained: np.ndarray | None = None
+              ) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame]:
     """Scores and driver mass of the ``chosen`` rows (positions), each from the model of the
     other folds' untreated rows; plus one line per fold trained (``FOLD_COLUMNS``)."""
     p = np.full(len(chosen), np.nan)
@@ -105,7 +106,7 @@ def cross_fit(examples: pd.DataFrame, treated: np.ndarray, fold: np.ndarray, fol
         if not mine.any():
             log.info("fold %d/%d: no rows to score, skipped", k + 1, folds)
             continue
-        train = examples[(fold != k) & ~treated]
+        train = examples[(fold != k) & ~(treated if untrained is None else untrained)]
         if train.empty:
             raise DataContractError(
                 f"customer fold {k + 1} of {folds} has no untreated rows of other customers "
@@ -153,11 +154,13 @@ def learn_effects(examples: pd.DataFrame, actions: pd.DataFrame, catalogue: Cata
             f"a labelled cutoff; learning effects needs treated rows at the training cutoffs "
             f"(e.g. a randomised pilot: `cxchurn simulate --pilot-share 0.1`).")
     fold = customer_folds(examples[CUSTOMER_ID], config.folds, config.seed)
+    carried = recently_treated(examples, actions, config.washout_days)
     chosen = scoring_rows(examples[CUTOFF], treated, config.max_controls, config.seed)
+    chosen = chosen[~carried[chosen]]
     log.info("cross-fitting over %d customer folds: %d treated rows, %d rows to score",
              config.folds, int(treated.sum()), len(chosen))
     p, mass, folds = cross_fit(examples, treated, fold, config.folds, chosen, fit_model,
-                               progress or (lambda _line: None))
+                               progress or (lambda _line: None), untrained=treated | carried)
     fit = fit_effects(p, mass.reset_index(drop=True), given.iloc[chosen].tolist(),
                       examples[LABEL].to_numpy(dtype=float)[chosen], catalogue, config)
     return replace(fit, folds=folds)

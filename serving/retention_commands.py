@@ -234,11 +234,15 @@ def learn_effects_command(
     folds: Annotated[int, typer.Option(
         help="customer folds: each is scored by a churn model trained on the others' "
              "untreated rows (one model trained per fold)")] = 2,
+    washout_days: Annotated[float, typer.Option(
+        help="leave out rows whose customer got an action this many days before the cutoff "
+             "(its effect may still last); 0 keeps every row")] = 0.0,
 ) -> None:
     """Print each fold's progress as it trains, then the summary (help: see the decorator)."""
     for line in learn_effects_step(features=features, actions=actions, catalogue=catalogue,
                                    out=out, window_days=window_days, prior_sd=prior_sd,
-                                   folds=folds, progress=typer.echo):
+                                   folds=folds, washout_days=washout_days,
+                                   progress=typer.echo):
         typer.echo(line)
 
 
@@ -257,7 +261,7 @@ def read_actions(path: Path) -> Any:
 def learn_effects_step(*, home: Path | None = None, features: Path | None = None,
                        actions: Path | None = None, catalogue: Path | None = None,
                        out: Path | None = None, window_days: float = 7.0,
-                       prior_sd: float = 0.5, folds: int = 2,
+                       prior_sd: float = 0.5, folds: int = 2, washout_days: float = 0.0,
                        progress: Callable[[str], None] | None = None) -> list[str]:
     """Cross-fit effects on a feature build; write catalogue, chart and page; return a summary.
 
@@ -273,7 +277,8 @@ def learn_effects_step(*, home: Path | None = None, features: Path | None = None
     from serving.uplift_report import effects_chart, effects_markdown
     from training.dataset import load_examples
 
-    config = UpliftConfig(window_days=window_days, prior_sd=prior_sd, folds=folds)
+    config = UpliftConfig(window_days=window_days, prior_sd=prior_sd, folds=folds,
+                          washout_days=washout_days)
     home = Path(home or paths.home())
     features = Path(features or paths.features_dir(home))
     actions = Path(actions or paths.world_dir(home) / "actions.parquet")

@@ -60,11 +60,16 @@ class UpliftConfig:
     min_treated: int = 30  # fewer treated rows than this: the action keeps its prior
     max_controls: int = 20_000  # untreated rows kept (a random sample) to calibrate a and b
     folds: int = 2  # customer folds of the cross-fitting: each is scored by the others' model
+    # rows whose customer got an action this many days before the cutoff are left out: their
+    # outcome still carries that earlier treatment (0 keeps every row)
+    washout_days: float = 0.0
     seed: int = 0  # seeds the customer folds and the control sample
 
     def __post_init__(self) -> None:
         if not self.window_days > 0:
             raise ConfigError(f"window_days must be > 0; got {self.window_days!r}.")
+        if not self.washout_days >= 0:
+            raise ConfigError(f"washout_days must be >= 0; got {self.washout_days!r}.")
         if not self.prior_sd > 0:
             raise ConfigError(f"prior_sd must be > 0; got {self.prior_sd!r}.")
         if self.min_treated < 1 or self.max_controls < 1:
@@ -99,13 +104,7 @@ def treatments(keys: pd.DataFrame, actions: pd.DataFrame, window_days: float = 7
         if missing:
             raise DataContractError(f"the {name} table lacks column(s) {missing}; it needs "
                                     f"{list(cols)}.")
-    rows = pd.DataFrame({CUSTOMER_ID: keys[CUSTOMER_ID].astype(str).to_numpy(),
-                         CUTOFF: pd.to_datetime(keys[CUTOFF], utc=True).to_numpy(),
-                         "_row": np.arange(len(keys))})
-    acts = pd.DataFrame({CUSTOMER_ID: actions[CUSTOMER_ID].astype(str).to_numpy(),
-                         ACTION_TIME: pd.to_datetime(actions[ACTION_TIME], utc=True).to_numpy(),
-                         ACTION_TYPE: actions[ACTION_TYPE].astype(str).to_numpy()})
-    joined = rows.merge(acts, on=CUSTOMER_ID, how="inner")
+    joined = _joined(keys, actions)
     window = pd.Timedelta(days=window_days)
     inside = joined[(joined[ACTION_TIME] >= joined[CUTOFF])
                     & (joined[ACTION_TIME] < joined[CUTOFF] + window)]
@@ -113,6 +112,30 @@ def treatments(keys: pd.DataFrame, actions: pd.DataFrame, window_days: float = 7
     out = pd.Series(pd.NA, index=keys.index, dtype="str", name=ACTION_TYPE)
     out.iloc[first["_row"].to_numpy()] = first[ACTION_TYPE].to_numpy()
     return out
+
+
+def _joined(keys: pd.DataFrame, actions: pd.DataFrame) -> pd.DataFrame:
+    """Every (example row, action of the same customer) pair: _row, cutoff, time, type."""
+    rows = pd.DataFrame({CUSTOMER_ID: keys[CUSTOMER_ID].astype(str).to_numpy(),
+                         CUTOFF: pd.to_datetime(keys[CUTOFF], utc=True).to_numpy(),
+                         "_row": np.arange(len(keys))})
+    acts = pd.DataFrame({CUSTOMER_ID: actions[CUSTOMER_ID].astype(str).to_numpy(),
+                         ACTION_TIME: pd.to_datetime(actions[ACTION_TIME], utc=True).to_numpy(),
+                         ACTION_TYPE: actions[ACTION_TYPE].astype(str).to_numpy()})
+    return rows.merge(acts, on=CUSTOMER_ID, how="inner")
+
+
+def recently_treated(keys: pd.DataFrame, actions: pd.DataFrame, washout_days: float
+                     ) -> np.ndarray:
+    """Per example row, whether its customer got any action in [cutoff - washout, cutoff)."""
+    flags = np.zeros(len(keys), dtype=bool)
+    if washout_days <= 0 or actions.empty:
+        return flags
+    joined = _joined(keys, actions)
+    before = joined[(joined[ACTION_TIME] < joined[CUTOFF])
+                    & (joined[ACTION_TIME] >= joined[CUTOFF] - pd.Timedelta(days=washout_days))]
+    flags[before["_row"].to_numpy()] = True
+    return flags
 
 
 def _negative_log_posterior(theta: np.ndarray, y: np.ndarray, z0: np.ndarray,

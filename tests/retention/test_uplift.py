@@ -12,7 +12,7 @@ from cxchurn.errors import ConfigError, DataContractError
 from serving.catalogue import parse_catalogue
 from serving.crossfit import customer_folds, learn_effects, scoring_rows
 from serving.drivers import FAMILIES
-from serving.uplift import UpliftConfig, fit_effects, treatments
+from serving.uplift import UpliftConfig, fit_effects, recently_treated, treatments
 from tests.conftest import make_toy_examples
 
 TEXT = {"en": {"title": "t", "script": "s"}, "tr": {"title": "t", "script": "s"}}
@@ -210,3 +210,18 @@ def test_learning_without_any_action_in_a_window_says_what_is_missing() -> None:
     with pytest.raises(DataContractError, match=r"within 7 days .* --pilot-share"):
         learn_effects(examples, late, load_catalogue(), fit_model)
     assert not fit_model.seen  # refused before any training
+
+
+def test_a_washout_flags_rows_whose_customer_was_treated_just_before_the_cutoff() -> None:
+    c = pd.Timestamp("2025-03-01", tz="UTC")
+    keys = pd.DataFrame({"customer_id": ["a", "b", "c"], "cutoff": [c] * 3})
+    actions = pd.DataFrame({
+        "customer_id": ["a", "b", "c"],
+        "action_time": [c - pd.Timedelta(days=20), c - pd.Timedelta(days=90), c],
+        "action_type": ["voucher"] * 3,
+    })
+    # a: 20 days before (carried over); b: long before; c: at the cutoff (that is treatment)
+    assert recently_treated(keys, actions, 60).tolist() == [True, False, False]
+    assert not recently_treated(keys, actions, 0).any()
+    with pytest.raises(ConfigError, match="washout_days"):
+        UpliftConfig(washout_days=-1)
