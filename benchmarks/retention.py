@@ -124,6 +124,37 @@ def print_tables(table: pd.DataFrame, currency: str) -> None:
                   f"{pol.value_saved:,.0f} vs best fixed {best_value:,.0f}")
 
 
+def plot_tables(table: pd.DataFrame, title: str, out: Path) -> Path:
+    """Customers and value saved by budget: each policy against the best fixed action, random."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fixed = table[table["strategy"].str.startswith("highest risk")]
+    best = fixed.groupby("budget")[["saved", "value_saved"]].max()
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, column, label in ((axes[0], "saved", "customers saved (expected, from the truth)"),
+                              (axes[1], "value_saved", "customer value saved (EUR)")):
+        for name, part in table.groupby("strategy", sort=False):
+            if name.startswith("policy"):
+                ax.plot(part["budget"], part[column], marker="o", label=name)
+        ax.plot(best.index, best[column], marker="s", linestyle="--", color="grey",
+                label="best fixed action on the highest risk")
+        rand = table[table["strategy"].str.startswith("random")]
+        ax.plot(rand["budget"], rand[column], marker="x", linestyle=":", color="black",
+                label="random")
+        ax.set_xlabel("budget (EUR)")
+        ax.set_title(label)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
 def calibrate(seeds: list[int], customers: int, catalogue: Catalogue, work: Path,
               t0: float) -> Catalogue:
     """Fit the catalogue's effects to the pooled true effects of the given worlds."""
@@ -198,12 +229,17 @@ def main(argv: list[str] | None = None) -> int:
           f"true effects from the simulator, catalogue {catalogue.source}")
     print_tables(table, catalogue.currency)
     results["targeting"] = table.to_dict(orient="records")
+    chart = plot_tables(table, f"retention targeting, seed {args.seed}", work / "targeting.png")
+    print(f"\nchart: {chart}")
     if args.pilot_share > 0:
         pilot = learned_from_pilot(args, catalogue, work, t0)
         print(f"\nthe pilot world (seed {args.seed}, pilot {args.pilot_share:.0%}): priors "
               f"versus effects learned from the pilot")
         print_tables(pilot, catalogue.currency)
         results["pilot"] = pilot.to_dict(orient="records")
+        chart = plot_tables(pilot, f"pilot world, seed {args.seed}: priors vs learned effects",
+                            work / "pilot.png")
+        print(f"\nchart: {chart}")
     out = work / "retention-benchmark.json"
     out.write_text(json.dumps(results, indent=2, default=float), encoding="utf-8")
     _log(t0, f"wrote {out}")
