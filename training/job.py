@@ -37,6 +37,43 @@ from training.train import TrainConfig, train_churn_model
 log = logging.getLogger(__name__)
 
 
+def start_tracking(experiment: str, register: bool) -> str:
+    """The experiment id; with ``register``, fail before training if the registry is unusable."""
+    experiment_id = setup_tracking(experiment)
+    if register:
+        registry.client()
+    return experiment_id
+
+
+def log_and_promote(result: Any, model_name: str, register: bool, *, force: bool = False,
+                    min_improvement: float = 0.0
+                    ) -> tuple[Any, str | None, registry.PromotionDecision | None]:
+    """Log the model in the active run; when registering, promote it if it beats the champion.
+
+    The champion and the new model are judged on the new model's test fold (identical rows).
+    Returns (model info, registered version or None, promotion decision or None).
+    """
+    info = log_churn_model(result.model, result.split.test,
+                           registered_model_name=model_name if register else None)
+    if not register:
+        return info, None, None
+    version = str(info.registered_model_version)
+    decision = registry.compare_and_promote(
+        model_name, version, result.test_frame["p_churn"].to_numpy(), result.split.test,
+        result.split.test[LABEL].to_numpy(), min_improvement=min_improvement, force=force)
+    return info, version, decision
+
+
+def registry_lines(model_name: str, version: str | None,
+                   decision: registry.PromotionDecision | None) -> list[str]:
+    """What the run registered and whether it became the champion, for the CLI."""
+    out = [f"registered: {model_name} v{version}"] if version is not None else []
+    if decision is not None:
+        verdict = "promoted to champion" if decision.promoted else "kept as challenger"
+        out.append(f"promotion: {verdict}: {decision.reason}")
+    return out
+
+
 @dataclass
 class RunSummary:
     """What a training run produced and where to find it."""
@@ -61,11 +98,7 @@ class RunSummary:
         out.append(f"data fingerprint: {self.fingerprint['fingerprint']} "
                    f"({self.fingerprint['n_rows']} rows x {self.fingerprint['n_columns']} cols)")
         out.append(f"MLflow run: {self.run_id} (experiment {self.experiment_id})")
-        if self.model_version is not None:
-            out.append(f"registered: {self.model_name} v{self.model_version}")
-        if self.decision is not None:
-            verdict = "promoted to champion" if self.decision.promoted else "kept as challenger"
-            out.append(f"promotion: {verdict}: {self.decision.reason}")
+        out.extend(registry_lines(self.model_name, self.model_version, self.decision))
         out.append(f"run files: {self.out_dir}")
         if self.plots:
             out.append(f"plots: {Path(next(iter(self.plots.values()))).parent}")
@@ -169,9 +202,7 @@ def run_training(
     config = config or TrainConfig()
     features_dir = Path(features_dir)
     out = Path(out_dir) if out_dir is not None else paths.reports_dir() / "train"
-    experiment_id = setup_tracking(experiment)
-    if register:
-        registry.client()  # fail before training if the registry is unusable
+    experiment_id = start_tracking(experiment, register)
     examples = load_examples(features_dir)
     result = train_churn_model(
         examples, build_specs(features_dir), config, out,
@@ -184,19 +215,8 @@ def run_training(
         mlflow.set_tags(tags)
         fp = log_training_run(result, config=config, examples=examples,
                               features_dir=features_dir)
-        info = log_churn_model(
-            result.model, result.split.test,
-            registered_model_name=model_name if register else None,
-        )
-        decision = None
-        version = None
-        if register:
-            version = str(info.registered_model_version)
-            decision = registry.compare_and_promote(
-                model_name, version, result.test_frame["p_churn"].to_numpy(),
-                result.split.test, result.split.test[LABEL].to_numpy(),
-                min_improvement=min_improvement, force=force_promote,
-            )
+        info, version, decision = log_and_promote(
+            result, model_name, register, force=force_promote, min_improvement=min_improvement)
     return RunSummary(
         run_id=run.info.run_id,
         experiment_id=experiment_id,

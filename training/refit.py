@@ -38,10 +38,9 @@ from training.baselines import fit_logistic, recency_rule_scores
 from training.dataset import Split, load_examples
 from training.evaluate import compare_to_baselines, compute_metrics, metrics_by_segment
 from training.explain import global_importance, shap_values
-from training.job import RunSummary, build_specs
+from training.job import RunSummary, build_specs, log_and_promote, start_tracking
 from training.plots import write_plots
-from training.pyfunc import log_churn_model
-from training.tracking import DEFAULT_EXPERIMENT, log_training_run, setup_tracking
+from training.tracking import DEFAULT_EXPERIMENT, log_training_run
 from training.train import (
     MAIN_MODEL,
     TrainConfig,
@@ -168,9 +167,7 @@ def run_event_log_training(
     """``run_training`` for an event log built at every monthly (or other) cutoff."""
     features_dir = Path(features_dir)
     out = Path(out_dir) if out_dir is not None else paths.reports_dir() / "train"
-    experiment_id = setup_tracking(experiment)
-    if register:
-        registry.client()  # fail before training if the registry is unusable
+    experiment_id = start_tracking(experiment, register)
     examples = load_examples(features_dir)
     result = train_event_log(examples, build_specs(features_dir), config, out, refit=refit)
     with mlflow.start_run(experiment_id=experiment_id) as run:
@@ -179,15 +176,8 @@ def run_event_log_training(
                          "refit.rounds": str(result.model.n_estimators if refit else "")})
         fp = log_training_run(result, config=config, examples=examples,
                               features_dir=features_dir)
-        info = log_churn_model(result.model, result.split.test,
-                               registered_model_name=model_name if register else None)
-        decision = version = None
-        if register:
-            version = str(info.registered_model_version)
-            decision = registry.compare_and_promote(
-                model_name, version, result.test_frame["p_churn"].to_numpy(),
-                result.split.test, result.split.test[LABEL].to_numpy(dtype=int),
-                force=force_promote)
+        info, version, decision = log_and_promote(result, model_name, register,
+                                                  force=force_promote)
     return RunSummary(
         run_id=run.info.run_id, experiment_id=experiment_id,
         tracking_uri=mlflow.get_tracking_uri(), model_uri=info.model_uri,

@@ -18,9 +18,8 @@ import mlflow
 import pandas as pd
 
 from cxchurn import paths
-from features.schema import LABEL
 from training import registry
-from training.pyfunc import log_churn_model
+from training.job import log_and_promote, registry_lines, start_tracking
 from training.snapshot import (
     SnapshotConfig,
     SnapshotResult,
@@ -30,7 +29,6 @@ from training.snapshot import (
 from training.tracking import (
     DEFAULT_EXPERIMENT,
     log_training_run,
-    setup_tracking,
     ui_command,
 )
 
@@ -56,11 +54,7 @@ class SnapshotSummary:
     def lines(self) -> list[str]:
         out = [self.result.plan.summary(), "", self.result.summary(),
                f"MLflow run: {self.run_id}"]
-        if self.model_version is not None:
-            out.append(f"registered: {self.model_name} v{self.model_version}")
-        if self.decision is not None:
-            verdict = "promoted to champion" if self.decision.promoted else "kept as challenger"
-            out.append(f"promotion: {verdict}: {self.decision.reason}")
+        out.extend(registry_lines(self.model_name, self.model_version, self.decision))
         out.append(f"run files: {self.out_dir}")
         out.append(f"browse runs and the registry: {ui_command(self.tracking_uri)}")
         return out
@@ -80,9 +74,7 @@ def run_snapshot_training(
     """Read, type, estimate, train, explain; log the run; register and maybe promote."""
     name = model_name or default_model_name(table)
     out = Path(out_dir) if out_dir is not None else paths.reports_dir() / f"train-{name}"
-    experiment_id = setup_tracking(experiment)
-    if register:
-        registry.client()  # fail before training if the registry is unusable
+    experiment_id = start_tracking(experiment, register)
     raw = read_table(table)
     test_raw = read_table(test_table) if test_table is not None else None
     result = train_snapshot(raw, config, out, test_raw)
@@ -99,15 +91,7 @@ def run_snapshot_training(
                                 for model, values in result.estimate().items()
                                 for k, v in values.items() if math.isfinite(v)})
             mlflow.log_text(result.cv.folds.to_csv(index=False), "metrics/cv_folds.csv")
-        info = log_churn_model(result.model, result.split.test,
-                               registered_model_name=name if register else None)
-        decision = version = None
-        if register:
-            version = str(info.registered_model_version)
-            decision = registry.compare_and_promote(
-                name, version, result.test_frame["p_churn"].to_numpy(), result.split.test,
-                result.split.test[LABEL].to_numpy(), force=force_promote,
-            )
+        _, version, decision = log_and_promote(result, name, register, force=force_promote)
     return SnapshotSummary(result=result, run_id=run.info.run_id, model_name=name,
                            model_version=version, decision=decision, out_dir=out,
                            tracking_uri=mlflow.get_tracking_uri())
