@@ -80,7 +80,7 @@ UI: dict[str, dict[str, str]] = {
                 "tr": "{total} müşteriden {n} gösteriliyor"},
     "model": {"en": "Model", "tr": "Model"},
     "snapshot": {"en": "Data as of", "tr": "Veri tarihi"},
-    "no_action": {"en": "no action worth its cost", "tr": "maliyetine değer aksiyon yok"},
+    "no_action": STATUS_LABELS["no_positive_action"],
     "planned": {"en": "planned spend", "tr": "planlanan harcama"},
     "saves": {"en": "expected saves", "tr": "beklenen kurtarılan"},
     "with_action": {"en": "customers with an action", "tr": "aksiyon önerilen müşteri"},
