@@ -247,15 +247,19 @@ def learn_effects_command(
 
 
 def read_actions(path: Path) -> Any:
-    """The actions table at ``path`` (.csv or Parquet); a missing file says how to get one."""
-    import pandas as pd
+    """The actions table at ``path`` (.csv or Parquet), read by the data contract's reader.
+
+    ``features.load.read_raw`` checks the header and keeps ids as text (a CSV id such as
+    "00123" must still match the examples' customer_id); a missing file says how to get one.
+    """
+    from features.contract import ACTIONS
+    from features.load import read_raw
 
     if not Path(path).is_file():
         raise ConfigError(f"no actions table at {path}; pass --actions FILE (an `actions` "
                           f"table of the data contract, e.g. from `cxchurn retention outcomes`"
                           f" or a world simulated with `cxchurn simulate --pilot-share 0.1`).")
-    return (pd.read_csv(path) if Path(path).suffix.lower() == ".csv"
-            else pd.read_parquet(path))
+    return read_raw(Path(path), ACTIONS)
 
 
 def learn_effects_step(*, home: Path | None = None, features: Path | None = None,

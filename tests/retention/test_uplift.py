@@ -225,3 +225,14 @@ def test_a_washout_flags_rows_whose_customer_was_treated_just_before_the_cutoff(
     assert not recently_treated(keys, actions, 0).any()
     with pytest.raises(ConfigError, match="washout_days"):
         UpliftConfig(washout_days=-1)
+
+
+def test_an_actions_csv_keeps_ids_as_text_so_they_still_match(tmp_path) -> None:
+    from serving.retention_commands import read_actions
+
+    path = tmp_path / "actions.csv"
+    path.write_text("customer_id,action_time,action_type,cost,outcome\n"
+                    "00123,2025-03-01T02:00:00Z,voucher,5,\n", encoding="utf-8")
+    keys = pd.DataFrame({"customer_id": ["00123"],
+                         "cutoff": [pd.Timestamp("2025-03-01", tz="UTC")]})
+    assert treatments(keys, read_actions(path)).tolist() == ["voucher"]
