@@ -12,7 +12,6 @@ their id; each fold is scored and explained by a model trained only on the *othe
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import logging
 import time
@@ -26,6 +25,7 @@ import pandas as pd
 from scipy.special import expit
 
 from cxchurn.errors import ConfigError, DataContractError
+from cxchurn.hashing import stable_digests
 from features.schema import CUSTOMER_ID, CUTOFF, LABEL
 from serving.catalogue import Catalogue
 from serving.policy import family_mass
@@ -52,11 +52,7 @@ def customer_folds(customer_ids: pd.Series | Sequence[str], folds: int, seed: in
     """
     if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
         raise ConfigError(f"folds must be a whole number >= 2; got {folds!r}.")
-    codes, unique = pd.factorize(pd.Series(customer_ids).astype(str))
-    digests = np.array([int.from_bytes(hashlib.blake2b(f"{seed}:{c}".encode(),
-                                                       digest_size=8).digest(), "big") % folds
-                        for c in unique], dtype=int)
-    return digests[codes]
+    return (stable_digests(customer_ids, seed) % np.uint64(folds)).astype(int)
 
 
 def scoring_rows(cutoffs: pd.Series, treated: np.ndarray, max_controls: int, seed: int = 0

@@ -37,7 +37,6 @@ Everything here is pure: frames and arrays in, frames out.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -47,6 +46,7 @@ import pandas as pd
 from scipy.special import expit, logit
 
 from cxchurn.errors import ConfigError, DataContractError
+from cxchurn.hashing import stable_digests
 from serving.catalogue import Catalogue
 from serving.drivers import ACTIONABLE, FAMILIES, family_map
 from serving.value import ValueConfig, customer_value
@@ -106,9 +106,7 @@ def holdout_mask(customer_ids: Sequence[str] | pd.Series, share: float,
     """
     if share <= 0:
         return np.zeros(len(customer_ids), dtype=bool)
-    unit = np.array([int.from_bytes(hashlib.blake2b(f"{salt}:{c}".encode(), digest_size=8)
-                                    .digest(), "big") / 2.0**64 for c in customer_ids])
-    return unit < share
+    return stable_digests(customer_ids, salt).astype(float) / 2.0**64 < share
 
 
 def family_mass(shap: np.ndarray, features: Sequence[str],
