@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from cxchurn.errors import FeatureMismatchError
+from serving.payload import unseen_rows
 
 
 def _codes(model: Any) -> dict[str, dict[str, float]]:
@@ -61,9 +62,7 @@ class FastModel:
         """
         out: dict[str, int] = {}
         for name, codes in self.codes.items():
-            n = sum(1 for v in columns[name]
-                    if not (v is None or (not isinstance(v, str) and pd.isna(v)))
-                    and str(v) not in codes)
+            n = len(unseen_rows(columns[name], codes))
             if n:
                 out[name] = n
         return out

@@ -13,10 +13,11 @@ such cell so the answer can warn the caller instead of scoring it silently.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from cxchurn.errors import DataContractError, FeatureMismatchError
 from features.schema import CUSTOMER_ID
@@ -91,6 +92,14 @@ def typed_columns(schema: Mapping[str, Mapping[str, Any]],
 MAX_WARNINGS = 100  # per answer; one more line says how many were left out
 
 
+def unseen_rows(values: Sequence[Any], known: Iterable[Any]) -> np.ndarray:
+    """Positions of the values present (not None / NaN) whose text is not a known level."""
+    levels = {str(k) for k in known}
+    return np.array([i for i, v in enumerate(values)
+                     if not (v is None or (not isinstance(v, str) and pd.isna(v)))
+                     and str(v) not in levels], dtype=int)
+
+
 def unseen_levels(schema: Mapping[str, Mapping[str, Any]],
                   columns: Mapping[str, np.ndarray]) -> list[dict[str, Any]]:
     """One warning per cell whose category the model was never trained on (scored as missing).
@@ -105,8 +114,7 @@ def unseen_levels(schema: Mapping[str, Mapping[str, Any]],
             continue
         known = list(spec.get("categories") or ())
         col = np.asarray(columns[name], dtype=object)
-        present = np.array([v is not None for v in col], dtype=bool)
-        unseen = np.flatnonzero(present & ~np.isin(col, known))
+        unseen = unseen_rows(col, known)
         total += len(unseen)
         for row in unseen[: max(0, MAX_WARNINGS - len(warnings))]:
             warnings.append({"row": int(row), "feature": name, "warning": (
