@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from features.labels import LabelConfig  # noqa: E402
 from features.pipeline import build_examples, write_outputs  # noqa: E402
-from features.simulate import SimConfig, World, simulate  # noqa: E402
+from features.simulate import SimConfig, World, monthly_cutoffs, simulate  # noqa: E402
 from features.spec import DEFAULT_SPECS  # noqa: E402
 from serving.catalogue import Catalogue, load_catalogue, write_catalogue  # noqa: E402
 from serving.policy import policy_inputs  # noqa: E402
@@ -65,9 +65,7 @@ def pilot_config(customers: int, seed: int, pilot_share: float) -> SimConfig:
     The simulator runs its pilot on truth cutoffs; monthly ones give the pilot about twenty
     months of outcomes to learn from instead of six.
     """
-    base = SimConfig()
-    first = pd.Timestamp(base.start) + pd.DateOffset(months=3)
-    months = pd.date_range(first, pd.Timestamp(base.cutoffs[-1]), freq="MS")
+    months = monthly_cutoffs(SimConfig())
     return SimConfig(n_customers=customers, seed=seed, pilot_share=pilot_share,
                      cutoffs=tuple(m.date().isoformat() for m in months))
 
@@ -90,8 +88,7 @@ def judged_world(config: SimConfig, catalogue: Catalogue, work: Path, t0: float)
     _log(t0, f"seed {config.seed}: {config.n_customers} customers, {len(world.events):,} "
              f"events, {len(world.actions):,} pilot actions")
     labels = LabelConfig(horizon_days=config.horizon_days)
-    first = pd.Timestamp(config.start, tz="UTC") + pd.DateOffset(months=3)
-    dates = list(pd.date_range(first, pd.Timestamp(config.cutoffs[-1], tz="UTC"), freq="MS"))
+    dates = monthly_cutoffs(config)
     features, label_frame = build_examples(world.customers, world.events, dates, labels)
     write_outputs(features, label_frame, DEFAULT_SPECS, work / "features", labels)
     result = train_churn_model(load_examples(work / "features"), DEFAULT_SPECS,

@@ -144,6 +144,16 @@ class SimConfig:
         return cls(**known)
 
 
+def monthly_cutoffs(config: SimConfig) -> list[pd.Timestamp]:
+    """Every month start (UTC) from three months after the world begins to its last cutoff.
+
+    The training history of a world: the first three months are skipped so that 90-day feature
+    windows are filled, and the newest truth cutoff (where the truth is judged) is the last.
+    """
+    first = pd.Timestamp(config.start, tz="UTC") + pd.DateOffset(months=3)
+    return list(pd.date_range(first, pd.Timestamp(config.cutoffs[-1], tz="UTC"), freq="MS"))
+
+
 @dataclass
 class World:
     """A simulated world held in memory; the frames follow the data contract."""
@@ -374,6 +384,7 @@ def simulate_to_folder(
 
 
 __all__ = [
-    "BLOCK_SIZE", "FILES", "SimConfig", "World", "auc", "read_world", "simulate",
+    "BLOCK_SIZE", "FILES", "SimConfig", "World", "auc", "monthly_cutoffs", "read_world",
+    "simulate",
     "simulate_to_folder", "to_arrow", "world_summary", "write_world",
 ]

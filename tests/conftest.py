@@ -172,9 +172,7 @@ def default_training_examples(default_world: object, tmp_path_factory: pytest.Te
     if not (out / "examples.parquet").exists():
         config = default_world.config  # type: ignore[attr-defined]
         labels_cfg = label_config(horizon_days=config.horizon_days)  # type: ignore[operator]
-        first = pd.Timestamp(config.start, tz="UTC") + pd.DateOffset(months=3)
-        dates = list(pd.date_range(first, pd.Timestamp(config.cutoffs[-1], tz="UTC"),
-                                   freq="MS"))
+        dates = _need("features.simulate", "monthly_cutoffs")(config)  # type: ignore[operator]
         features, labels = build_examples(  # type: ignore[operator]
             default_world.customers, default_world.events,  # type: ignore[attr-defined]
             dates, labels_cfg,
