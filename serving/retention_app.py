@@ -161,13 +161,11 @@ class RetentionState:
         self.runtime = runtime
         self.catalogue = catalogue or load_catalogue()
         self._outcomes = outcomes
-        env_budget = os.environ.get(BUDGET_ENV)
-        env_holdout = os.environ.get(HOLDOUT_ENV)
+        env_holdout = _env_number(HOLDOUT_ENV)
         self.policy = PolicyConfig(
-            budget=budget if budget is not None else (float(env_budget) if env_budget else None),
+            budget=budget if budget is not None else _env_number(BUDGET_ENV),
             objective=objective or os.environ.get(OBJECTIVE_ENV) or "value",
-            holdout=holdout if holdout is not None else (
-                _share(env_holdout, HOLDOUT_ENV) if env_holdout else 0.0))
+            holdout=holdout if holdout is not None else (env_holdout or 0.0))
         self._events_path = events_path
         self._book: AtRiskBook | None = None
         self._lock = threading.Lock()
@@ -265,11 +263,16 @@ def _optional_number(text: str | None, name: str) -> float | None:
     return value
 
 
-def _share(text: str, name: str) -> float:
+def _env_number(name: str) -> float | None:
+    """A number from the environment variable ``name``; None when unset or empty."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return None
     try:
         return float(text)
     except ValueError:
-        raise ConfigError(f"{name} must be a share such as 0.1; got {text[:40]!r}.") from None
+        raise ConfigError(f"{name} must be a number (e.g. 1000 for a budget, 0.1 for a "
+                          f"share); got {text[:40]!r}.") from None
 
 
 def page_query(

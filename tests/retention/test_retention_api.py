@@ -212,3 +212,19 @@ def test_exports_say_what_to_do_with_each_row_and_keep_the_control_group_out(
     assert "over budget" in set(en["Status"])
     page = app.get("/").text
     assert "control group: do not contact" in page
+
+
+def test_a_number_setting_that_is_not_a_number_is_refused_by_name(
+        runtime: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cxchurn.errors import ConfigError
+    from serving.retention_app import RetentionState
+
+    for name in ("CXCHURN_RETENTION_BUDGET", "CXCHURN_HOLDOUT_SHARE"):
+        monkeypatch.setenv(name, "lots")
+        with pytest.raises(ConfigError, match=name):
+            RetentionState(runtime)
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("CXCHURN_RETENTION_BUDGET", "750")
+    monkeypatch.setenv("CXCHURN_HOLDOUT_SHARE", "0.1")
+    state = RetentionState(runtime)
+    assert (state.policy.budget, state.policy.holdout) == (750.0, 0.1)
