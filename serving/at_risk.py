@@ -19,6 +19,7 @@ import pandas as pd
 
 from cxchurn.errors import ConfigError
 from serving.catalogue import Catalogue
+from serving.fast_model import plain
 from serving.policy import PolicyConfig, family_mass, plan_actions
 from serving.reasons import reason
 from serving.value import ValueConfig, customer_value
@@ -76,11 +77,8 @@ def top_drivers(shap: np.ndarray, features: Sequence[str], X: pd.DataFrame, top_
         for j in order[i]:
             if shap[i, j] <= 0:
                 break
-            raw = X.iat[i, j]
-            value: Any = None if pd.isna(raw) else (
-                float(raw) if isinstance(raw, int | float | np.number) else str(raw))
-            drivers.append({"feature": features[j], "value": value, "shap": float(shap[i, j]),
-                            "direction": "raises"})
+            drivers.append({"feature": features[j], "value": plain(X.iat[i, j]),
+                            "shap": float(shap[i, j]), "direction": "raises"})
         out.append(drivers)
     return out
 
