@@ -5,15 +5,16 @@ Three parts, each printing tables; the figures go in the issue's closing note.
 1. **Targeting** (always): simulates the default world (``--customers``, ``--seed``), builds
    features at every month start, trains the churn model on all but the newest cutoff
    (``training.train``), scores the newest cutoff with exact TreeSHAP, plans actions with
-   ``serving.policy`` and the shipped catalogue, and judges every strategy with the simulator's
-   true action effects at that cutoff (``serving.targeting.compare_strategies``).
+   ``serving.retention.policy`` and the shipped catalogue, and judges every strategy with the
+   simulator's true action effects at that cutoff
+   (``serving.retention.targeting.compare_strategies``).
 2. **Learning from a pilot** (``--pilot-share`` > 0, default 0.2): the same world with a
    randomised retention pilot (each month that share of customers gets one random action);
    the effects are learned from the pilot's outcomes at the training cutoffs by cross-fitting
-   (``serving.uplift``) and the policy with learned effects is judged beside the priors.
+   (``uplift.effects``) and the policy with learned effects is judged beside the priors.
 3. **Calibrating the priors** (``--calibrate-seeds``): fits each action's effect and general
    effect to the true effects of *other* worlds (other seeds), writes a catalogue and judges
-   it in parts 1 and 2; the shipped ``serving/actions.yaml`` holds the fit on seeds 11, 23
+   it in parts 1 and 2; the shipped ``serving/retention/actions.yaml`` holds the fit on seeds 11, 23
    and 31, so part 1 (seed 7) judges it out of sample.
 
     .venv/bin/python benchmarks/retention.py                       # ~2 minutes
@@ -42,9 +43,9 @@ from features.labels import LabelConfig  # noqa: E402
 from features.pipeline import build_examples, write_outputs  # noqa: E402
 from features.simulate import SimConfig, World, monthly_cutoffs, simulate  # noqa: E402
 from features.spec import DEFAULT_SPECS  # noqa: E402
-from serving.catalogue import Catalogue, load_catalogue, write_catalogue  # noqa: E402
-from serving.policy import policy_inputs  # noqa: E402
-from serving.targeting import (  # noqa: E402
+from serving.retention.catalogue import Catalogue, load_catalogue, write_catalogue  # noqa: E402
+from serving.retention.policy import policy_inputs  # noqa: E402
+from serving.retention.targeting import (  # noqa: E402
     compare_strategies,
     fit_effects_to_truth,
     truth_matrix,
@@ -173,7 +174,7 @@ def calibrate(seeds: list[int], customers: int, catalogue: Catalogue, work: Path
 def learned_from_pilot(args: argparse.Namespace, catalogue: Catalogue, work: Path,
                        t0: float) -> pd.DataFrame:
     """Part 2: learn effects from a pilot world's training cutoffs, judge at its newest."""
-    from serving.crossfit import fit_model_for, learn_effects
+    from uplift.crossfit import fit_model_for, learn_effects
 
     judged = judged_world(pilot_config(args.customers, args.seed, args.pilot_share),
                           catalogue, work / "pilot", t0)

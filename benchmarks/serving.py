@@ -51,7 +51,7 @@ def build_home(home: Path, trees: int) -> None:
     from features.schema import LABEL
     from features.simulate import SimConfig, simulate
     from features.spec import DEFAULT_SPECS, spec_version
-    from serving.online_store import default_cutoff, latest_features, store_path, write_store
+    from serving.api.online_store import default_cutoff, latest_features, store_path, write_store
     from training import registry
     from training.dataset import feature_columns, split_out_of_time
     from training.model import ChurnModel
@@ -151,9 +151,9 @@ def main() -> None:
 
     import httpx
 
-    from serving.fast_model import FastModel
-    from serving.model_source import load_from_registry
-    from serving.online_store import OnlineStore, store_path
+    from serving.api.fast_model import FastModel
+    from serving.api.model_source import load_from_registry
+    from serving.api.online_store import OnlineStore, store_path
     from tests.api.server import free_port, launch, stop, wait_ready
     from training.pyfunc import model_frame
 

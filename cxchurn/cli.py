@@ -14,8 +14,8 @@ from cxchurn.demo import demo_command
 from cxchurn.errors import CxChurnError
 from features import commands as features_commands
 from features.adapters import commands as adapt_commands
-from serving import commands as serving_commands
-from serving import retention_commands
+from serving.api import commands as serving_commands
+from serving.retention import commands as retention_commands
 from training import commands as training_commands
 from training import spark_commands
 

@@ -26,7 +26,7 @@ def demo_command() -> None:
     summary = run_training(features, world_dir=world, out_dir=paths.reports_dir())
     for line in summary.lines():
         print(line)
-    from serving.retention_commands import demo_step
+    from serving.retention.commands import demo_step
 
     for line in demo_step():
         print(line)

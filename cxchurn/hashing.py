@@ -1,8 +1,8 @@
 """Stable per-id hashes: the same id and salt give the same number on every run and machine.
 
 Used where customers must fall in a group by who they are, not by a random draw that depends
-on the rest of the table: cross-fitting folds (``serving.crossfit``) and the retention control
-group (``serving.policy.holdout_mask``).
+on the rest of the table: cross-fitting folds (``uplift.crossfit``) and the retention control
+group (``serving.retention.policy.holdout_mask``).
 """
 
 from __future__ import annotations

@@ -112,7 +112,7 @@ ACTION_TYPES: Final = (
     "re_engagement",
     "plan_rightsizing",
 )
-# Cost of one pilot treatment, as in serving/actions.yaml (offer plus staff time, EUR), so
+# Cost of one pilot treatment, as in serving/retention/actions.yaml (offer plus staff time, EUR), so
 # that uplift learned from the pilot can be weighed against what the catalogue will spend.
 PILOT_COSTS: Final[dict[str, float]] = {
     "apology_voucher": 5.0,

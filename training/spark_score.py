@@ -7,7 +7,7 @@ code. The drivers need the ``ChurnModel`` inside the pyfunc (TreeSHAP through Li
 spark_udf cannot return; they are computed in ``mapInPandas`` with
 ``training.explain.explain_rows``, the very function the scoring API uses, on the same model
 version (loaded once on the driver and broadcast). The risk band is
-``serving.runtime.risk_band``, so the batch file and the API agree on what "high" means.
+``serving.api.runtime.risk_band``, so the batch file and the API agree on what "high" means.
 Both steps run in the same Spark stage: the rows are read once.
 
 Output: one row per (customer_id, cutoff) with ``p_churn``, ``risk_band``, ``drivers`` (a list
@@ -25,7 +25,7 @@ import pandas as pd
 
 from cxchurn.errors import ConfigError
 from features import schema
-from serving.runtime import DEFAULT_BANDS
+from serving.api.runtime import DEFAULT_BANDS
 from training.pyfunc import OUTPUT_COLUMN, RAW_COLUMN, load_churn_model
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ def explain_partitions(model: Any, keys: Sequence[str], top_k: int,
     """
 
     def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        from serving.runtime import risk_band
+        from serving.api.runtime import risk_band
         from training.explain import explain_rows
         from training.pyfunc import model_frame
 

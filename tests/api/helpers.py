@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from serving.online_store import OnlineStore, store_path
+from serving.api.online_store import OnlineStore, store_path
 
 
 def training_model(home: Path, name: str = "cxchurn", version: str | None = None) -> Any:

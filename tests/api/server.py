@@ -6,7 +6,7 @@ Usage (also from ``tests/browser``)::
     with start_service(home, env={"CXCHURN_API_KEY": "k"}) as svc:
         httpx.get(svc.url + "/health")
 
-The service runs exactly as ``bentoml serve serving.service:ChurnService`` would in
+The service runs exactly as ``bentoml serve serving.api.service:ChurnService`` would in
 production, from the project root, with ``CXCHURN_HOME=home``. Waiting ends when ``/health``
 answers (the service has finished loading, ready or not); if the process dies first, the
 error carries the tail of its log. Stopping sends SIGTERM to the whole process group (BentoML
@@ -29,7 +29,7 @@ from pathlib import Path
 import httpx
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-SERVICE = "serving.service:ChurnService"
+SERVICE = "serving.api.service:ChurnService"
 
 
 def free_port() -> int:

@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from serving.model_source import load_from_registry
+from serving.api.model_source import load_from_registry
 from tests.api.conftest import copy_home
 from tests.api.helpers import store_rows, training_model
 from tests.api.server import launch, stop, wait_ready

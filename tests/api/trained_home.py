@@ -117,7 +117,7 @@ def train_champion(home: Path, examples: pd.DataFrame, model_name: str, **params
 def build_trained_home(home: Path, world: Any, examples: pd.DataFrame,
                        model_name: str = "cxchurn") -> TrainedHome:
     """Train + promote a champion and materialise the online store under ``home``."""
-    from serving.online_store import default_cutoff, latest_features, store_path, write_store
+    from serving.api.online_store import default_cutoff, latest_features, store_path, write_store
 
     home.mkdir(parents=True, exist_ok=True)
     features_dir = write_feature_build(examples, home / "features")

@@ -1,6 +1,6 @@
 """Browser-test fixtures: a trained demo home, the real service in a subprocess, Chromium.
 
-The service is the one people run (``bentoml serve serving.service:ChurnService``), with the
+The service is the one people run (``bentoml serve serving.api.service:ChurnService``), with the
 retention app mounted at ``/``, on a free local port and a temporary CXCHURN_HOME holding a
 small trained champion (``tests/api/trained_home.py``), the online store and the world's
 events (for the customer timeline). Chromium is Debian's (``make browser`` installs it);
@@ -46,7 +46,7 @@ def running_service(home: Path) -> Iterator[str]:
     env["CXCHURN_HOME"] = str(home)
     log = (home / f"service-{port}.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bentoml", "serve", "serving.service:ChurnService",
+        [sys.executable, "-m", "bentoml", "serve", "serving.api.service:ChurnService",
          "--host", "127.0.0.1", "--port", str(port)],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

@@ -115,7 +115,7 @@ def test_retention_page_in_chromium(browser: Any, retention_home: Path, tmp_path
         customer = record_outcome_in_form(page, url)
         page.close()
         # the documented screenshot command, pointed at the running service
-        from serving.retention_commands import screenshot
+        from serving.retention.commands import screenshot
 
         png = screenshot(url + "/?limit=10", tmp_path / "page.png", browser=browser)
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000

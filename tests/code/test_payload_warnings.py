@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from serving.payload import MAX_WARNINGS, unseen_levels
+from serving.api.payload import MAX_WARNINGS, unseen_levels
 
 SCHEMA = {"segment": {"type": "category", "categories": ["consumer", "business"]},
           "tenure_days": {"type": "float"}}

@@ -18,7 +18,7 @@ def retention_home(default_world: Any, default_examples: Any,
 
 @pytest.fixture(scope="session")
 def runtime(retention_home: Path) -> Any:
-    from serving.runtime import ServingRuntime
+    from serving.api.runtime import ServingRuntime
 
     rt = ServingRuntime(home=retention_home)
     meta = rt.start()

@@ -9,7 +9,7 @@ import yaml
 
 from cxchurn.errors import ConfigError
 from features.simulate_truth import ACTION_TYPES
-from serving.catalogue import DEFAULT_FILE, load_catalogue, parse_catalogue
+from serving.retention.catalogue import DEFAULT_FILE, load_catalogue, parse_catalogue
 
 
 def _raw() -> dict:

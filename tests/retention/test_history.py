@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from serving.history import customer_history
+from serving.retention.history import customer_history
 
 
 def test_timeline_shows_one_customers_events_before_the_snapshot(tmp_path: Path) -> None:

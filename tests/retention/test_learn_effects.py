@@ -20,7 +20,7 @@ from features.labels import LabelConfig
 from features.pipeline import build_examples, write_outputs
 from features.simulate import SimConfig, simulate, write_world
 from features.spec import DEFAULT_SPECS
-from serving.catalogue import load_catalogue
+from serving.retention.catalogue import load_catalogue
 
 pytestmark = pytest.mark.slow
 
@@ -31,7 +31,7 @@ MONTHS = pd.date_range("2023-10-01", "2025-06-01", freq="MS", tz="UTC")
 @pytest.fixture(scope="module")
 def learned(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """A 2,500-customer pilot world (30% treated a month), its features and the command's run."""
-    from serving.retention_commands import learn_effects_step
+    from serving.retention.commands import learn_effects_step
 
     root = tmp_path_factory.mktemp("learn-effects")
     config = SimConfig(n_customers=2500, seed=7, pilot_share=0.3,
@@ -95,7 +95,7 @@ def test_a_missing_actions_file_is_named_with_the_fix(tmp_path: Path,
     from typer.testing import CliRunner
 
     from cxchurn.errors import ConfigError
-    from serving.retention_commands import app
+    from serving.retention.commands import app
 
     monkeypatch.setenv("CXCHURN_HOME", str(tmp_path))
     missing = tmp_path / "pilot" / "actions.parquet"

@@ -16,7 +16,7 @@ import pytest
 
 from cxchurn.errors import ConfigError, DataContractError
 from features.contract import check_actions
-from serving.outcomes import Outcome, OutcomeStore
+from serving.retention.outcomes import Outcome, OutcomeStore
 
 
 def _outcome(cid: str = "C00001", **kw) -> Outcome:

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from cxchurn.errors import ConfigError, DataContractError
-from serving.catalogue import load_catalogue, parse_catalogue
-from serving.drivers import FAMILIES
-from serving.policy import (
+from features.families import FAMILIES
+from serving.retention.catalogue import load_catalogue, parse_catalogue
+from serving.retention.policy import (
     HOLDOUT,
     NO_ACTION,
     OVER_BUDGET,

@@ -7,10 +7,10 @@ import re
 import pytest
 
 from features import schema
+from features.families import FAMILIES, feature_family
 from features.spec import DEFAULT_SPECS, FeatureSpec, validate_specs
-from serving.describe_tr import CHANNELS, EVENT_NOUNS, describe_tr
-from serving.drivers import FAMILIES, feature_family
-from serving.reasons import FAMILY_LABELS, reason
+from serving.reasons.text import FAMILY_LABELS, reason
+from serving.reasons.turkish import CHANNELS, EVENT_NOUNS, describe_tr
 
 # Words Turkish readers use as they are (acronyms, "web").
 SHARED_WORDS = {"nps", "csat", "web"}

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from serving.outcomes import OutcomeStore
-from serving.retention_app import make_retention_app
+from serving.retention.app import make_retention_app
+from serving.retention.outcomes import OutcomeStore
 
 pytestmark = pytest.mark.slow  # trains a small model once per session
 
@@ -147,7 +147,7 @@ def test_api_key_guards_the_api_and_the_page(client: TestClient,
 
 
 def test_cli_writes_the_same_list(runtime: Any, tmp_path: Path, client: TestClient) -> None:
-    from serving.retention_commands import write_at_risk
+    from serving.retention.commands import write_at_risk
 
     path, n = write_at_risk(tmp_path / "at_risk.csv", runtime, limit=30)
     frame = pd.read_csv(path, encoding="utf-8-sig")
@@ -169,7 +169,7 @@ def test_the_list_is_prebuilt_in_the_background_and_reused(runtime: Any, tmp_pat
 def test_the_objective_comes_from_the_environment_and_a_typo_is_refused(
         runtime: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     from cxchurn.errors import ConfigError
-    from serving.retention_app import RetentionState
+    from serving.retention.app import RetentionState
 
     monkeypatch.setenv("CXCHURN_POLICY_OBJECTIVE", "customers")
     state = RetentionState(runtime)
@@ -217,7 +217,7 @@ def test_exports_say_what_to_do_with_each_row_and_keep_the_control_group_out(
 def test_a_number_setting_that_is_not_a_number_is_refused_by_name(
         runtime: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     from cxchurn.errors import ConfigError
-    from serving.retention_app import RetentionState
+    from serving.retention.app import RetentionState
 
     for name in ("CXCHURN_RETENTION_BUDGET", "CXCHURN_HOLDOUT_SHARE"):
         monkeypatch.setenv(name, "lots")

@@ -22,9 +22,9 @@ import pytest
 
 from cxchurn.errors import DataContractError
 from features.spec import DEFAULT_SPECS
-from serving.catalogue import load_catalogue
-from serving.policy import policy_inputs
-from serving.targeting import compare_strategies, fit_effects_to_truth, truth_matrix
+from serving.retention.catalogue import load_catalogue
+from serving.retention.policy import policy_inputs
+from serving.retention.targeting import compare_strategies, fit_effects_to_truth, truth_matrix
 from training.train import TrainConfig, train_churn_model
 
 pytestmark = pytest.mark.slow
@@ -63,7 +63,7 @@ def test_fitting_effects_to_the_truth_improves_the_expected_savings_fit(judged: 
     """The calibration step the shipped priors came from really fits: on this world's truth,
     the fitted effects predict each customer's true saving better than the shipped ones."""
     customers, mass, catalogue, truth = judged
-    from serving.policy import candidate_values
+    from serving.retention.policy import candidate_values
 
     fitted = fit_effects_to_truth(customers, mass, truth, catalogue)
     assert fitted.names() == catalogue.names()

@@ -9,11 +9,11 @@ import pytest
 from scipy.special import expit, logit
 
 from cxchurn.errors import ConfigError, DataContractError
-from serving.catalogue import parse_catalogue
-from serving.crossfit import customer_folds, learn_effects, scoring_rows
-from serving.drivers import FAMILIES
-from serving.uplift import UpliftConfig, fit_effects, recently_treated, treatments
+from features.families import FAMILIES
+from serving.retention.catalogue import parse_catalogue
 from tests.conftest import make_toy_examples
+from uplift.crossfit import customer_folds, learn_effects, scoring_rows
+from uplift.effects import UpliftConfig, fit_effects, recently_treated, treatments
 
 TEXT = {"en": {"title": "t", "script": "s"}, "tr": {"title": "t", "script": "s"}}
 
@@ -170,7 +170,7 @@ def _pilot(examples: pd.DataFrame, share: float = 0.25, seed: int = 0) -> pd.Dat
 
 
 def test_cross_fitting_never_trains_on_treated_rows_nor_on_the_scored_fold() -> None:
-    from serving.catalogue import load_catalogue
+    from serving.retention.catalogue import load_catalogue
 
     catalogue = load_catalogue()
     examples = make_toy_examples(n_customers=300, seed=2)
@@ -202,7 +202,7 @@ def test_cross_fitting_never_trains_on_treated_rows_nor_on_the_scored_fold() -> 
 
 
 def test_learning_without_any_action_in_a_window_says_what_is_missing() -> None:
-    from serving.catalogue import load_catalogue
+    from serving.retention.catalogue import load_catalogue
 
     examples = make_toy_examples(n_customers=50)
     late = _pilot(examples).assign(action_time=lambda a: a["action_time"] + pd.Timedelta(days=9))
@@ -228,7 +228,7 @@ def test_a_washout_flags_rows_whose_customer_was_treated_just_before_the_cutoff(
 
 
 def test_an_actions_csv_keeps_ids_as_text_so_they_still_match(tmp_path) -> None:
-    from serving.retention_commands import read_actions
+    from serving.retention.commands import read_actions
 
     path = tmp_path / "actions.csv"
     path.write_text("customer_id,action_time,action_type,cost,outcome\n"

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from cxchurn.errors import ConfigError, FeatureMismatchError
+from features.families import feature_family
 from features.spec import DEFAULT_SPECS, FeatureSpec, validate_specs
-from serving.drivers import feature_family
-from serving.value import ValueConfig, customer_value, monthly_revenue
+from serving.retention.value import ValueConfig, customer_value, monthly_revenue
 
 
 def test_value_grows_with_spend_and_price_and_short_histories_are_not_inflated() -> None:

@@ -7,7 +7,7 @@ expectation); times customer value, the value it saves. Strategies compared with
 budget: the policy with each objective (``PolicyConfig.objective``: "value", the default,
 maximises value saved; "customers", one value for everybody, maximises customers saved), with
 the catalogue's prior effects and, when given, with effects learned from a randomised pilot
-(``serving.uplift``); the highest-risk customers with one fixed action (each action in turn);
+(``uplift.effects``); the highest-risk customers with one fixed action (each action in turn);
 and random customers with random actions.
 """
 
@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from cxchurn.errors import DataContractError
-from serving.catalogue import MAX_EFFECT, Catalogue
-from serving.policy import (
+from serving.retention.catalogue import MAX_EFFECT, Catalogue
+from serving.retention.policy import (
     SELECTED,
     PolicyConfig,
     action_masses,
@@ -109,7 +109,7 @@ def fit_effects_to_truth(customers: pd.DataFrame, mass: pd.DataFrame, truth: np.
                          catalogue: Catalogue) -> Catalogue:
     """The catalogue with each action's (effect, general_effect) fitted to true effects.
 
-    Least squares between the policy's expected saving (``serving.policy``) and the
+    Least squares between the policy's expected saving (``serving.retention.policy``) and the
     simulator's true drop in churn probability, per action. Synthetic worlds only (nobody
     knows true effects of real customers): it calibrates the shipped catalogue's priors on
     worlds other than the one the benchmark judges, so the judgement stays out of sample.

@@ -3,7 +3,7 @@
 Why: the catalogue's ``effect`` and ``general_effect`` are what the retention team believes;
 the policy is only as good as they are. Once some customers have been treated *at random*
 (a pilot, or a random holdout inside a campaign), their churn afterwards says how much each
-action really removes. The policy's model of an action (``serving.policy``) is
+action really removes. The policy's model of an action (``serving.retention.policy``) is
 
     logit P(churn) drops by  effect x answered mass + general x other mass
 
@@ -19,7 +19,7 @@ A Gaussian prior centred on the catalogue's values (sd ``prior_sd``) keeps an ac
 little data near what the team believed: the estimate is the posterior mode, with standard
 errors from the curvature there.
 
-The scores must come from a model that never saw the customer's outcome: ``serving.crossfit``
+The scores must come from a model that never saw the customer's outcome: ``uplift.crossfit``
 provides them (``learn_effects``).
 
 Randomisation matters: actions the team chose for customers it expected to leave are
@@ -40,8 +40,8 @@ from scipy.special import expit, log_expit, logit
 
 from cxchurn.errors import ConfigError, DataContractError
 from features.schema import CUSTOMER_ID, CUTOFF
-from serving.catalogue import MAX_EFFECT, Catalogue
-from serving.policy import action_masses
+from serving.retention.catalogue import MAX_EFFECT, Catalogue
+from serving.retention.policy import action_masses
 
 ACTION_TYPE: Final = "action_type"
 ACTION_TIME: Final = "action_time"
@@ -88,7 +88,7 @@ class EffectFit:
     catalogue: Catalogue
     rows: int  # labelled rows the fit used (treated + sampled controls)
     calibration: tuple[float, float]  # (a, b)
-    folds: pd.DataFrame = field(default_factory=pd.DataFrame)  # serving.crossfit's report
+    folds: pd.DataFrame = field(default_factory=pd.DataFrame)  # uplift.crossfit's report
 
 
 def treatments(keys: pd.DataFrame, actions: pd.DataFrame, window_days: float = 7.0

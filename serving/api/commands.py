@@ -15,8 +15,8 @@ from rich.console import Console
 from cxchurn import paths
 from cxchurn.errors import ConfigError
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SERVICE = "serving.service:ChurnService"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SERVICE = "serving.api.service:ChurnService"
 
 online_app = typer.Typer(no_args_is_help=True, help="The online feature store the API reads.")
 
@@ -38,7 +38,7 @@ def serve_command(
         help="Online store file; default <CXCHURN_HOME>/online/online_store.duckdb.")] = None,
 ) -> None:
     """Start the scoring API (BentoML) on the champion model and the online store."""
-    from serving.runtime import MODEL_NAME_ENV, STORE_ENV
+    from serving.api.runtime import MODEL_NAME_ENV, STORE_ENV
 
     env = dict(os.environ)
     env.setdefault("BENTOML_DO_NOT_TRACK", "true")
@@ -89,7 +89,7 @@ def materialize_command(
                                                   "online_store.duckdb.")] = None,
 ) -> None:
     """Write every customer's latest feature vector to the online store (same feature code)."""
-    from serving.online_store import (
+    from serving.api.online_store import (
         default_cutoff,
         latest_features,
         store_path,

@@ -35,7 +35,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 def ready_runtime(home: Path | None = None) -> Any:
     """A started ``ServingRuntime`` on ``home``; raises ModelNotReadyError saying why not."""
-    from serving.runtime import ServingRuntime
+    from serving.api.runtime import ServingRuntime
 
     runtime = ServingRuntime(home=home or paths.home())
     meta = runtime.start()
@@ -51,7 +51,8 @@ def write_at_risk(out: Path, runtime: Any, *, lang: str = "en", limit: int = 100
                   min_value: float | None = None, objective: str | None = None,
                   holdout: float | None = None) -> tuple[Path, int]:
     """Write the ranked at-risk list (CSV, or Excel for .xlsx); returns (path, rows)."""
-    from serving.at_risk import (
+    from serving.retention.app import RetentionState
+    from serving.retention.at_risk import (
         ListQuery,
         display_records,
         export_frame,
@@ -59,7 +60,6 @@ def write_at_risk(out: Path, runtime: Any, *, lang: str = "en", limit: int = 100
         to_csv_bytes,
         to_xlsx_bytes,
     )
-    from serving.retention_app import RetentionState
 
     if lang not in ("en", "tr"):
         raise ConfigError(f"--lang must be 'en' or 'tr'; got {lang!r}.")
@@ -174,7 +174,7 @@ def screenshot_command(
     if url:
         shot = screenshot(url.rstrip("/") + path, out)
     else:
-        from serving.retention_app import make_retention_app
+        from serving.retention.app import make_retention_app
 
         with serve_in_thread(make_retention_app(ready_runtime())) as base:
             shot = screenshot(base + path, out)
@@ -187,7 +187,7 @@ def outcomes_command(
         "actions.csv"),
 ) -> None:
     """Export recorded outcomes as an `actions` table of the data contract."""
-    from serving.outcomes import OutcomeStore
+    from serving.retention.outcomes import OutcomeStore
 
     store = OutcomeStore()
     path = store.export_actions(out)
@@ -199,7 +199,7 @@ def catalogue_command(
     check: Annotated[Path | None, typer.Option(help="catalogue YAML to validate")] = None,
 ) -> None:
     """Validate an action catalogue and list its actions."""
-    from serving.catalogue import load_catalogue
+    from serving.retention.catalogue import load_catalogue
 
     catalogue = load_catalogue(check)
     typer.echo(f"{catalogue.source}: {len(catalogue)} actions, costs in {catalogue.currency}")
@@ -269,17 +269,17 @@ def learn_effects_step(*, home: Path | None = None, features: Path | None = None
                        progress: Callable[[str], None] | None = None) -> list[str]:
     """Cross-fit effects on a feature build; write catalogue, chart and page; return a summary.
 
-    The churn models are trained here (``serving.crossfit.fit_model_for``, the build's specs)
+    The churn models are trained here (``uplift.crossfit.fit_model_for``, the build's specs)
     into a temporary folder under ``home`` that is removed afterwards: they exist only to
     score the pilot's customers out of fold. ``progress`` gets a line per fold as it goes.
     """
     import tempfile
 
-    from serving.catalogue import load_catalogue, write_catalogue
-    from serving.crossfit import fit_model_for, learn_effects
-    from serving.uplift import UpliftConfig
-    from serving.uplift_report import effects_chart, effects_markdown
+    from serving.retention.catalogue import load_catalogue, write_catalogue
     from training.dataset import load_examples
+    from uplift.crossfit import fit_model_for, learn_effects
+    from uplift.effects import UpliftConfig
+    from uplift.report import effects_chart, effects_markdown
 
     config = UpliftConfig(window_days=window_days, prior_sd=prior_sd, folds=folds,
                           washout_days=washout_days)
@@ -321,12 +321,12 @@ def effect_lines(fit: Any) -> list[str]:
 
 def demo_step(home: Path | None = None) -> list[str]:
     """The main job's last step: write the at-risk CSV and say how to open the page."""
-    from serving.online_store import store_path
+    from serving.api.online_store import store_path
 
     home = home or paths.home()
     world = paths.world_dir(home)
     if not store_path(home).is_file() and (world / "events.parquet").is_file():
-        from serving.commands import materialize_command
+        from serving.api.commands import materialize_command
 
         materialize_command(world=world, out=store_path(home))
     try:

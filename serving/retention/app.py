@@ -1,7 +1,7 @@
 """The retention team's app: the at-risk page at ``/`` and the retention API, one ASGI app.
 
 ``make_retention_app(runtime)`` builds a FastAPI app on the serving runtime (model + online
-store, see ``serving/runtime.py``); the BentoML service mounts it at ``/``. Routes:
+store, see ``serving/api/runtime.py``); the BentoML service mounts it at ``/``. Routes:
 
 * ``GET /`` the ranked at-risk list (filters, sorting, English/Turkish), ``GET /customer/{id}``
   one customer's history timeline, explanation chart and the outcome form,
@@ -35,7 +35,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cxchurn import paths
 from cxchurn.errors import ConfigError, CxChurnError, DataContractError, NotFoundError
-from serving.at_risk import (
+from serving.auth import AuthError, api_key_required, check_api_key
+from serving.retention.at_risk import (
     HEADERS,
     SORTABLE,
     STATUS_LABELS,
@@ -49,11 +50,10 @@ from serving.at_risk import (
     to_csv_bytes,
     to_xlsx_bytes,
 )
-from serving.auth import AuthError, api_key_required, check_api_key
-from serving.catalogue import Catalogue, load_catalogue
-from serving.history import customer_history
-from serving.outcomes import RESULTS, Outcome, OutcomeStore
-from serving.policy import PolicyConfig, decision_frame, ranked_options
+from serving.retention.catalogue import Catalogue, load_catalogue
+from serving.retention.history import customer_history
+from serving.retention.outcomes import RESULTS, Outcome, OutcomeStore
+from serving.retention.policy import PolicyConfig, decision_frame, ranked_options
 
 log = logging.getLogger(__name__)
 
@@ -346,7 +346,7 @@ def make_retention_app(runtime: Any, *, catalogue: Catalogue | None = None,
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, err: RequestValidationError) -> Response:
-        # 400 like the scoring API's request-shape errors (serving/service.py)
+        # 400 like the scoring API's request-shape errors (serving/api/service.py)
         return _error_response(request, 400, _validation_message(err), "RequestValidationError")
 
     def api_auth(request: Request) -> None:

@@ -14,7 +14,8 @@ from typing import Final
 
 from features.spec import DEFAULT_SPECS, FeatureSpec
 
-# The families an action can answer (see serving/actions.yaml), then families no action answers.
+# The families an action can answer (see serving/retention/actions.yaml), then families no
+# action answers.
 ACTIONABLE: Final = ("delivery", "service", "survey", "price", "billing", "plan", "engagement")
 FAMILIES: Final = (*ACTIONABLE, "contract", "tenure", "profile", "other")
 

@@ -2,9 +2,9 @@
 
 A retention agent reads "Delivery experience: late deliveries in the last 90 days is 3; this
 raises the churn risk", not ``late_deliveries_90d +0.41``. The family is the driver family of
-``serving.drivers`` (the one the retention policy matches actions by, so the reason and the
+``features.families`` (the one the retention policy matches actions by, so the reason and the
 suggested action agree); the English description is the spec's own, the Turkish one is composed
-from the spec's structure (``serving.describe_tr``). A new spec so gets a reason in both
+from the spec's structure (``serving.reasons.turkish``). A new spec so gets a reason in both
 languages without touching this module; static attributes get a label in each language.
 """
 
@@ -15,14 +15,14 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Final
 
-from serving.describe_tr import describe_tr, static_tr, value_tr
-from serving.drivers import feature_family
+from features.families import feature_family
+from serving.reasons.turkish import describe_tr, static_tr, value_tr
 
 __all__ = ["FAMILY_LABELS", "LANGUAGES", "feature_family", "reason", "reasons_for"]
 
 LANGUAGES: Final = ("en", "tr")
 
-# One label per driver family of serving.drivers.FAMILIES (a test checks none is missing).
+# One label per driver family of features.families.FAMILIES (a test checks none is missing).
 FAMILY_LABELS: Final[dict[str, dict[str, str]]] = {
     "delivery": {"en": "Delivery experience", "tr": "Teslimat deneyimi"},
     "service": {"en": "Customer service (tickets, complaints)",

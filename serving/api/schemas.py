@@ -5,7 +5,7 @@ either as a list of objects or, cheaper for big batches, as a table of column na
 lists (pandas' 'split' orient, the same shape ``mlflow models serve`` takes as
 ``dataframe_split``). Structural limits (one input kind, 1..MAX_BATCH items, top_k range,
 lang) are declared here; checks that need the model's feature schema live in
-``serving/payload.py``.
+``serving/api/payload.py``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 MAX_BATCH = int(os.environ.get("CXCHURN_MAX_BATCH", "10000"))
 
-# Cells are checked against the model's schema in serving/payload.py (numbers for numeric
+# Cells are checked against the model's schema in serving/api/payload.py (numbers for numeric
 # features, text for categorical ones, null for no data); typing them ``Any`` here lets the
 # JSON parser skip a per-cell union check that tripled the parse time of a 1,000-row batch.
 Cell = Annotated[Any, Field(description="A number, text (categorical features) or null.")]

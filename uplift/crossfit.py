@@ -27,9 +27,9 @@ from scipy.special import expit
 from cxchurn.errors import ConfigError, DataContractError
 from cxchurn.hashing import stable_digests
 from features.schema import CUSTOMER_ID, CUTOFF, LABEL
-from serving.catalogue import Catalogue
-from serving.policy import family_mass
-from serving.uplift import EffectFit, UpliftConfig, fit_effects, recently_treated, treatments
+from serving.retention.catalogue import Catalogue
+from serving.retention.policy import family_mass
+from uplift.effects import EffectFit, UpliftConfig, fit_effects, recently_treated, treatments
 
 if TYPE_CHECKING:
     from training.train import TrainConfig

@@ -1,6 +1,6 @@
 """The BentoML scoring service: thin wiring of ``ServingRuntime`` to HTTP.
 
-Start it with ``cxchurn serve`` or ``bentoml serve serving.service:ChurnService``.
+Start it with ``cxchurn serve`` or ``bentoml serve serving.api.service:ChurnService``.
 
 - ``POST /score``: P(churn) and risk band for customer ids (online store) or posted rows.
 - ``POST /explain``: the same plus the top-k SHAP drivers with reasons in ``en`` or ``tr``.
@@ -8,7 +8,7 @@ Start it with ``cxchurn serve`` or ``bentoml serve serving.service:ChurnService`
   without dropping requests.
 - ``GET /health`` (always 200 while the process lives), ``GET /ready`` (503 until a model is
   loaded), ``GET /metadata``; BentoML's own ``/livez`` and ``/readyz`` probes follow them.
-- The retention app (``serving/retention_app.py``: recommend, at-risk list, outcomes, page)
+- The retention app (``serving/retention/app.py``: recommend, at-risk list, outcomes, page)
   is mounted at ``/`` when that module exists, sharing the same runtime.
 
 Every user error is a ``CxChurnError`` answered as ``{"error": message}`` with its status
@@ -33,11 +33,11 @@ from starlette.responses import JSONResponse
 
 from cxchurn.errors import CxChurnError
 from features.schema import CUSTOMER_ID
-from serving import schemas
+from serving.api import schemas
+from serving.api.payload import columns_from_records, columns_from_table, unseen_levels
+from serving.api.probes import make_probe_app
+from serving.api.runtime import MAX_TOP_K, ServingRuntime, risk_band
 from serving.auth import AuthError, check_api_key
-from serving.payload import columns_from_records, columns_from_table, unseen_levels
-from serving.probes import make_probe_app
-from serving.runtime import MAX_TOP_K, ServingRuntime, risk_band
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -104,11 +104,11 @@ RUNTIME = ServingRuntime.from_env()
 
 
 def _retention_app(runtime: ServingRuntime) -> Any | None:
-    """The retention helper's ASGI app, if ``serving/retention_app.py`` exists."""
+    """The retention helper's ASGI app, if ``serving/retention/app.py`` exists."""
     try:
-        module = importlib.import_module("serving.retention_app")
+        module = importlib.import_module("serving.retention.app")
     except ModuleNotFoundError as err:
-        if err.name != "serving.retention_app":
+        if err.name != "serving.retention.app":
             raise
         return None
     return module.make_retention_app(runtime)

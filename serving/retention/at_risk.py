@@ -18,11 +18,11 @@ import numpy as np
 import pandas as pd
 
 from cxchurn.errors import ConfigError
-from serving.catalogue import Catalogue
-from serving.fast_model import plain
-from serving.policy import PolicyConfig, family_mass, plan_actions
-from serving.reasons import reason
-from serving.value import ValueConfig, customer_value
+from serving.api.fast_model import plain
+from serving.reasons.text import reason
+from serving.retention.catalogue import Catalogue
+from serving.retention.policy import PolicyConfig, family_mass, plan_actions
+from serving.retention.value import ValueConfig, customer_value
 
 SORTABLE: Final = ("expected_net_value", "p_churn", "value", "expected_saved", "customer_id")
 SEGMENT_COLUMN: Final = "segment"
@@ -41,7 +41,7 @@ HEADERS: Final[dict[str, dict[str, str]]] = {
     "cost": {"en": "Cost", "tr": "Maliyet"},
     "expected_net_value": {"en": "Expected net value", "tr": "Beklenen net değer"},
 }
-# What the team does with a row (``serving.policy`` statuses), on the page and in exports.
+# What the team does with a row (``serving.retention.policy`` statuses), on the page and in exports.
 STATUS_LABELS: Final[dict[str, dict[str, str]]] = {
     "selected": {"en": "contact", "tr": "iletişime geç"},
     "over_budget": {"en": "over budget", "tr": "bütçe dışı"},
@@ -165,7 +165,7 @@ def short_reason(text: str) -> str:
 
 
 def reason_texts(drivers: Sequence[Mapping[str, Any]], lang: str) -> list[str]:
-    """Plain-word reasons (``serving.reasons``, the scoring API's wording), kept short."""
+    """Plain-word reasons (``serving.reasons.text``, the scoring API's wording), kept short."""
     return [short_reason(reason(str(d["feature"]), d.get("value"),
                                 str(d.get("direction", "raises")), lang)) for d in drivers]
 

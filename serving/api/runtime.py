@@ -1,7 +1,7 @@
 """What the service holds while it runs: the model, the online store, and how to use them.
 
-Pure Python, no BentoML: the scoring API (``serving/service.py``) and the retention app
-(``serving/retention_app.py``) both call this object, and tests can drive it in-process.
+Pure Python, no BentoML: the scoring API (``serving/api/service.py``) and the retention app
+(``serving/retention/app.py``) both call this object, and tests can drive it in-process.
 Everything a request needs sits in one immutable ``_State``; ``reload()`` builds a new state
 while requests keep using the old one and then swaps the reference, so a reload drops no
 request and a request never sees a model paired with the wrong store. Scores and SHAP values
@@ -30,11 +30,11 @@ import pandas as pd
 from cxchurn import paths
 from cxchurn.errors import ConfigError, CxChurnError, ModelNotReadyError
 from features.schema import CUSTOMER_ID, CUTOFF
+from serving.api.fast_model import FastModel, top_drivers
+from serving.api.model_source import LoadedModel, load_model, mlflow_env_defaults
+from serving.api.online_store import OnlineStore, store_path
 from serving.auth import check_api_key
-from serving.fast_model import FastModel, top_drivers
-from serving.model_source import LoadedModel, load_model, mlflow_env_defaults
-from serving.online_store import OnlineStore, store_path
-from serving.reasons import LANGUAGES, feature_family, reason
+from serving.reasons.text import LANGUAGES, feature_family, reason
 
 __all__ = ["ServingRuntime", "check_api_key", "risk_band"]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from serving.uplift import EffectFit
+from uplift.effects import EffectFit
 
 
 def effects_markdown(fit: EffectFit, window_days: float) -> str:

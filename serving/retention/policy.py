@@ -1,7 +1,7 @@
 """The retention policy: which action for which customer, ranked, under a budget.
 
 The churn model explains each score in log-odds: a customer's positive SHAP values say how much
-each driver adds to its log-odds of leaving. Summed per driver family (``serving.drivers``),
+each driver adds to its log-odds of leaving. Summed per driver family (``features.families``),
 they give the customer's *risk mass* per family. An action removes part of that mass:
 
     shift               = effect x (mass it answers) + general x (other actionable mass)
@@ -15,7 +15,7 @@ customers a little). Risk from the contract, tenure or profile is nothing an act
 Why log-odds and not shares of p: SHAP is additive in log-odds, so removing a driver's part is
 a counterfactual score; a customer whose late deliveries add 2.0 to the log-odds gains far more
 from a voucher than one whose deliveries add 0.1, even when each is "all delivery".
-The catalogue's effects are priors; ``serving.uplift`` learns them from randomised outcomes.
+The catalogue's effects are priors; ``uplift.effects`` learns them from randomised outcomes.
 Each customer gets the action with the best net value; customers are ranked by it; an action
 with net value <= 0 is never recommended.
 Objective: by default customer value is what it is (save the most value); with
@@ -47,9 +47,9 @@ from scipy.special import expit, logit
 
 from cxchurn.errors import ConfigError, DataContractError
 from cxchurn.hashing import stable_digests
-from serving.catalogue import Catalogue
-from serving.drivers import ACTIONABLE, FAMILIES, family_map
-from serving.value import ValueConfig, customer_value
+from features.families import ACTIONABLE, FAMILIES, family_map
+from serving.retention.catalogue import Catalogue
+from serving.retention.value import ValueConfig, customer_value
 
 CUSTOMER_ID: Final = "customer_id"
 PLAN_COLUMNS: Final = (
@@ -102,7 +102,7 @@ def holdout_mask(customer_ids: Sequence[str] | pd.Series, share: float,
     A hash, not a draw: a customer stays in (or out of) the control group on every plan with
     the same salt, whatever the list holds, so the group's churn can later be compared with
     the contacted customers' (what the campaign really saved; unbiased controls for
-    ``serving.uplift``). Change the salt to start a new control group.
+    ``uplift.effects``). Change the salt to start a new control group.
     """
     if share <= 0:
         return np.zeros(len(customer_ids), dtype=bool)
@@ -114,7 +114,7 @@ def family_mass(shap: np.ndarray, features: Sequence[str],
     """Per row, the log-odds each driver family adds to the churn score (positive SHAP summed).
 
     Only drivers that raise risk count (a feature that lowers risk needs no action). Columns:
-    ``serving.drivers.FAMILIES``; rows with no risk-raising driver are all zero.
+    ``features.families.FAMILIES``; rows with no risk-raising driver are all zero.
     """
     shap = np.asarray(shap, dtype=float)
     if shap.ndim != 2 or shap.shape[1] != len(features):

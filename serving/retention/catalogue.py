@@ -17,7 +17,7 @@ from typing import Any, Final
 import yaml
 
 from cxchurn.errors import ConfigError, NotFoundError
-from serving.drivers import ACTIONABLE
+from features.families import ACTIONABLE
 
 DEFAULT_FILE: Final = Path(__file__).with_name("actions.yaml")
 ENV_VAR: Final = "CXCHURN_ACTIONS"
@@ -35,10 +35,11 @@ class Action:
     """One retention action.
 
     ``effect`` is the share of the log-odds that the driver families it answers add to a
-    customer's churn score which the action removes (see ``serving.policy``); ``general_effect``
-    the share of the other experience families' log-odds it removes (a manager's call calms
-    most unhappy customers a little). Both are priors until ``serving.uplift`` learns them from
-    randomised outcomes; above 1 means it also repairs damage an average customer carries.
+    customer's churn score which the action removes (see ``serving.retention.policy``);
+    ``general_effect`` the share of the other experience families' log-odds it removes (a
+    manager's call calms most unhappy customers a little). Both are priors until
+    ``uplift.effects`` learns them from randomised outcomes; above 1 means it also repairs
+    damage an average customer carries.
     """
 
     name: str
@@ -172,7 +173,8 @@ def parse_catalogue(data: Any, source: str = "") -> Catalogue:
         data = {"actions": data}
     if not isinstance(data, dict) or not isinstance(data.get("actions"), list):
         raise ConfigError(f"action catalogue {source!r} must be a mapping with a list under "
-                          f"'actions' (see serving/actions.yaml); got {type(data).__name__}.")
+                          "'actions' (see serving/retention/actions.yaml); got "
+                          f"{type(data).__name__}.")
     unknown = sorted(set(data) - {"currency", "actions"})
     if unknown:
         raise ConfigError(f"action catalogue {source!r}: unknown top-level key(s) {unknown}; "
@@ -200,7 +202,7 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
         text = chosen.read_text(encoding="utf-8")
     except OSError as err:
         raise ConfigError(f"cannot read the action catalogue {str(chosen)!r}: {err}; pass an "
-                          f"existing YAML file (see serving/actions.yaml).") from err
+                          f"existing YAML file (see serving/retention/actions.yaml).") from err
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as err:

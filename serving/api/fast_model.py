@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from cxchurn.errors import FeatureMismatchError
-from serving.payload import unseen_rows
+from serving.api.payload import unseen_rows
 
 
 def _codes(model: Any) -> dict[str, dict[str, float]]:

@@ -1,0 +1,1 @@
+"""The scoring API: BentoML service, runtime (model + online store), request schemas."""

@@ -1,0 +1,5 @@
+"""SHAP drivers in plain words (English and Turkish), shared by the scoring API and retention."""
+
+from serving.reasons.text import LANGUAGES, reason
+
+__all__ = ["LANGUAGES", "reason"]
