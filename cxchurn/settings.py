@@ -13,7 +13,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from cxchurn.errors import ConfigError
 
@@ -154,7 +154,7 @@ class Settings:
             holdout_share=_holdout(env),
         )
 
-    def with_overrides(self, **changes: object) -> Settings:
+    def with_overrides(self, **changes: Any) -> Settings:
         """A copy with command-line options applied over the environment's values."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
