@@ -158,7 +158,7 @@ ORDER BY k.customer_id, k.cutoff"""
     return sql, params
 
 
-def _check_horizon(dates: Sequence[pd.Timestamp], config: LabelConfig) -> None:
+def check_horizon(dates: Sequence[pd.Timestamp], config: LabelConfig) -> None:
     if config.data_end is None:
         return
     end = pd.Timestamp(config.data_end)
@@ -176,7 +176,7 @@ def eligible_cutoffs(customers: pit.Source, events: pit.Source,
                      con: duckdb.DuckDBPyConnection | None = None) -> pd.DataFrame:
     """The explicit cutoff table: every (customer, cutoff) eligible under ``config``."""
     con = con or pit.connect()
-    _check_horizon(dates, config)
+    check_horizon(dates, config)
     pit.require(pit.register(con, "cx_customers", customers), schema.CUSTOMER_COLUMNS,
                 "customers")
     pit.require(pit.register(con, "cx_events", events), schema.EVENT_REQUIRED, "events")

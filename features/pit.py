@@ -8,6 +8,7 @@ DuckDB's reader API, never pasted into SQL text.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypeAlias
 
 import duckdb
 import pandas as pd
@@ -16,7 +17,7 @@ from cxchurn.errors import DataContractError
 from features import schema
 from features.compile import CompiledQuery
 
-Source = pd.DataFrame | str | Path
+Source: TypeAlias = pd.DataFrame | str | Path
 
 
 def connect(threads: int | None = None) -> duckdb.DuckDBPyConnection:

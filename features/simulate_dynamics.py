@@ -171,10 +171,10 @@ def simulate_block(
     n_days = (end_us - start_us) // DAY_US
     cutoff_day = {(c - start_us) // DAY_US: i for i, c in enumerate(cutoffs_us)}
     rise_day = {}
-    for date, plans, share, rel in PRICE_RISES:
+    for date, rise_plans, share, rise_share in PRICE_RISES:
         day = (to_us(date) - start_us) // DAY_US
         if 0 <= day < n_days:
-            rise_day[day] = (np.isin(pop.plan, plans), share, rel)
+            rise_day[day] = (np.isin(pop.plan, rise_plans), share, rise_share)
 
     start_abs = start_us // DAY_US
     signup_abs = pop.signup_us // DAY_US

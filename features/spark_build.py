@@ -28,7 +28,7 @@ from features.spark_io import Source, is_remote, location, read_table, write_par
 from features.spec import FeatureSpec, spec_version, specs_to_data
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame, Row, SparkSession
     from rich.console import Console
 
 SPEC_FILE = "feature_spec.json"
@@ -44,11 +44,18 @@ class SparkBuild:
     churn_rate: float
 
 
+def _one(row: Row | None) -> Row:
+    """The single row of a global aggregate (Spark types ``first()`` as optional)."""
+    if row is None:
+        raise DataContractError("a global aggregate returned no row; the input may be unreadable")
+    return row
+
+
 def check_contract(customers: DataFrame, events: DataFrame) -> None:
     """Raise DataContractError with counts if the tables break the data contract's core rules."""
     from pyspark.sql import functions as F
 
-    def n_where(condition: object) -> object:
+    def n_where(condition: Column) -> Column:
         return F.sum(F.when(condition, 1).otherwise(0))
 
     c = customers.agg(
@@ -64,8 +71,9 @@ def check_contract(customers: DataFrame, events: DataFrame) -> None:
         n_where(~F.col("channel").isin(list(schema.CHANNELS))
                 | F.col("channel").isNull()).alias("unknown channel"),
     ).first()
-    problems = [f"{table}: {n:,} row(s) with {what}" for table, row in
-                (("customers", c), ("events", e)) for what, n in row.asDict().items() if n]
+    problems = [f"{table}: {n:,} row(s) with {what}"
+                for table, row in (("customers", _one(c)), ("events", _one(e)))
+                for what, n in row.asDict().items() if n]
     if problems:
         raise DataContractError("the input breaks the data contract: " + "; ".join(problems)
                                 + ". Run `cxchurn features validate` to quarantine the bad rows "
@@ -113,8 +121,9 @@ def build_to_folder(spark: SparkSession, customers: Source | DataFrame,
     paths["spec"] = out(SPEC_FILE)
     write_text(spark, paths["spec"], json.dumps(spec_document(specs, config), indent=2,
                                                  ensure_ascii=False))
-    return SparkBuild(paths=paths, n_rows=int(stats["n"]), n_features=len(specs),
-                      churn_rate=float(stats["rate"] or 0.0))
+    row = _one(stats)
+    return SparkBuild(paths=paths, n_rows=int(row["n"]), n_features=len(specs),
+                      churn_rate=float(row["rate"] or 0.0))
 
 
 def build_command_spark(engine: str, master: str, customers: Path, events: Path,

@@ -15,15 +15,14 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 
 from cxchurn.errors import DataContractError
 from features import schema
 from features.compile import CUSTOMERS_TABLE, CUTOFFS_TABLE, EVENTS_TABLE, compile_features
-from features.labels import LabelConfig, eligibility_sql, labels_sql
-from features.labels import _check_horizon as check_horizon
+from features.labels import LabelConfig, check_horizon, eligibility_sql, labels_sql
 from features.spark_io import Source, read_table
 from features.spark_sql import to_spark
 from features.spec import DEFAULT_SPECS, FeatureSpec
@@ -189,7 +188,7 @@ def to_pandas(frame: DataFrame, *, sort: bool = True) -> pd.DataFrame:
     Spark gives timestamps back as naive wall-clock times of the session zone (UTC here) and
     text as plain strings; ``cutoff`` becomes ``datetime64[us, UTC]`` like the DuckDB path.
     """
-    out = frame.toPandas()
+    out = cast(pd.DataFrame, frame.toPandas())
     for name, dtype in frame.dtypes:
         if dtype.startswith("timestamp"):
             out[name] = _utc(out[name])

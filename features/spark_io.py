@@ -14,18 +14,18 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 import pandas as pd
 import pyarrow as pa
 
-from cxchurn.errors import DataContractError
+from cxchurn.errors import ConfigError, DataContractError
 from features import schema
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-Source = pd.DataFrame | str | Path
+Source: TypeAlias = pd.DataFrame | str | Path
 PARTITION_COLUMN = "cutoff_date"
 CSV_SUFFIXES = (".csv", ".gz")
 
@@ -68,6 +68,9 @@ def write_text(spark: SparkSession, path: str | Path, text: str) -> str:
         Path(where).write_text(text, encoding="utf-8")
         return where
     jvm = spark.sparkContext._jvm
+    if jvm is None:  # a Spark Connect session has no JVM gateway to Hadoop's file system
+        raise ConfigError(f"writing {where} needs a classic Spark session with a JVM; Spark "
+                          "Connect sessions can only write local paths")
     target = jvm.org.apache.hadoop.fs.Path(where)
     fs = target.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
     stream = fs.create(target, True)

@@ -158,7 +158,7 @@ def _case_merges(text: pd.Series, missing: np.ndarray) -> tuple[tuple[str, str],
     groups: dict[str, list[str]] = {}
     for value in counts.index:
         groups.setdefault(value.lower(), []).append(value)
-    merges = []
+    merges: list[tuple[str, str]] = []
     for variants in groups.values():
         if len(variants) > 1:
             keep = max(variants, key=lambda v: (counts[v], -first[v]))

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from mlflow.models import ModelSignature, infer_signature
 from mlflow.models.model import ModelInfo
+from mlflow.pyfunc import PythonModel
 
 from cxchurn.errors import FeatureMismatchError
 
@@ -65,7 +66,7 @@ def raw_input_example(model: Any, rows: pd.DataFrame, n: int = 5) -> pd.DataFram
     return pd.DataFrame(out)
 
 
-class ChurnPyfunc(mlflow.pyfunc.PythonModel):
+class ChurnPyfunc(PythonModel):
     """pyfunc wrapper: raw feature rows in, calibrated P(churn) and raw log-odds out.
 
     ``model`` is the fitted ``training.model.ChurnModel``; serving reaches it with

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import optuna
@@ -51,7 +52,7 @@ def tune(
     y_valid_arr = np.asarray(y_valid, dtype=int)
 
     def objective(trial: optuna.Trial) -> float:
-        params = {**base, **search_space(trial)}
+        params: dict[str, Any] = {**base, **search_space(trial)}
         model = ChurnModel(**params).fit(X_train, y_train, X_valid, y_valid)
         trial.set_user_attr("best_iteration", model.best_iteration_)
         return float(roc_auc_score(y_valid_arr, model.raw_score(X_valid)))

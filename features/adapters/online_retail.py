@@ -101,7 +101,7 @@ def map_lines(lines: pd.DataFrame, horizon_days: int = HORIZON_DAYS) -> AdaptedL
     label = LabelConfig(kind="non_contractual", horizon_days=horizon_days,
                         activity_event_types=("order",), active_within_days=90,
                         data_end=data_end)
-    report = {
+    report: dict[str, int | str] = {
         "lines_read": n_lines,
         "lines_without_customer": int(no_customer.sum()),
         "lines_unparseable": int(unparseable.sum()),

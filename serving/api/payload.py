@@ -92,7 +92,7 @@ def typed_columns(schema: Mapping[str, Mapping[str, Any]],
 MAX_WARNINGS = 100  # per answer; one more line says how many were left out
 
 
-def unseen_rows(values: Sequence[Any], known: Iterable[Any]) -> np.ndarray:
+def unseen_rows(values: Sequence[Any] | np.ndarray, known: Iterable[Any]) -> np.ndarray:
     """Positions of the values present (not None / NaN) whose text is not a known level."""
     levels = {str(k) for k in known}
     return np.array([i for i, v in enumerate(values)

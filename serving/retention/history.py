@@ -47,7 +47,7 @@ def _detail(row: dict[str, Any], lang: str) -> str:
     kind = row["event_type"]
     tr = lang == "tr"
     amount, score, duration = row.get("amount"), row.get("score"), row.get("duration")
-    if kind == "delivery" and pd.notna(duration):
+    if kind == "delivery" and duration is not None and pd.notna(duration):
         if duration > 0:
             return f"{duration:.0f} gün gecikti" if tr else f"{duration:.0f} days late"
         return "zamanında" if tr else "on time"
