@@ -58,7 +58,7 @@ _DEFAULT_CUTOFFS: Final = tuple(f"2025-{m:02d}-01" for m in range(1, 7))
 
 def _iso(value: object, name: str) -> str:
     try:
-        return pd.Timestamp(value).date().isoformat()  # type: ignore[arg-type]
+        return pd.Timestamp(value).date().isoformat()
     except (ValueError, TypeError) as err:
         raise ConfigError(
             f"SimConfig.{name} must be a date like '2025-01-01'; got {value!r}."
