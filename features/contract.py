@@ -35,6 +35,7 @@ import pyarrow.compute as pc
 
 from cxchurn.errors import DataContractError
 from features import schema
+from features.values import as_text, blank_mask, nullable_text, parse_numbers, parse_timestamps
 
 CUSTOMERS: str = "customers"
 EVENTS: str = "events"
@@ -129,66 +130,6 @@ def require_columns(columns: Sequence[str], table: str, source: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# value parsing (vectorised, never raises on bad values)
-
-
-def _as_text(values: pd.Series) -> pd.Series:
-    """Values as stripped ``str`` (missing stays missing), whatever type the reader produced."""
-    if isinstance(values.dtype, pd.StringDtype) or values.dtype == object:
-        text = values.astype("str")
-    else:
-        text = values.astype("str").where(values.notna())
-    return text.str.strip()
-
-
-def _blank(text: pd.Series) -> np.ndarray:
-    return (text.isna() | (text == "")).to_numpy(dtype=bool)
-
-
-def parse_timestamps(values: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
-    """Parse to ``datetime64[us, UTC]``; return (parsed, blank mask, unparseable mask).
-
-    Naive timestamps are taken as UTC and offsets are converted to UTC, so files written in
-    different zones line up. Only ISO 8601 text is accepted: day-first or month-first dates are
-    ambiguous, and guessing would silently move events across a cutoff.
-    """
-    if isinstance(values.dtype, pd.DatetimeTZDtype):
-        parsed = values.dt.tz_convert("UTC")
-    elif pd.api.types.is_datetime64_dtype(values.dtype):
-        parsed = values.dt.tz_localize("UTC")
-    else:
-        text = _as_text(values)
-        blank = _blank(text)
-        parsed = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
-        parsed = parsed.astype("datetime64[us, UTC]")
-        return parsed, blank, ~blank & parsed.isna().to_numpy(dtype=bool)
-    parsed = parsed.astype("datetime64[us, UTC]")
-    blank = parsed.isna().to_numpy(dtype=bool)
-    return parsed, blank, np.zeros(len(values), dtype=bool)
-
-
-def parse_numbers(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """Parse to float64; return (parsed, bad mask). Blank is fine (NaN); text or inf is bad."""
-    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values):
-        parsed = values.astype("float64")
-        present = parsed.notna().to_numpy(dtype=bool)
-    else:
-        text = _as_text(values)
-        present = ~_blank(text)
-        parsed = pd.to_numeric(text.where(present), errors="coerce").astype("float64")
-    finite = np.isfinite(parsed.to_numpy(dtype="float64", na_value=np.nan))
-    parsed = parsed.where(finite)
-    return parsed, present & ~finite
-
-
-def _nullable_text(values: pd.Series) -> pd.Series:
-    """Free text as nullable ``str``: kept as written (no stripping), missing stays missing."""
-    if isinstance(values.dtype, pd.StringDtype) or values.dtype == object:
-        return values.astype("str")
-    return values.astype("str").where(values.notna())
-
-
-# ---------------------------------------------------------------------------------------------
 # splitting rows by the first failing check
 
 
@@ -273,11 +214,11 @@ def lookup(ids: pd.Series, known: pd.Series) -> np.ndarray:
 
 def _id_checks(ids: pd.Series, positions: np.ndarray | None, table: str) -> list[_Check]:
     checks = [_Check(
-        schema.CUSTOMER_ID, _blank(ids), "blank customer_id",
+        schema.CUSTOMER_ID, blank_mask(ids), "blank customer_id",
         "fill in the customer_id or remove the row", show_value=False,
     )]
     if positions is not None:
-        unknown = ~_blank(ids) & (positions < 0)
+        unknown = ~blank_mask(ids) & (positions < 0)
         checks.append(_Check(
             schema.CUSTOMER_ID, unknown,
             "unknown customer: customer_id is not among the accepted customers",
@@ -323,8 +264,8 @@ def check_customers(
     """
     require_columns(list(raw.columns), CUSTOMERS, source)
     row_numbers = _rows(len(raw), rows)
-    ids = _as_text(raw[schema.CUSTOMER_ID])
-    blank_id = _blank(ids)
+    ids = as_text(raw[schema.CUSTOMER_ID])
+    blank_id = blank_mask(ids)
     dup = ids.duplicated(keep="first").to_numpy(dtype=bool) & ~blank_id
     first_seen = pd.Series(row_numbers[~dup & ~blank_id], index=ids[~dup & ~blank_id])
     first_row = ids.map(first_seen).astype("Int64").astype("str")
@@ -358,23 +299,26 @@ def check_events(
     """
     require_columns(list(raw.columns), EVENTS, source)
     row_numbers = _rows(len(raw), rows)
-    ids = _as_text(raw[schema.CUSTOMER_ID])
+    ids = as_text(raw[schema.CUSTOMER_ID])
     positions = lookup(ids, customers[schema.CUSTOMER_ID])
     when, blank_t, bad_t = parse_timestamps(raw["event_time"])
-    types = _as_text(raw["event_type"])
-    channels = _as_text(raw["channel"])
+    types = as_text(raw["event_type"])
+    channels = as_text(raw["channel"])
     numbers: dict[str, pd.Series] = {}
     checks = [
         *_id_checks(ids, positions, EVENTS),
         *_time_checks("event_time", blank_t, bad_t),
-        _Check("event_type", _blank(types), "blank event_type",
+        _Check("event_type", blank_mask(types), "blank event_type",
                f"fill in one of: {_EVENT_TYPES_TEXT}"),
-        _Check("event_type", ~_blank(types) & ~types.isin(list(schema.EVENT_TYPES)).to_numpy(bool),
+        _Check("event_type",
+               ~blank_mask(types) & ~types.isin(list(schema.EVENT_TYPES)).to_numpy(bool),
                f"unknown event_type; allowed: {_EVENT_TYPES_TEXT}",
                "use one of the allowed event types (names are case-sensitive), or add the new "
                "type to EVENT_TYPES in features/schema.py"),
-        _Check("channel", _blank(channels), "blank channel", f"fill in one of: {_CHANNELS_TEXT}"),
-        _Check("channel", ~_blank(channels) & ~channels.isin(list(schema.CHANNELS)).to_numpy(bool),
+        _Check("channel", blank_mask(channels), "blank channel",
+               f"fill in one of: {_CHANNELS_TEXT}"),
+        _Check("channel",
+               ~blank_mask(channels) & ~channels.isin(list(schema.CHANNELS)).to_numpy(bool),
                f"unknown channel; allowed: {_CHANNELS_TEXT}",
                "use one of the allowed channels, or add it to CHANNELS in features/schema.py"),
     ]
@@ -403,7 +347,7 @@ def check_events(
         "check the event_time, or the customer's signup_date in the customers file",
     ))
     text = (
-        _nullable_text(raw["text"]) if "text" in raw.columns
+        nullable_text(raw["text"]) if "text" in raw.columns
         else pd.Series(np.nan, index=raw.index, dtype="str")
     )
     clean = pd.DataFrame({
@@ -429,14 +373,14 @@ def check_actions(
     """
     require_columns(list(raw.columns), ACTIONS, source)
     row_numbers = _rows(len(raw), rows)
-    ids = _as_text(raw[schema.CUSTOMER_ID])
+    ids = as_text(raw[schema.CUSTOMER_ID])
     positions = lookup(ids, customers[schema.CUSTOMER_ID])
     when, blank_t, bad_t = parse_timestamps(raw["action_time"])
-    kinds = _as_text(raw["action_type"])
+    kinds = as_text(raw["action_type"])
     checks = [
         *_id_checks(ids, positions, ACTIONS),
         *_time_checks("action_time", blank_t, bad_t),
-        _Check("action_type", _blank(kinds), "blank action_type",
+        _Check("action_type", blank_mask(kinds), "blank action_type",
                "fill in the kind of retention action (e.g. loyalty_offer)"),
     ]
     if "cost" in raw.columns:
@@ -445,7 +389,7 @@ def check_actions(
     else:
         cost = pd.Series(np.nan, index=raw.index, dtype="float64")
     outcome = (
-        _nullable_text(raw["outcome"]) if "outcome" in raw.columns
+        nullable_text(raw["outcome"]) if "outcome" in raw.columns
         else pd.Series(np.nan, index=raw.index, dtype="str")
     )
     clean = pd.DataFrame({
