@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from rich.progress import Progress
 
 from cxchurn.errors import ConfigError, DataContractError
 from features.schema import ACTION_COLUMNS
@@ -333,8 +334,6 @@ def simulate_to_folder(
     Memory holds one chunk of customers (``chunk_size``, rounded to whole blocks of
     BLOCK_SIZE) and its events at a time; the data do not depend on ``chunk_size``.
     """
-    from rich.progress import Progress  # imported here: only the CLI path needs it
-
     if chunk_size < 1:
         raise ConfigError(f"chunk_size must be a positive integer; got {chunk_size!r}.")
     folder = Path(folder)

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from statistics import NormalDist
 from typing import Final
 
 import numpy as np
@@ -93,8 +94,6 @@ def expected_shocks() -> tuple[float, float]:
     late = LATE_SHOCK * float((pk * late_factor(np.minimum(k, 20.0))).sum())
     q = (np.arange(20_000) + 0.5) / 20_000  # quantiles of the hours distribution
     mu, sd = TICKET_HOURS_LOG
-    from statistics import NormalDist
-
     z = np.array([NormalDist().inv_cdf(x) for x in q[::10]])
     hours = np.minimum(np.exp(mu + sd * z), 400.0)
     slow = hours > 48

@@ -22,6 +22,7 @@ from mlflow.exceptions import MlflowException
 from sklearn.metrics import roc_auc_score
 
 from cxchurn.errors import FeatureMismatchError, RegistryUnavailableError
+from training.pyfunc import OUTPUT_COLUMN, model_frame
 
 DEFAULT_MODEL_NAME = "cxchurn"
 CHAMPION = "champion"
@@ -184,8 +185,6 @@ def _registry_scorer(name: str) -> Callable[[str, pd.DataFrame], np.ndarray]:
     """Score rows with a registered version exactly as serving would (through its pyfunc)."""
 
     def score(version: str, rows: pd.DataFrame) -> np.ndarray:
-        from training.pyfunc import OUTPUT_COLUMN, model_frame
-
         try:
             loaded = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
         except MlflowException as err:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from matplotlib.figure import Figure
 
 from uplift.effects import EffectFit
 
@@ -59,14 +60,10 @@ def _crossfit_lines(fit: EffectFit) -> list[str]:
 
 def effects_chart(fit: EffectFit, out: Path) -> Path:
     """Priors (hollow) and learned effects (filled, 95% interval) per action, as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     table = fit.table
     y = np.arange(len(table))
-    fig, axes = plt.subplots(1, 2, figsize=(10, 0.5 * len(table) + 1.6), sharey=True)
+    fig = Figure(figsize=(10, 0.5 * len(table) + 1.6))
+    axes = fig.subplots(1, 2, sharey=True)
     for ax, (est, se, prior, title) in zip(axes, (
             ("effect", "effect_se", "prior_effect", "effect (answered drivers)"),
             ("general_effect", "general_se", "prior_general", "general effect (other drivers)"),
@@ -84,5 +81,4 @@ def effects_chart(fit: EffectFit, out: Path) -> Path:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
-    plt.close(fig)
     return out

@@ -50,6 +50,8 @@ from cxchurn.hashing import stable_digests
 from features.families import ACTIONABLE, FAMILIES, family_map
 from serving.retention.catalogue import Catalogue
 from serving.retention.value import ValueConfig, customer_value
+from training.explain import shap_values
+from training.pyfunc import model_frame
 
 CUSTOMER_ID: Final = "customer_id"
 PLAN_COLUMNS: Final = (
@@ -319,8 +321,6 @@ def policy_inputs(model: Any, rows: pd.DataFrame,
 
     Batch path (CLI, benchmark): scores, exact TreeSHAP and value in one pass over the rows.
     """
-    from training.explain import shap_values
-    from training.pyfunc import model_frame
 
     X = model_frame(model, rows)
     values, _ = shap_values(model, X)

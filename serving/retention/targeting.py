@@ -17,6 +17,7 @@ from dataclasses import replace
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import least_squares
 
 from cxchurn.errors import DataContractError
 from serving.retention.catalogue import MAX_EFFECT, Catalogue
@@ -114,8 +115,6 @@ def fit_effects_to_truth(customers: pd.DataFrame, mass: pd.DataFrame, truth: np.
     knows true effects of real customers): it calibrates the shipped catalogue's priors on
     worlds other than the one the benchmark judges, so the judgement stays out of sample.
     """
-    from scipy.optimize import least_squares
-
     customers = customers.reset_index(drop=True)
     p = customers["p_churn"].to_numpy(dtype=float)
     answered, other = action_masses(mass.reset_index(drop=True), catalogue)
