@@ -89,12 +89,15 @@ class RunSummary:
     model_name: str
     model_version: str | None
     decision: registry.PromotionDecision | None
-    metrics: dict[str, dict[str, float]]
-    headline: dict[str, float]
-    plots: dict[str, Path]
+    report: RunReport = field(repr=False)
     out_dir: Path
     fingerprint: dict[str, Any]
     summary_text: str = ""
+
+    @property
+    def metrics(self) -> dict[str, dict[str, float]]:
+        """Model name -> test metrics (the model, its baselines, the truth when known)."""
+        return self.report.metrics
 
     def lines(self) -> list[str]:
         """Human-readable report for the CLI and the demo."""
@@ -104,9 +107,10 @@ class RunSummary:
         out.append(f"MLflow run: {self.run_id} (experiment {self.experiment_id})")
         out.extend(registry_lines(self.model_name, self.model_version, self.decision))
         out.append(f"run files: {self.out_dir}")
-        if self.plots:
-            out.append(f"plots: {Path(next(iter(self.plots.values()))).parent}")
-            out.extend(f"  {name}: {path}" for name, path in self.plots.items())
+        plots = self.report.plots
+        if plots:
+            out.append(f"plots: {Path(next(iter(plots.values()))).parent}")
+            out.extend(f"  {name}: {path}" for name, path in plots.items())
         out.append(f"browse runs and the registry: {ui_command(self.tracking_uri)}")
         return out
 
@@ -225,9 +229,7 @@ def record_training_run(
         model_name=model_name,
         model_version=version,
         decision=decision,
-        metrics=report.metrics,
-        headline=report.headline(),
-        plots=dict(report.plots),
+        report=report,
         out_dir=out_dir,
         fingerprint=fp,
         summary_text=result.summary(),
