@@ -66,7 +66,7 @@ def baseline_scores(X_fit: pd.DataFrame, y_fit: np.ndarray, X_test: pd.DataFrame
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RunReport:
     """What one model showed on held-out rows it never learned from.
 
