@@ -21,10 +21,9 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from cxchurn.errors import ConfigError
 from training.baselines import fit_logistic
-from training.evaluate import compute_metrics
+from training.evaluate import MAIN_MODEL, compute_metrics
 from training.model import ChurnModel
 
-MAIN_MODEL = "lightgbm"
 HEADLINE = ("roc_auc", "pr_auc", "lift_top_decile", "brier")
 
 # Defaults for tables of a few thousand rows: many slow rounds with early stopping, and a

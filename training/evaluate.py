@@ -15,6 +15,9 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 
+# The name of the churn model's own row in every metrics table (beside baselines and truth).
+MAIN_MODEL = "lightgbm"
+
 METRIC_NAMES = (
     "roc_auc", "pr_auc", "log_loss", "brier", "ece", "lift_top_decile", "capture_top_decile",
     "lift_at_budget", "capture_at_budget", "base_rate", "n",
@@ -133,7 +136,7 @@ def metrics_by_segment(
 
 def compare_to_baselines(
     metrics: dict[str, dict[str, float]],
-    model: str = "lightgbm",
+    model: str = MAIN_MODEL,
     baselines: Sequence[str] = ("logistic", "recency_rule"),
     keys: Sequence[str] = ("roc_auc", "pr_auc"),
 ) -> dict[str, bool]:

@@ -17,13 +17,17 @@ from typing import Any
 import mlflow
 import numpy as np
 import pandas as pd
+from mlflow.models.model import ModelInfo
 
 from cxchurn import paths
 from cxchurn.errors import ConfigError, NotFoundError
-from features.schema import CUSTOMER_ID, CUTOFF, LABEL
+from features.schema import CUTOFF
+from features.spec import load_specs
 from training import registry
 from training.dataset import load_examples
-from training.pyfunc import load_churn_model, log_churn_model, model_frame
+from training.evaluate import MAIN_MODEL
+from training.pyfunc import load_churn_model, log_churn_model
+from training.report import RunReport, evaluate_on_test
 from training.tracking import (
     DEFAULT_EXPERIMENT,
     data_fingerprint,
@@ -32,7 +36,7 @@ from training.tracking import (
     setup_tracking,
     ui_command,
 )
-from training.train import TrainConfig, train_churn_model
+from training.train import TrainConfig, TrainResult, train_churn_model
 
 log = logging.getLogger(__name__)
 
@@ -45,22 +49,22 @@ def start_tracking(experiment: str, register: bool) -> str:
     return experiment_id
 
 
-def log_and_promote(result: Any, model_name: str, register: bool, *, force: bool = False,
+def log_and_promote(report: RunReport, model_name: str, register: bool, *, force: bool = False,
                     min_improvement: float = 0.0
-                    ) -> tuple[Any, str | None, registry.PromotionDecision | None]:
+                    ) -> tuple[ModelInfo, str | None, registry.PromotionDecision | None]:
     """Log the model in the active run; when registering, promote it if it beats the champion.
 
-    The champion and the new model are judged on the new model's test fold (identical rows).
+    The champion and the new model are judged on the new model's test rows (identical rows).
     Returns (model info, registered version or None, promotion decision or None).
     """
-    info = log_churn_model(result.model, result.split.test,
+    info = log_churn_model(report.model, report.rows,
                            registered_model_name=model_name if register else None)
     if not register:
         return info, None, None
     version = str(info.registered_model_version)
     decision = registry.compare_and_promote(
-        model_name, version, result.test_frame["p_churn"].to_numpy(), result.split.test,
-        result.split.test[LABEL].to_numpy(), min_improvement=min_improvement, force=force)
+        model_name, version, report.p_churn, report.rows, report.labels,
+        min_improvement=min_improvement, force=force)
     return info, version, decision
 
 
@@ -85,12 +89,15 @@ class RunSummary:
     model_name: str
     model_version: str | None
     decision: registry.PromotionDecision | None
-    metrics: dict[str, dict[str, float]]
-    headline: dict[str, float]
-    plots: dict[str, Path]
+    report: RunReport = field(repr=False)
     out_dir: Path
     fingerprint: dict[str, Any]
     summary_text: str = ""
+
+    @property
+    def metrics(self) -> dict[str, dict[str, float]]:
+        """Model name -> test metrics (the model, its baselines, the truth when known)."""
+        return self.report.metrics
 
     def lines(self) -> list[str]:
         """Human-readable report for the CLI and the demo."""
@@ -100,9 +107,10 @@ class RunSummary:
         out.append(f"MLflow run: {self.run_id} (experiment {self.experiment_id})")
         out.extend(registry_lines(self.model_name, self.model_version, self.decision))
         out.append(f"run files: {self.out_dir}")
-        if self.plots:
-            out.append(f"plots: {Path(next(iter(self.plots.values()))).parent}")
-            out.extend(f"  {name}: {path}" for name, path in self.plots.items())
+        plots = self.report.plots
+        if plots:
+            out.append(f"plots: {Path(next(iter(plots.values()))).parent}")
+            out.extend(f"  {name}: {path}" for name, path in plots.items())
         out.append(f"browse runs and the registry: {ui_command(self.tracking_uri)}")
         return out
 
@@ -114,50 +122,24 @@ class EvalSummary:
     run_id: str
     model_uri: str
     cutoffs: list[str]
-    metrics: dict[str, float]
-    plots: dict[str, Path] = field(default_factory=dict)
-    segment_metrics: pd.DataFrame | None = None
+    report: RunReport = field(repr=False)
     warnings: list[str] = field(default_factory=list)
-    importance: pd.DataFrame | None = None
-    scored: pd.DataFrame | None = field(default=None, repr=False)
-    model: Any = field(default=None, repr=False)
-    rows: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        """The model's figures on the evaluated rows (undefined ones left out)."""
+        return {k: float(v) for k, v in self.report.metrics[MAIN_MODEL].items()
+                if np.isfinite(v)}
 
     def lines(self) -> list[str]:
         out = [f"model: {self.model_uri}", f"cutoffs: {', '.join(self.cutoffs)}"]
         out.extend(f"  {k:<20} {v:.4f}" for k, v in self.metrics.items())
         out.extend(f"WARNING: {w}" for w in self.warnings)
-        if self.plots:
-            out.append(f"plots: {Path(next(iter(self.plots.values()))).parent}")
+        if self.report.plots:
+            out.append(f"plots: {Path(next(iter(self.report.plots.values()))).parent}")
         if self.run_id:
             out.append(f"MLflow run: {self.run_id}; browse: {ui_command()}")
         return out
-
-    def drivers(self, customer_ids: Any, top_k: int = 5) -> pd.DataFrame:
-        """Top SHAP drivers of the given customers' scores (one row per customer x driver)."""
-        from training.explain import explain_rows
-
-        if self.model is None or self.rows is None:
-            raise ConfigError("this summary holds no model/rows; use run_evaluation's result")
-        wanted = [str(c) for c in customer_ids]
-        rows = self.rows[self.rows[CUSTOMER_ID].astype(str).isin(wanted)]
-        missing = sorted(set(wanted) - set(rows[CUSTOMER_ID].astype(str)))
-        if missing:
-            raise NotFoundError(
-                f"customer(s) {missing[:10]} are not in the evaluated rows "
-                f"(cutoffs {', '.join(self.cutoffs)}); pick ids from summary.scored"
-            )
-        X = model_frame(self.model, rows)
-        p = self.model.predict_churn(X)
-        records = []
-        for cid, cutoff, prob, drivers in zip(
-            rows[CUSTOMER_ID], rows[CUTOFF], p, explain_rows(self.model, X, top_k), strict=True
-        ):
-            for rank, d in enumerate(drivers, start=1):
-                records.append({CUSTOMER_ID: cid, CUTOFF: cutoff, "p_churn": float(prob),
-                                "rank": rank, "feature": d.feature, "value": d.value,
-                                "shap": d.shap, "direction": d.direction})
-        return pd.DataFrame.from_records(records)
 
 
 def build_specs(features_dir: Path) -> Any:
@@ -165,8 +147,6 @@ def build_specs(features_dir: Path) -> Any:
     spec_file = features_dir / "feature_spec.json"
     if not spec_file.exists():
         return None
-    from features.spec import load_specs
-
     return load_specs(spec_file)
 
 
@@ -208,15 +188,39 @@ def run_training(
         examples, build_specs(features_dir), config, out,
         truth=_truth(Path(world_dir) if world_dir else None),
     )
-    tags = {"run_type": "train", "cxchurn.model_name": model_name}
+    return record_training_run(
+        result, config, examples, features_dir=features_dir, experiment_id=experiment_id,
+        tags={"run_type": "train", "cxchurn.model_name": model_name}, out_dir=out,
+        model_name=model_name, register=register, force_promote=force_promote,
+        min_improvement=min_improvement,
+    )
+
+
+def record_training_run(
+    result: TrainResult,
+    config: TrainConfig,
+    examples: pd.DataFrame,
+    *,
+    features_dir: Path,
+    experiment_id: str,
+    tags: dict[str, str],
+    out_dir: Path,
+    model_name: str,
+    register: bool,
+    force_promote: bool = False,
+    min_improvement: float = 0.0,
+) -> RunSummary:
+    """Log a finished training run to MLflow, register its model and maybe promote it."""
+    report = result.report
     # Under `mlflow run` MLFLOW_RUN_ID is set and start_run resumes the project's run (and
     # ignores its arguments), so tags are set explicitly inside.
     with mlflow.start_run(experiment_id=experiment_id) as run:
         mlflow.set_tags(tags)
-        fp = log_training_run(result, config=config, examples=examples,
+        fp = log_training_run(report, config=config, examples=examples,
+                              split=result.split.describe(), leakage=result.leakage,
                               features_dir=features_dir)
         info, version, decision = log_and_promote(
-            result, model_name, register, force=force_promote, min_improvement=min_improvement)
+            report, model_name, register, force=force_promote, min_improvement=min_improvement)
     return RunSummary(
         run_id=run.info.run_id,
         experiment_id=experiment_id,
@@ -225,10 +229,8 @@ def run_training(
         model_name=model_name,
         model_version=version,
         decision=decision,
-        metrics=result.metrics,
-        headline=result.headline(),
-        plots=dict(result.plots),
-        out_dir=out,
+        report=report,
+        out_dir=out_dir,
         fingerprint=fp,
         summary_text=result.summary(),
     )
@@ -243,18 +245,16 @@ def run_evaluation(
     budget_share: float = 0.1,
     experiment: str = DEFAULT_EXPERIMENT,
     model_name: str = registry.DEFAULT_MODEL_NAME,
+    segment_columns: tuple[str, ...] = TrainConfig.segment_columns,
     log_run: bool = True,
 ) -> EvalSummary:
     """Score a registered model on the newest ``n_cutoffs`` of a build; log metrics and plots.
 
     Defaults to the champion. Warns (loudly, and in the run) when the evaluated cutoffs are
     ones the model was trained or early-stopped on: such figures flatter the model.
+    Metrics by segment for ``segment_columns`` (by default the training config's).
     ``log_run=False`` only reads (the review notebook): no evaluation run is recorded.
     """
-    from training.evaluate import compute_metrics, metrics_by_segment
-    from training.explain import global_importance, shap_values
-    from training.plots import write_plots
-
     if n_cutoffs < 1:
         raise ConfigError(f"n_cutoffs must be >= 1, got {n_cutoffs}")
     experiment_id = setup_tracking(experiment)
@@ -269,29 +269,15 @@ def run_evaluation(
             f"could not load model {uri!r} from {mlflow.get_tracking_uri()}: "
             f"{str(err)[:300]}; train one first (`cxchurn train`) or pass --model-uri"
         ) from err
-    X = model_frame(model, rows)
-    y = rows[LABEL].to_numpy(dtype=int)
-    p = model.predict_churn(X)
-    metrics = compute_metrics(y, p, budget_share)
     labels = [pd.Timestamp(c).date().isoformat() for c in cutoffs]
     warnings = _seen_cutoff_warnings(uri, labels)
     for w in warnings:
         log.warning(w)
     out = Path(out_dir) if out_dir is not None else paths.reports_dir() / "evaluate"
-    values, _ = shap_values(model, X)
-    plots = write_plots(y, p, values, model._prepare(X), out / "plots")
-    segments = [c for c in ("segment", "plan") if c in rows.columns]
-    seg = pd.concat([metrics_by_segment(rows, y, p, c, budget_share) for c in segments],
-                    ignore_index=True) if segments else None
-    scored = rows[[CUSTOMER_ID, CUTOFF, LABEL]].copy()
-    scored["p_churn"] = p
-    summary = EvalSummary(
-        run_id="", model_uri=uri, cutoffs=labels,
-        metrics={k: float(v) for k, v in metrics.items() if np.isfinite(v)},
-        plots=plots, segment_metrics=seg, warnings=warnings,
-        importance=global_importance(values, model.feature_names_), scored=scored,
-        model=model, rows=rows,
-    )
+    report = evaluate_on_test(model, rows, uncalibrated=False, segment_columns=segment_columns,
+                              budget_share=budget_share, plots_dir=out / "plots")
+    summary = EvalSummary(run_id="", model_uri=uri, cutoffs=labels, report=report,
+                          warnings=warnings)
     if not log_run:
         return summary
     tags = {"run_type": "evaluate", "evaluated_model": uri,
@@ -302,8 +288,8 @@ def run_evaluation(
         mlflow.log_params({"eval.model_uri": uri, "eval.n_cutoffs": n_cutoffs,
                            "eval.budget_share": budget_share})
         mlflow.set_tag("data.fingerprint", data_fingerprint(rows)["fingerprint"])
-        mlflow.log_metrics(flat_metrics({"lightgbm": metrics}))
-        for path in plots.values():
+        mlflow.log_metrics(flat_metrics(report.metrics))
+        for path in report.plots.values():
             mlflow.log_artifact(str(path), artifact_path="plots")
         if warnings:
             mlflow.set_tag("warning", " | ".join(warnings)[:4000])

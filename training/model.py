@@ -140,14 +140,14 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             params["monotone_constraints"] = mono
             params["monotone_constraints_method"] = "advanced"
         train_set = lgb.Dataset(
-            self._prepare(X), label=y_arr, categorical_feature=self.categorical_features_,
+            self.prepare(X), label=y_arr, categorical_feature=self.categorical_features_,
             free_raw_data=False,
         )
         callbacks = []
         valid_sets = []
         if X_valid is not None:
             yv = _labels(y_valid)
-            valid_sets = [lgb.Dataset(self._prepare(X_valid), label=yv, reference=train_set)]
+            valid_sets = [lgb.Dataset(self.prepare(X_valid), label=yv, reference=train_set)]
             callbacks.append(lgb.early_stopping(self.early_stopping_rounds, verbose=False))
             params["metric"] = "binary_logloss"
         self.booster_ = lgb.train(
@@ -176,8 +176,12 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
                 "exactly model.feature_names_"
             )
 
-    def _prepare(self, X: pd.DataFrame) -> pd.DataFrame:
+    def prepare(self, X: pd.DataFrame) -> pd.DataFrame:
+        """``X`` as LightGBM sees it: the training features in order, categories fixed."""
         return prepare_frame(X, self.feature_names_, self.categories_)
+
+    # Private spelling kept for callers outside training/ until they move to ``prepare``.
+    _prepare = prepare
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "booster_"):
@@ -200,7 +204,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         self.check_features(X)
         return np.asarray(
             self.booster_.predict(
-                self._prepare(X), raw_score=True, num_iteration=self.best_iteration_
+                self.prepare(X), raw_score=True, num_iteration=self.best_iteration_
             ),
             dtype=float,
         )

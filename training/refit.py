@@ -25,29 +25,20 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-import mlflow
 import pandas as pd
 from sklearn.base import clone
 
 from cxchurn import paths
 from cxchurn.errors import ConfigError
 from features.adapters.base import purged_cutoffs
-from features.schema import CUSTOMER_ID, CUTOFF, LABEL
+from features.schema import CUTOFF, LABEL
 from training import registry
-from training.baselines import fit_logistic, recency_rule_scores
 from training.dataset import Split, load_examples
-from training.evaluate import compare_to_baselines, compute_metrics, metrics_by_segment
-from training.explain import global_importance, shap_values
-from training.job import RunSummary, build_specs, log_and_promote, start_tracking
-from training.plots import write_plots
-from training.tracking import DEFAULT_EXPERIMENT, log_training_run
-from training.train import (
-    MAIN_MODEL,
-    TrainConfig,
-    TrainResult,
-    train_churn_model,
-    write_run_files,
-)
+from training.evaluate import MAIN_MODEL
+from training.job import RunSummary, build_specs, record_training_run, start_tracking
+from training.report import baseline_scores, evaluate_on_test
+from training.tracking import DEFAULT_EXPERIMENT
+from training.train import TrainConfig, TrainResult, train_churn_model, write_run_files
 
 log = logging.getLogger(__name__)
 
@@ -100,44 +91,18 @@ def refit_final(examples: pd.DataFrame, selected: TrainResult, config: TrainConf
     model = clone(selected.model).set_params(n_estimators=rounds, calibration=None).fit(X, y)
     log.info("refit: %d rounds on %d rows at %d cutoffs", rounds, len(rows), len(cutoffs))
 
-    X_test, y_test = split.test[features], split.test[LABEL].to_numpy(dtype=int)
-    p_test = model.predict_churn(X_test)
-    logistic = fit_logistic(X, y)
-    p_logistic = logistic.predict_proba(X_test)[:, 1]
-    recency = recency_rule_scores(X_test)
-    share = config.budget_share
-    metrics = {
-        MAIN_MODEL: compute_metrics(y_test, p_test, share),
-        BEFORE_REFIT: selected.metrics[MAIN_MODEL],
-        "logistic": compute_metrics(y_test, p_logistic, share),
-        "recency_rule": compute_metrics(y_test, recency, share),
-    }
-    comparison = compare_to_baselines(metrics, MAIN_MODEL)
-    segments = [c for c in config.segment_columns if c in split.test.columns]
-    segment_metrics = pd.concat(
-        [metrics_by_segment(split.test, y_test, p_test, c, share) for c in segments],
-        ignore_index=True) if segments else pd.DataFrame()
-    values, expected = shap_values(model, X_test)
-    plots: dict[str, Path] = {}
-    if config.write_plots:
-        plots = write_plots(y_test, p_test, values, model._prepare(X_test), out / "plots",
-                            baselines={"logistic": p_logistic, "recency_rule": recency})
-    test_frame = split.test[[CUSTOMER_ID, CUTOFF, LABEL]].copy()
-    test_frame["p_churn"] = p_test
-    test_frame["raw_score"] = model.raw_score(X_test)
-    test_frame["p_logistic"] = p_logistic
-    test_frame["recency_days"] = recency
+    report = evaluate_on_test(
+        model, split.test, baselines=baseline_scores(X, y, split.test[features]),
+        reference={BEFORE_REFIT: selected.metrics[MAIN_MODEL]}, uncalibrated=False,
+        segment_columns=config.segment_columns, budget_share=config.budget_share,
+        plots_dir=out / "plots" if config.write_plots else None,
+    )
     # The run record says which cutoffs the final model learned from (evaluate warns on them).
     refit_split = Split(train=rows, valid=split.valid, test=split.test, train_cutoffs=cutoffs,
                         valid_cutoffs=list(split.valid_cutoffs),
                         test_cutoffs=list(split.test_cutoffs))
-    result = TrainResult(
-        model=model, split=refit_split, metrics=metrics, segment_metrics=segment_metrics,
-        leakage=selected.leakage, shap_values=values, expected_value=expected,
-        global_importance=global_importance(values, model.feature_names_), plots=plots,
-        test_frame=test_frame, beats_baselines=all(comparison.values()),
-        baseline_comparison=comparison, tuning=selected.tuning,
-    )
+    result = TrainResult(report=report, split=refit_split, leakage=selected.leakage,
+                         tuning=selected.tuning)
     write_run_files(result, config, out)
     return result
 
@@ -170,20 +135,12 @@ def run_event_log_training(
     experiment_id = start_tracking(experiment, register)
     examples = load_examples(features_dir)
     result = train_event_log(examples, build_specs(features_dir), config, out, refit=refit)
-    with mlflow.start_run(experiment_id=experiment_id) as run:
-        mlflow.set_tags({"run_type": "train", "cxchurn.model_name": model_name,
-                         "cxchurn.mode": "event_log", "refit": str(refit),
-                         "refit.rounds": str(result.model.n_estimators if refit else "")})
-        fp = log_training_run(result, config=config, examples=examples,
-                              features_dir=features_dir)
-        info, version, decision = log_and_promote(result, model_name, register,
-                                                  force=force_promote)
-    return RunSummary(
-        run_id=run.info.run_id, experiment_id=experiment_id,
-        tracking_uri=mlflow.get_tracking_uri(), model_uri=info.model_uri,
-        model_name=model_name, model_version=version, decision=decision,
-        metrics=result.metrics, headline=result.headline(), plots=dict(result.plots),
-        out_dir=out, fingerprint=fp, summary_text=result.summary(),
+    tags = {"run_type": "train", "cxchurn.model_name": model_name, "cxchurn.mode": "event_log",
+            "refit": str(refit), "refit.rounds": str(result.model.n_estimators if refit else "")}
+    return record_training_run(
+        result, config, examples, features_dir=features_dir, experiment_id=experiment_id,
+        tags=tags, out_dir=out, model_name=model_name, register=register,
+        force_promote=force_promote,
     )
 
 

@@ -19,19 +19,17 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.model_selection import train_test_split
 
 from cxchurn.errors import ConfigError, DataContractError
 from features.schema import CUSTOMER_ID, LABEL
-from training.baselines import fit_logistic
-from training.crossval import CAPACITY_GRID, MAIN_MODEL, CVResult, best_of_grid, cross_validate
-from training.evaluate import compare_to_baselines, compute_metrics
-from training.explain import global_importance, shap_values
+from training.crossval import CAPACITY_GRID, CVResult, best_of_grid, cross_validate
 from training.infer_types import (
     TypePlan,
     apply_types,
@@ -41,11 +39,13 @@ from training.infer_types import (
 )
 from training.leakage import LeakageReport, find_leaks
 from training.model import ChurnModel
+from training.report import RunReport, baseline_scores, evaluate_on_test, write_json
 
 log = logging.getLogger(__name__)
 
 TEST_BUCKETS = 20
 VALID_BUCKETS = 15
+SUMMARY_KEYS = ("roc_auc", "pr_auc", "lift_top_decile", "brier")
 
 
 @dataclass(frozen=True)
@@ -148,8 +148,6 @@ def plan_version(plan: TypePlan) -> str:
 
 def final_split(rows: pd.DataFrame, test_rows: pd.DataFrame | None, seed: int) -> SnapshotSplit:
     if test_rows is not None:
-        from sklearn.model_selection import train_test_split
-
         y = rows[LABEL].to_numpy()
         fit_idx, valid_idx = train_test_split(np.arange(len(rows)), test_size=0.2, stratify=y,
                                               random_state=seed)
@@ -175,27 +173,28 @@ def final_split(rows: pd.DataFrame, test_rows: pd.DataFrame | None, seed: int) -
 
 @dataclass
 class SnapshotResult:
-    """One snapshot run: the estimate (CV or given split), the final model and its evidence.
+    """One snapshot run: the final model's test report plus the estimate and the type plan."""
 
-    Attribute names follow ``training.train.TrainResult`` so ``training.tracking`` logs both.
-    """
-
+    report: RunReport
     plan: TypePlan
-    model: ChurnModel
     chosen_trees: str
     split: SnapshotSplit
-    metrics: dict[str, dict[str, float]]
     leakage: LeakageReport
-    shap_values: np.ndarray
-    expected_value: float
-    global_importance: pd.DataFrame
-    plots: dict[str, Path]
-    test_frame: pd.DataFrame
-    beats_baselines: bool
-    baseline_comparison: dict[str, bool]
     cv: CVResult | None = None
     protocol: str = ""
-    segment_metrics: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def model(self) -> ChurnModel:
+        return self.report.model
+
+    @property
+    def metrics(self) -> dict[str, dict[str, float]]:
+        """Model name -> metrics of the final model and its baseline on the held-out rows."""
+        return self.report.metrics
+
+    @property
+    def global_importance(self) -> pd.DataFrame:
+        return self.report.global_importance
 
     def estimate(self) -> dict[str, dict[str, float]]:
         """The protocol's figures per model: CV means, else the held-out test metrics."""
@@ -205,15 +204,12 @@ class SnapshotResult:
         return self.metrics
 
     def summary(self) -> str:
-        keys = ("roc_auc", "pr_auc", "lift_top_decile", "brier")
         lines = [self.cv.summary() if self.cv is not None else f"protocol: {self.protocol}"]
         lines.append(f"final model ({self.chosen_trees} trees) on held-out rows: "
                      f"{self.split.source}")
-        lines.append(f"{'model':<24}" + "".join(f"{k:>18}" for k in keys))
-        for name, m in self.metrics.items():
-            lines.append(f"{name:<24}" + "".join(f"{m[k]:>18.4f}" for k in keys))
+        lines.extend(self.report.metrics_table(SUMMARY_KEYS, 18))
         lines.append(leakage_line(self.leakage))
-        top = self.global_importance.head(5)["feature"].tolist()
+        top = self.report.global_importance.head(5)["feature"].tolist()
         lines.append(f"top drivers (mean |SHAP|): {top}")
         return "\n".join(lines)
 
@@ -269,38 +265,14 @@ def train_snapshot(
     split = final_split(rows, test_rows, config.seed)
     train_valid = pd.concat([split.train, split.valid], ignore_index=True)
     model, chosen = _fit_final(split, features, grid, config.seed)
-    X_test = split.test[features]
-    y_test = split.test[LABEL].to_numpy(dtype=int)
-    p_test = model.predict_churn(X_test)
-    raw_test = model.raw_score(X_test)
-    logistic = fit_logistic(train_valid[features], train_valid[LABEL].to_numpy(dtype=int))
-    p_logistic = logistic.predict_proba(X_test)[:, 1]
-    metrics = {
-        MAIN_MODEL: compute_metrics(y_test, p_test, config.budget_share),
-        f"{MAIN_MODEL}_uncalibrated": compute_metrics(y_test, 1 / (1 + np.exp(-raw_test)),
-                                                      config.budget_share),
-        "logistic": compute_metrics(y_test, p_logistic, config.budget_share),
-    }
-    comparison = compare_to_baselines(metrics, MAIN_MODEL, baselines=("logistic",))
-    values, expected = shap_values(model, X_test)
-    importance = global_importance(values, model.feature_names_)
-    plots: dict[str, Path] = {}
-    if config.write_plots:
-        from training.plots import write_plots
-
-        plots = write_plots(y_test, p_test, values, model._prepare(X_test), out / "plots",
-                            baselines={"logistic": p_logistic})
-    test_frame = split.test[[CUSTOMER_ID, LABEL]].copy()
-    test_frame["p_churn"] = p_test
-    test_frame["raw_score"] = raw_test
-    test_frame["p_logistic"] = p_logistic
-    result = SnapshotResult(
-        plan=plan, model=model, chosen_trees=chosen, split=split, metrics=metrics,
-        leakage=leakage, shap_values=values, expected_value=expected,
-        global_importance=importance, plots=plots, test_frame=test_frame,
-        beats_baselines=all(comparison.values()), baseline_comparison=comparison, cv=cv,
-        protocol=protocol,
+    report = evaluate_on_test(
+        model, split.test, budget_share=config.budget_share, keys=(CUSTOMER_ID,),
+        baselines=baseline_scores(train_valid[features], train_valid[LABEL].to_numpy(dtype=int),
+                                  split.test[features], recency=False),
+        plots_dir=out / "plots" if config.write_plots else None,
     )
+    result = SnapshotResult(report=report, plan=plan, chosen_trees=chosen, split=split,
+                            leakage=leakage, cv=cv, protocol=protocol)
     _write_files(result, config, out)
     return result
 
@@ -314,20 +286,12 @@ def _fit_final(split: SnapshotSplit, features: list[str], grid: dict[str, dict[s
     return best_of_grid(grid, X_fit, y_fit, X_valid, y_valid, seed)
 
 
-def _jsonable(obj: Any) -> Any:
-    from training.tracking import _jsonable as tracking_jsonable
-
-    return tracking_jsonable(obj)
-
-
 def _write_files(result: SnapshotResult, config: SnapshotConfig, out: Path) -> None:
     (out / "type_plan.json").write_text(json.dumps(result.plan.to_dict(), indent=2, default=str))
-    (out / "metrics.json").write_text(json.dumps(_jsonable(result.metrics), indent=2))
-    (out / "estimate.json").write_text(json.dumps(
-        {"protocol": result.protocol, "metrics": _jsonable(result.estimate())}, indent=2))
-    (out / "leakage.json").write_text(json.dumps(_jsonable(result.leakage.to_dict()), indent=2))
-    (out / "config.json").write_text(json.dumps(asdict(config), indent=2, default=str))
-    result.global_importance.to_csv(out / "importance.csv", index=False)
+    result.report.write_files(out)
+    write_json(out / "estimate.json", {"protocol": result.protocol,
+                                       "metrics": result.estimate()})
+    write_json(out / "leakage.json", result.leakage.to_dict())
+    write_json(out / "config.json", asdict(config))
     if result.cv is not None:
         result.cv.folds.to_csv(out / "cv_folds.csv", index=False)
-    result.test_frame.to_parquet(out / "test_predictions.parquet", index=False)

@@ -84,14 +84,16 @@ def run_snapshot_training(
         mlflow.set_tags({"run_type": "train", "cxchurn.model_name": name,
                          "cxchurn.mode": "snapshot", "data.table": Path(table).name,
                          "protocol": result.protocol[:500]})
-        log_training_run(result, config=config, examples=examples)
+        log_training_run(result.report, config=config, examples=examples,
+                         split=result.split.describe(), leakage=result.leakage)
         mlflow.log_dict(result.plan.to_dict(), "data/type_plan.json")
         if result.cv is not None:
             mlflow.log_metrics({f"cv.{model}.{k}": v
                                 for model, values in result.estimate().items()
                                 for k, v in values.items() if math.isfinite(v)})
             mlflow.log_text(result.cv.folds.to_csv(index=False), "metrics/cv_folds.csv")
-        _, version, decision = log_and_promote(result, name, register, force=force_promote)
+        _, version, decision = log_and_promote(result.report, name, register,
+                                               force=force_promote)
     return SnapshotSummary(result=result, run_id=run.info.run_id, model_name=name,
                            model_version=version, decision=decision, out_dir=out,
                            tracking_uri=mlflow.get_tracking_uri())

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
 import os
 import tempfile
 from collections.abc import Mapping
@@ -28,9 +27,12 @@ from cxchurn import paths
 from cxchurn.errors import RegistryUnavailableError
 from features.schema import CUSTOMER_ID, CUTOFF
 from training.dataset import load_feature_spec
+from training.evaluate import MAIN_MODEL
+from training.leakage import LeakageReport
+from training.model import ChurnModel
+from training.report import RunReport, jsonable
 
 DEFAULT_EXPERIMENT = "cxchurn"
-MAIN_MODEL = "lightgbm"
 
 
 def setup_tracking(experiment: str = DEFAULT_EXPERIMENT, root: Path | None = None) -> str:
@@ -131,16 +133,16 @@ def data_fingerprint(examples: pd.DataFrame) -> dict[str, Any]:
     return out
 
 
-def flat_params(config: Any, model: Any) -> dict[str, str]:
-    """Run parameters: the training config plus the model's hyper-parameters, as strings."""
+def flat_params(config: object, model: ChurnModel) -> dict[str, str]:
+    """Run parameters: the training config (a dataclass) plus the fitted model's
+    hyper-parameters, as strings."""
     params: dict[str, Any] = {}
-    if dataclasses.is_dataclass(config):
+    if dataclasses.is_dataclass(config) and not isinstance(config, type):
         params.update({f"config.{k}": v for k, v in dataclasses.asdict(config).items()})
-    if hasattr(model, "get_params"):
-        params.update({f"model.{k}": v for k, v in model.get_params().items()})
-    params["model.best_iteration"] = getattr(model, "best_iteration_", None)
-    params["model.n_features"] = len(getattr(model, "feature_names_", []))
-    params["model.spec_version"] = getattr(model, "spec_version_", None)
+    params.update({f"model.{k}": v for k, v in model.get_params().items()})
+    params["model.best_iteration"] = model.best_iteration_
+    params["model.n_features"] = len(model.feature_names_)
+    params["model.spec_version"] = model.spec_version_
     return {k: _param_text(v) for k, v in params.items()}
 
 
@@ -170,23 +172,26 @@ def flat_metrics(metrics: Mapping[str, Mapping[str, float]]) -> dict[str, float]
 
 
 def log_training_run(
-    result: Any,
+    report: RunReport,
     *,
-    config: Any,
+    config: object,
     examples: pd.DataFrame,
+    split: Mapping[str, object] | None = None,
+    leakage: LeakageReport | None = None,
     features_dir: Path | None = None,
     feature_spec: Any = None,
 ) -> dict[str, Any]:
-    """Log one ``TrainResult`` into the active run (everything except the model itself).
+    """Log one run's ``RunReport`` into the active run (everything except the model itself).
 
-    ``feature_spec`` is the build's spec document; by default it is read from
-    ``features_dir``. It travels beside the examples, not in ``examples.attrs``, because pandas
-    deep-copies attrs on every operation (that cost a third of a training run).
-    Returns the data fingerprint that was logged.
+    ``split`` is the split's description (rows, churn rate, cutoffs per part) and ``leakage``
+    the leakage guard's verdict, both recorded when given. ``feature_spec`` is the build's
+    spec document; by default it is read from ``features_dir``. It travels beside the
+    examples, not in ``examples.attrs``, because pandas deep-copies attrs on every operation
+    (that cost a third of a training run). Returns the data fingerprint that was logged.
     """
     if mlflow.active_run() is None:
         raise RuntimeError("log_training_run needs an active MLflow run (mlflow.start_run())")
-    model = result.model
+    model = report.model
     fp = data_fingerprint(examples)
     mlflow.log_params(flat_params(config, model))
     mlflow.set_tags(
@@ -194,47 +199,41 @@ def log_training_run(
             "data.fingerprint": fp["fingerprint"],
             "data.n_rows": str(fp["n_rows"]),
             "data.n_columns": str(fp["n_columns"]),
-            "spec_version": str(getattr(model, "spec_version_", "unknown")),
-            "beats_baselines": str(bool(getattr(result, "beats_baselines", False))),
+            "spec_version": str(model.spec_version_),
+            "beats_baselines": str(report.beats_baselines),
             **({"data.features_dir": str(features_dir)} if features_dir else {}),
         }
     )
     mlflow.log_dict(fp, "data/fingerprint.json")
-    split = getattr(result, "split", None)
-    if split is not None and hasattr(split, "describe"):
-        mlflow.log_dict(split.describe(), "data/split.json")
+    if split is not None:
+        mlflow.log_dict(dict(split), "data/split.json")
     if feature_spec is None and features_dir is not None:
         feature_spec = load_feature_spec(features_dir)
     if feature_spec is not None:
         mlflow.log_dict(feature_spec, "feature_spec.json")
-    mlflow.log_metrics(flat_metrics(result.metrics))
-    mlflow.log_dict(_jsonable(result.metrics), "metrics/test_metrics.json")
+    mlflow.log_metrics(flat_metrics(report.metrics))
+    mlflow.log_dict(jsonable(report.metrics), "metrics/test_metrics.json")
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
-        _log_frame(getattr(result, "segment_metrics", None), tmp_path, "metrics", "segments")
-        _log_frame(getattr(result, "global_importance", None), tmp_path, "shap", "importance")
-        shap_values = getattr(result, "shap_values", None)
-        if shap_values is not None:
-            shap_frame = pd.DataFrame(np.asarray(shap_values), columns=model.feature_names_)
-            _log_frame(shap_frame, tmp_path, "shap", "test_shap_values", parquet=True)
-        predictions = getattr(result, "test_frame", None)
-        if isinstance(predictions, pd.DataFrame):
-            # Scores without customer ids: run artifacts are shared more widely than the data.
-            predictions = predictions.drop(columns=[CUSTOMER_ID], errors="ignore")
+        _log_frame(report.segment_metrics, tmp_path, "metrics", "segments")
+        _log_frame(report.global_importance, tmp_path, "shap", "importance")
+        shap_frame = pd.DataFrame(np.asarray(report.shap_values), columns=model.feature_names_)
+        _log_frame(shap_frame, tmp_path, "shap", "test_shap_values", parquet=True)
+        # Scores without customer ids: run artifacts are shared more widely than the data.
+        predictions = report.test_frame.drop(columns=[CUSTOMER_ID], errors="ignore")
         _log_frame(predictions, tmp_path, "predictions", "test", parquet=True)
-    leakage = getattr(result, "leakage", None)
     if leakage is not None:
-        mlflow.log_dict(_jsonable(_as_dict(leakage)), "leakage.json")
-    for plot in dict(getattr(result, "plots", {}) or {}).values():
+        mlflow.log_dict(jsonable(dataclasses.asdict(leakage)), "leakage.json")
+    for plot in report.plots.values():
         if Path(plot).exists():
             mlflow.log_artifact(str(plot), artifact_path="plots")
     return fp
 
 
 def _log_frame(
-    frame: Any, tmp: Path, artifact_path: str, stem: str, parquet: bool = False
+    frame: pd.DataFrame, tmp: Path, artifact_path: str, stem: str, parquet: bool = False
 ) -> None:
-    if not isinstance(frame, pd.DataFrame) or frame.empty:
+    if frame.empty:
         return
     path = tmp / f"{stem}.{'parquet' if parquet else 'csv'}"
     if parquet:
@@ -242,22 +241,3 @@ def _log_frame(
     else:
         frame.to_csv(path, index=False)
     mlflow.log_artifact(str(path), artifact_path=artifact_path)
-
-
-def _as_dict(obj: Any) -> Any:
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return dataclasses.asdict(obj)
-    return obj
-
-
-def _jsonable(obj: Any) -> Any:
-    """Nested dicts of numbers made JSON-safe (NaN -> None)."""
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, float | np.floating):
-        return None if not math.isfinite(float(obj)) else float(obj)
-    if isinstance(obj, np.integer):
-        return int(obj)
-    return obj

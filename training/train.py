@@ -7,11 +7,9 @@ layer up (``training.tracking``), so this function is testable without a trackin
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,22 +17,17 @@ import pandas as pd
 
 from cxchurn.errors import ConfigError, DataContractError
 from features.schema import CUSTOMER_ID, CUTOFF, LABEL
-from training.baselines import fit_logistic, recency_rule_scores
 from training.dataset import (
     Split,
     categorical_columns,
     feature_columns,
     split_out_of_time,
 )
-from training.evaluate import compare_to_baselines, compute_metrics, metrics_by_segment
-from training.explain import global_importance, shap_values
 from training.leakage import LeakageReport, find_leaks
 from training.model import ChurnModel
-from training.plots import write_plots
+from training.report import RunReport, baseline_scores, evaluate_on_test, write_json
 
 log = logging.getLogger(__name__)
-
-MAIN_MODEL = "lightgbm"
 
 
 @dataclass(frozen=True)
@@ -71,45 +64,36 @@ class TrainConfig:
         }
 
 
+SUMMARY_KEYS = ("roc_auc", "pr_auc", "log_loss", "brier", "ece", "lift_top_decile",
+                "capture_top_decile", "capture_at_budget")
+
+
 @dataclass
 class TrainResult:
-    """What a run produced; ``metrics`` maps model name -> test-fold metrics."""
+    """One training run: the test-fold report plus the split and the leakage guard's verdict."""
 
-    model: ChurnModel
+    report: RunReport
     split: Split
-    metrics: dict[str, dict[str, float]]
-    segment_metrics: pd.DataFrame
     leakage: LeakageReport
-    shap_values: np.ndarray
-    expected_value: float
-    global_importance: pd.DataFrame
-    plots: dict[str, Path]
-    test_frame: pd.DataFrame
-    beats_baselines: bool
-    baseline_comparison: dict[str, bool] = field(default_factory=dict)
     tuning: pd.DataFrame | None = None
 
+    @property
+    def model(self) -> ChurnModel:
+        return self.report.model
+
+    @property
+    def metrics(self) -> dict[str, dict[str, float]]:
+        """Model name -> test-fold metrics."""
+        return self.report.metrics
+
     def headline(self) -> dict[str, float]:
-        """The acceptance figures: AUC vs the simulator's truth and top-decile capture."""
-        main = self.metrics[MAIN_MODEL]
-        out = {
-            "roc_auc": main["roc_auc"],
-            "capture_top_decile": main["capture_top_decile"],
-            "lift_top_decile": main["lift_top_decile"],
-        }
-        if "truth" in self.metrics:
-            out["truth_roc_auc"] = self.metrics["truth"]["roc_auc"]
-            out["auc_gap_vs_truth"] = self.metrics["truth"]["roc_auc"] - main["roc_auc"]
-        return out
+        return self.report.headline()
 
     def summary(self) -> str:
         """Human-readable result table (printed by the CLI, logged by the run)."""
-        keys = ("roc_auc", "pr_auc", "log_loss", "brier", "ece", "lift_top_decile",
-                "capture_top_decile", "capture_at_budget")
-        lines = [f"{'model':<24}" + "".join(f"{k:>20}" for k in keys)]
-        for name, m in self.metrics.items():
-            lines.append(f"{name:<24}" + "".join(f"{m[k]:>20.4f}" for k in keys))
-        h = self.headline()
+        report = self.report
+        lines = report.metrics_table(SUMMARY_KEYS, 20)
+        h = report.headline()
         if "auc_gap_vs_truth" in h:
             lines.append(
                 f"AUC gap vs simulator truth: {h['auc_gap_vs_truth']:+.4f} "
@@ -119,8 +103,8 @@ class TrainResult:
             f"top decile captures {h['capture_top_decile']:.1%} of churners "
             f"(lift {h['lift_top_decile']:.2f}x its 10% share)"
         )
-        lines.append("beats baselines: " + ("yes" if self.beats_baselines else
-                     f"NO ({self.baseline_comparison})"))
+        lines.append("beats baselines: " + ("yes" if report.beats_baselines else
+                     f"NO ({report.baseline_comparison})"))
         if self.leakage.dropped:
             lines.append(f"leakage guard dropped: {self.leakage.dropped}")
         return "\n".join(lines)
@@ -174,14 +158,6 @@ def _truth_scores(test: pd.DataFrame, truth: pd.DataFrame) -> np.ndarray:
     return merged["p_churn"].to_numpy(dtype=float)
 
 
-def _jsonable(obj: object) -> object:
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, float | np.floating):
-        return None if not math.isfinite(float(obj)) else float(obj)
-    return obj
-
-
 def train_churn_model(
     examples: pd.DataFrame,
     specs: object,
@@ -206,7 +182,6 @@ def train_churn_model(
         raise ConfigError(f"keep_features names unknown features {unknown_keep}; have {features}")
     y_train = split.train[LABEL].to_numpy(dtype=int)
     y_valid = split.valid[LABEL].to_numpy(dtype=int)
-    y_test = split.test[LABEL].to_numpy(dtype=int)
 
     leakage = find_leaks(split.train[features], y_train, config.leak_threshold,
                          keep=config.keep_features)
@@ -227,52 +202,16 @@ def train_churn_model(
     model = ChurnModel(**params).fit(X_train, y_train, X_valid, y_valid)
     log.info("lightgbm: best iteration %d of %d", model.best_iteration_, config.n_estimators)
 
-    p_test = model.predict_churn(X_test)
-    raw_test = model.raw_score(X_test)
-    logistic = fit_logistic(X_train, y_train)
-    p_logistic = logistic.predict_proba(X_test)[:, 1]
-    recency = recency_rule_scores(X_test)
-    metrics = {
-        MAIN_MODEL: compute_metrics(y_test, p_test, config.budget_share),
-        f"{MAIN_MODEL}_uncalibrated": compute_metrics(y_test, 1 / (1 + np.exp(-raw_test)),
-                                                      config.budget_share),
-        "logistic": compute_metrics(y_test, p_logistic, config.budget_share),
-        "recency_rule": compute_metrics(y_test, recency, config.budget_share),
-    }
-    if truth is not None:
-        metrics["truth"] = compute_metrics(y_test, _truth_scores(split.test, truth),
-                                           config.budget_share)
-    comparison = compare_to_baselines(metrics, MAIN_MODEL)
-    beats = all(comparison.values())
-    if not beats:
-        log.warning("the LightGBM model does NOT beat every baseline on the test fold: %s",
-                    comparison)
-
-    segments = [c for c in config.segment_columns if c in split.test.columns]
-    segment_metrics = pd.concat(
-        [metrics_by_segment(split.test, y_test, p_test, c, config.budget_share) for c in segments],
-        ignore_index=True,
-    ) if segments else pd.DataFrame()
-
-    values, expected = shap_values(model, X_test)
-    importance = global_importance(values, model.feature_names_)
-    plots: dict[str, Path] = {}
-    if config.write_plots:
-        prepared = model._prepare(X_test)
-        plots = write_plots(y_test, p_test, values, prepared, out / "plots",
-                            baselines={"logistic": p_logistic, "recency_rule": recency})
-
-    test_frame = split.test[[CUSTOMER_ID, CUTOFF, LABEL]].copy()
-    test_frame["p_churn"] = p_test
-    test_frame["raw_score"] = raw_test
-    test_frame["p_logistic"] = p_logistic
-    test_frame["recency_days"] = recency
-    result = TrainResult(
-        model=model, split=split, metrics=metrics, segment_metrics=segment_metrics,
-        leakage=leakage, shap_values=values, expected_value=expected,
-        global_importance=importance, plots=plots, test_frame=test_frame,
-        beats_baselines=beats, baseline_comparison=comparison, tuning=tuning,
+    report = evaluate_on_test(
+        model, split.test, baselines=baseline_scores(X_train, y_train, X_test),
+        truth=_truth_scores(split.test, truth) if truth is not None else None,
+        segment_columns=config.segment_columns, budget_share=config.budget_share,
+        plots_dir=out / "plots" if config.write_plots else None,
     )
+    if not report.beats_baselines:
+        log.warning("the LightGBM model does NOT beat every baseline on the test fold: %s",
+                    report.baseline_comparison)
+    result = TrainResult(report=report, split=split, leakage=leakage, tuning=tuning)
     write_run_files(result, config, out)
     for line in result.summary().splitlines():
         log.info(line)
@@ -280,16 +219,12 @@ def train_churn_model(
 
 
 def write_run_files(result: TrainResult, config: TrainConfig, out: Path) -> None:
-    (out / "metrics.json").write_text(json.dumps(_jsonable(result.metrics), indent=2))
-    (out / "headline.json").write_text(json.dumps(_jsonable(result.headline()), indent=2))
-    (out / "leakage.json").write_text(json.dumps(_jsonable(result.leakage.to_dict()), indent=2))
-    (out / "config.json").write_text(json.dumps(asdict(config), indent=2, default=str))
-    (out / "split.json").write_text(json.dumps(result.split.describe(), indent=2))
-    result.global_importance.to_csv(out / "importance.csv", index=False)
-    if not result.segment_metrics.empty:
-        result.segment_metrics.to_csv(out / "segment_metrics.csv", index=False)
-    result.test_frame.to_parquet(out / "test_predictions.parquet", index=False)
+    result.report.write_files(out)
+    write_json(out / "headline.json", result.headline())
+    write_json(out / "leakage.json", result.leakage.to_dict())
+    write_json(out / "config.json", asdict(config))
+    write_json(out / "split.json", result.split.describe())
 
 
 __all__ = ["TrainConfig", "TrainResult", "categorical_columns", "monotone_hints",
-           "train_churn_model"]
+           "train_churn_model", "write_run_files"]

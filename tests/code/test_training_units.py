@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxchurn.errors import ConfigError, DataContractError
+from cxchurn.errors import ConfigError, DataContractError, NotFoundError
 from tests.conftest import make_toy_examples
 from training.baselines import fit_logistic, recency_column, recency_rule_scores
 from training.dataset import (
@@ -25,7 +25,9 @@ from training.evaluate import (
     metrics_by_segment,
 )
 from training.explain import global_importance
+from training.model import ChurnModel
 from training.plots import write_plots
+from training.report import baseline_scores, evaluate_on_test, jsonable
 from training.train import monotone_hints
 
 
@@ -210,6 +212,39 @@ def test_write_plots_writes_every_png(tmp_path) -> None:
     assert set(paths) == expected
     for path in paths.values():
         assert path.suffix == ".png" and path.stat().st_size > 1000
+
+
+# --------------------------------------------------------------------------- report
+def test_one_evaluation_orders_metrics_and_compares_only_baselines(small: pd.DataFrame,
+                                                                    tmp_path) -> None:
+    split = split_out_of_time(small)
+    feats = feature_columns(small)
+    model = ChurnModel(n_estimators=40, calibration=None).fit(
+        split.train[feats], split.train["churned"])
+    scores = baseline_scores(split.train[feats], split.train["churned"].to_numpy(),
+                             split.test[feats])
+    report = evaluate_on_test(model, split.test, baselines=scores,
+                              reference={"before": {"roc_auc": 0.5}},
+                              segment_columns=("plan", "no_such_column"))
+    assert list(report.metrics) == ["lightgbm", "lightgbm_uncalibrated", "before", "logistic",
+                                    "recency_rule"]
+    assert set(report.baseline_comparison) == {"logistic", "recency_rule"}
+    assert list(report.test_frame.columns) == ["customer_id", "cutoff", "churned", "p_churn",
+                                               "raw_score", "p_logistic", "recency_days"]
+    assert set(report.segment_metrics["segment_column"]) == {"plan"}
+    assert report.plots == {}
+    assert report.shap_values.shape == (len(split.test), len(feats))
+    report.write_files(tmp_path)
+    assert json.loads((tmp_path / "metrics.json").read_text())["before"] == {"roc_auc": 0.5}
+    drivers = report.drivers(split.test["customer_id"].head(2), top_k=2)
+    assert set(drivers["rank"]) <= {1, 2}
+    with pytest.raises(NotFoundError, match=r"\['nobody'\] are not in the evaluated rows"):
+        report.drivers(["nobody"])
+
+
+def test_jsonable_turns_nan_and_numpy_into_json() -> None:
+    assert jsonable({"a": float("nan"), 1: [np.float64(0.5), np.int64(2)], "t": (np.inf,)}) == {
+        "a": None, "1": [0.5, 2], "t": [None]}
 
 
 # ---------------------------------------------------------------------------- tuning

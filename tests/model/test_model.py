@@ -139,7 +139,7 @@ def test_renaming_customer_ids_changes_nothing(toy_examples: pd.DataFrame, tmp_p
     renamed["customer_id"] = "X-" + renamed["customer_id"].str[::-1]
     a = train_churn_model(toy_examples, TOY_MONOTONE, config, tmp_path / "a")
     b = train_churn_model(renamed, TOY_MONOTONE, config, tmp_path / "b")
-    np.testing.assert_array_equal(a.test_frame["p_churn"], b.test_frame["p_churn"])
+    np.testing.assert_array_equal(a.report.test_frame["p_churn"], b.report.test_frame["p_churn"])
     assert pd.DataFrame(a.metrics).equals(pd.DataFrame(b.metrics))
 
 
@@ -164,16 +164,17 @@ def test_training_run_reports_metrics_baselines_and_files(
     main = result.metrics["lightgbm"]
     assert main["roc_auc"] > result.metrics["recency_rule"]["roc_auc"]
     assert main["lift_top_decile"] > 3
-    assert result.shap_values.shape == (len(result.split.test), len(result.model.feature_names_))
-    assert result.global_importance["feature"].iloc[0] in {
+    assert result.report.shap_values.shape == (len(result.split.test),
+                                               len(result.model.feature_names_))
+    assert result.report.global_importance["feature"].iloc[0] in {
         "late_deliveries_90d", "days_since_last_activity"}
-    assert set(result.segment_metrics["segment_column"]) == {"segment", "plan"}
+    assert set(result.report.segment_metrics["segment_column"]) == {"segment", "plan"}
     for name in ("metrics.json", "leakage.json", "importance.csv", "test_predictions.parquet",
                  "plots/roc.png", "plots/shap_summary.png"):
         assert (tmp_path / name).exists(), name
     # The toy world is linear in log-odds, so logistic regression may win: it must be said.
-    assert ("beats baselines: yes" in caplog.text) == result.beats_baselines
-    if not result.beats_baselines:
+    assert ("beats baselines: yes" in caplog.text) == result.report.beats_baselines
+    if not result.report.beats_baselines:
         assert "does NOT beat every baseline" in caplog.text
 
 

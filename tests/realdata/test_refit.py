@@ -63,8 +63,8 @@ def test_the_final_model_learns_on_all_labelled_cutoffs_and_never_on_the_test_fo
     assert result.model.n_estimators == result.model.best_iteration_
     assert result.model.calibrator_ is None
     # the test fold is the untouched newest cutoff, scored by the refitted model
-    assert set(result.test_frame[CUTOFF]) == {MONTHS[-1]}
+    assert set(result.report.test_frame[CUTOFF]) == {MONTHS[-1]}
     assert {"lightgbm", BEFORE_REFIT, "logistic", "recency_rule"} <= set(result.metrics)
     assert result.metrics["lightgbm"]["roc_auc"] > result.metrics["recency_rule"]["roc_auc"]
     written = pd.read_parquet(tmp_path / "test_predictions.parquet")
-    assert np.allclose(written["p_churn"], result.test_frame["p_churn"])
+    assert np.allclose(written["p_churn"], result.report.test_frame["p_churn"])

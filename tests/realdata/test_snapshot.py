@@ -96,7 +96,7 @@ def test_real_table_with_its_own_split_trains_explains_registers_and_scores(tmp_
     model = load_churn_model("models:/cxchurn-orange-test@champion")
     rows = apply_types(read_table(test_file).head(20), result.plan)
     p = model.predict_churn(rows[model.feature_names_])
-    assert np.allclose(p, result.test_frame["p_churn"].to_numpy()[:20])
+    assert np.allclose(p, result.report.test_frame["p_churn"].to_numpy()[:20])
     values, expected = shap_values(model, rows[model.feature_names_])
     assert np.allclose(values.sum(axis=1) + expected,
                        model.raw_score(rows[model.feature_names_]))
