@@ -22,11 +22,12 @@ import pandas as pd
 from cxchurn.errors import DataContractError
 from features import schema
 from features.compile import CUSTOMERS_TABLE, CUTOFFS_TABLE, EVENTS_TABLE, compile_features
+from features.default_specs import DEFAULT_SPECS
 from features.labels import LabelConfig, eligibility_sql, labels_sql
 from features.labels import _check_horizon as check_horizon
 from features.spark_io import Source, read_table
 from features.spark_sql import to_spark
-from features.spec import DEFAULT_SPECS, FeatureSpec
+from features.spec import FeatureSpec
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession

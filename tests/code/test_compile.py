@@ -11,8 +11,8 @@ import sqlglot
 from cxchurn.errors import ConfigError
 from features import schema
 from features.compile import compile_features
+from features.default_specs import DEFAULT_SPECS
 from features.spec import (
-    DEFAULT_SPECS,
     FeatureSpec,
     Filter,
     dump_specs,

@@ -7,7 +7,8 @@ import re
 import pytest
 
 from features import schema
-from features.spec import DEFAULT_SPECS, FeatureSpec, validate_specs
+from features.default_specs import DEFAULT_SPECS
+from features.spec import FeatureSpec, validate_specs
 from serving.describe_tr import CHANNELS, EVENT_NOUNS, describe_tr
 from serving.drivers import FAMILIES, feature_family
 from serving.reasons import FAMILY_LABELS, reason

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from cxchurn.errors import ConfigError, FeatureMismatchError
-from features.spec import DEFAULT_SPECS, FeatureSpec, validate_specs
+from features.default_specs import DEFAULT_SPECS
+from features.spec import FeatureSpec, validate_specs
 from serving.drivers import feature_family
 from serving.value import ValueConfig, customer_value, monthly_revenue
 
