@@ -11,29 +11,41 @@ from collections.abc import Sequence
 from typing import Any
 
 from features import schema
-from features.spec import FeatureSpec, Filter, validate_specs
+from features.spec import (
+    AggregateSpec,
+    Aggregation,
+    Family,
+    FeatureSpec,
+    Filter,
+    Monotone,
+    NpsCategorySpec,
+    TrendOp,
+    TrendSpec,
+    ValueColumn,
+    validate_specs,
+)
 
 
-def _agg(name: str, description: str, family: str, event_types: Sequence[str], aggregation: str,
-         *, column: str | None = None, window: int | None = None, flt: Filter | None = None,
-         channel: str | None = None, text: str | None = None, monotone: int = 0,
-         half_life: float | None = None, cap: float | None = None,
-         power: float | None = None) -> FeatureSpec:
-    return FeatureSpec(name=name, description=description, family=family,
-                       event_types=tuple(event_types), aggregation=aggregation, column=column,
-                       window_days=window, filter=flt, channel=channel, text_signal=text,
-                       monotone=monotone, half_life_days=half_life, cap=cap, power=power)
+def _agg(name: str, description: str, family: Family, event_types: Sequence[str],
+         aggregation: Aggregation, *, column: ValueColumn | None = None, window: int | None = None,
+         flt: Filter | None = None, channel: str | None = None, text: str | None = None,
+         monotone: Monotone = 0, half_life: float | None = None, cap: float | None = None,
+         power: float | None = None) -> AggregateSpec:
+    return AggregateSpec(name=name, description=description, family=family,
+                         event_types=tuple(event_types), aggregation=aggregation, column=column,
+                         window_days=window, filter=flt, channel=channel, text_signal=text,
+                         monotone=monotone, half_life_days=half_life, cap=cap, power=power)
 
 
 def _windows(stem: str, description: str, windows: Sequence[int], *args: Any,
-             **kwargs: Any) -> list[FeatureSpec]:
+             **kwargs: Any) -> list[AggregateSpec]:
     return [_agg(f"{stem}_{w}d", f"{description} in the last {w} days", *args, window=w, **kwargs)
             for w in windows]
 
 
-def _trend(name: str, description: str, recent: str, baseline: str, op: str) -> FeatureSpec:
-    return FeatureSpec(name=name, description=description, family="trend", kind="trend",
-                       inputs=(recent, baseline), op=op)
+def _trend(name: str, description: str, recent: str, baseline: str, op: TrendOp) -> TrendSpec:
+    return TrendSpec(name=name, description=description, family="trend",
+                     inputs=(recent, baseline), op=op)
 
 
 _LATE = Filter("duration", ">", 0.0)
@@ -104,8 +116,8 @@ def _default_specs() -> tuple[FeatureSpec, ...]:
     s += [
         _agg("nps_last", "the last NPS score given", "cx", ["survey_nps"], "last",
              column="score", monotone=-1),
-        FeatureSpec(name="nps_category", description="detractor, passive or promoter, from the "
-                    "last NPS score", family="cx", kind="nps_category", inputs=("nps_last",)),
+        NpsCategorySpec(name="nps_category", description="detractor, passive or promoter, "
+                        "from the last NPS score", family="cx", inputs=("nps_last",)),
         _agg("nps_change", "the last NPS score minus the one before it", "cx", ["survey_nps"],
              "change", column="score"),
         _agg("days_since_last_nps", "days since the last NPS answer", "cx", ["survey_nps"],
