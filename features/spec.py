@@ -45,6 +45,7 @@ import yaml
 
 from cxchurn.errors import ConfigError
 from features import schema
+from features.spec_yaml import to_yaml
 from features.text_signals import LEXICONS
 
 Kind: TypeAlias = Literal["aggregate", "trend", "nps_category"]
@@ -79,10 +80,8 @@ FILE_FIELDS = ("name", "description", "family", "kind", "event_types", "aggregat
 
 @dataclass(frozen=True)
 class Filter:
-    """A numeric condition on one value column, e.g. ``duration > 0`` (a late delivery).
-
-    Checked by the aggregate spec that holds it, so its errors name the spec.
-    """
+    """A numeric condition on one value column, e.g. ``duration > 0`` (a late delivery);
+    checked by the aggregate spec that holds it, so its errors name the spec."""
 
     column: ValueColumn
     op: Operator
@@ -389,8 +388,7 @@ def dump_specs(specs: Sequence[FeatureSpec], path: str | Path) -> Path:
     if path.suffix == ".json":
         path.write_text(json.dumps(doc, indent=2, ensure_ascii=False), encoding="utf-8")
     else:
-        path.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True),
-                        encoding="utf-8")
+        path.write_text(to_yaml(doc), encoding="utf-8")
     return path
 
 

@@ -35,6 +35,7 @@ from features.spec import (
     spec_version,
     specs_to_data,
 )
+from features.spec_yaml import to_yaml
 from features.text_signals import LEXICONS
 from training.dataset import load_feature_spec, spec_version_of
 
@@ -68,7 +69,7 @@ def aggregate_specs(draw: st.DrawFn, name: st.SearchStrategy[str] = names) -> Ag
         "channel": draw(maybe(st.sampled_from(schema.CHANNELS))),
         "text_signal": draw(maybe(st.sampled_from(sorted(LEXICONS)))),
     }
-    if agg == "share" and not any(match.values()):
+    if agg == "share" and not (match["filter"] or match["channel"] or match["text_signal"]):
         match["channel"] = draw(st.sampled_from(schema.CHANNELS))
     decay = {} if not decayed else {
         "half_life_days": draw(st.floats(MIN_HALF_LIFE_DAYS, MAX_WINDOW_DAYS)),
@@ -115,8 +116,7 @@ def test_any_spec_survives_dict_json_and_yaml(spec: FeatureSpec) -> None:
     data = spec.to_dict()
     assert spec_from_dict(data) == spec
     assert spec_from_dict(json.loads(json.dumps(data))) == spec
-    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
-    assert spec_from_dict(yaml.safe_load(text)) == spec
+    assert spec_from_dict(yaml.safe_load(to_yaml(data))) == spec
     assert spec_from_dict(data).to_dict() == data
 
 
@@ -128,6 +128,13 @@ def test_a_spec_set_survives_its_files_with_the_same_version(specs: list[Feature
             loaded = load_specs(dump_specs(specs, Path(folder) / f"specs.{suffix}"))
             assert loaded == tuple(specs)
             assert spec_version(loaded) == spec_version(specs)
+
+
+def test_yaml_keeps_line_separator_characters_and_turkish_letters() -> None:
+    # PyYAML's own safe_dump(allow_unicode=True) reads "\x85" back as a space.
+    for text in ("0\x85", "a\u2028b", "ş\u2029", "geç kalan teslimat"):
+        assert yaml.safe_load(to_yaml({"description": text})) == {"description": text}
+    assert "geç kalan" in to_yaml({"description": "geç kalan"})
 
 
 def test_zero_and_false_like_values_are_kept() -> None:
