@@ -242,7 +242,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from cxchurn.paths import home
-    from features.spec import DEFAULT_SPECS, dump_specs
+    from features.default_specs import DEFAULT_SPECS
+    from features.spec import dump_specs
 
     work = (args.workdir or home() / "bench").resolve()
     world = work / f"world-{args.customers}-s{args.seed}-a{args.activity:g}"

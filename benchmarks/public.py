@@ -101,8 +101,8 @@ BOOTSTRAP = 2000
 
 
 def run_log(ds: registry.LogDataset, root: Path, work: Path, btyd: bool) -> dict[str, Any]:
+    from features.default_specs import DEFAULT_SPECS
     from features.pipeline import build_examples, write_outputs
-    from features.spec import DEFAULT_SPECS
     from training.refit import run_event_log_training
     from training.train import TrainConfig
 

@@ -39,10 +39,10 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from features.default_specs import DEFAULT_SPECS  # noqa: E402
 from features.labels import LabelConfig  # noqa: E402
 from features.pipeline import build_examples, write_outputs  # noqa: E402
 from features.simulate import SimConfig, World, monthly_cutoffs, simulate  # noqa: E402
-from features.spec import DEFAULT_SPECS  # noqa: E402
 from serving.retention.catalogue import Catalogue, load_catalogue, write_catalogue  # noqa: E402
 from serving.retention.policy import policy_inputs  # noqa: E402
 from serving.retention.targeting import (  # noqa: E402

@@ -46,11 +46,12 @@ def build_home(home: Path, trees: int) -> None:
     import mlflow
     import pandas as pd
 
+    from features.default_specs import DEFAULT_SPECS
     from features.labels import LabelConfig
     from features.pipeline import build_examples
     from features.schema import LABEL
     from features.simulate import SimConfig, simulate
-    from features.spec import DEFAULT_SPECS, spec_version
+    from features.spec import spec_version
     from serving.api.online_store import default_cutoff, latest_features, store_path, write_store
     from training import registry
     from training.dataset import feature_columns, split_out_of_time

@@ -44,8 +44,8 @@ def n_events(world: Path) -> int:
 
 
 def run_duckdb(world: Path, dates: list, config: Any, out: Path) -> dict[str, Any]:
+    from features.default_specs import DEFAULT_SPECS
     from features.pipeline import build_examples, write_outputs
-    from features.spec import DEFAULT_SPECS
 
     t0 = time.perf_counter()
     features, labels = build_examples(world / "customers.parquet", world / "events.parquet",
@@ -56,8 +56,8 @@ def run_duckdb(world: Path, dates: list, config: Any, out: Path) -> dict[str, An
 
 def run_spark_build(spark: Any, world: Path, dates: list, config: Any, out: Path
                     ) -> dict[str, Any]:
+    from features.default_specs import DEFAULT_SPECS
     from features.spark_build import build_to_folder
-    from features.spec import DEFAULT_SPECS
 
     t0 = time.perf_counter()
     build = build_to_folder(spark, world / "customers.parquet", world / "events.parquet", dates,

@@ -55,9 +55,9 @@ def stage_features(world: str, out: str) -> dict[str, float]:
 
     import pandas as pd
 
+    from features.default_specs import DEFAULT_SPECS
     from features.labels import LabelConfig
     from features.pipeline import build_examples, write_outputs
-    from features.spec import DEFAULT_SPECS
 
     start = time.perf_counter()
     meta = json.loads((Path(world) / "world.json").read_text())

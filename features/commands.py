@@ -83,9 +83,10 @@ def build_command(
                       ] = "local[*]",
 ) -> None:
     """Build the point-in-time feature table, labels and training examples as Parquet."""
+    from features.default_specs import DEFAULT_SPECS
     from features.load import load_tables
     from features.pipeline import build_examples, write_outputs
-    from features.spec import DEFAULT_SPECS, load_specs
+    from features.spec import load_specs
 
     console = Console(stderr=True)
     meta = _world_defaults(world) if world else {}

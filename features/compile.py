@@ -39,7 +39,14 @@ import pandas as pd
 
 from cxchurn.errors import ConfigError
 from features import schema
-from features.spec import DECAYED_AGGREGATIONS, FeatureSpec, validate_specs
+from features.spec import (
+    DECAYED_AGGREGATIONS,
+    AggregateSpec,
+    FeatureSpec,
+    NpsCategorySpec,
+    TrendSpec,
+    validate_specs,
+)
 from features.text_signals import pattern
 
 EVENTS_TABLE = "cx_events"
@@ -88,7 +95,7 @@ class _Builder:
             self.partials[expression] = f"p{len(self.partials)}"
         return self.partials[expression]
 
-    def condition(self, spec: FeatureSpec, *, with_match: bool = True) -> str:
+    def condition(self, spec: AggregateSpec, *, with_match: bool = True) -> str:
         types = ", ".join(self.param("et", et, et) for et in spec.event_types)
         parts = [f"ev.event_type IN ({types})"]
         if with_match and spec.filter is not None:
@@ -103,7 +110,7 @@ class _Builder:
         return " AND ".join(parts)
 
 
-def _combine(spec: FeatureSpec, b: _Builder) -> str:
+def _combine(spec: AggregateSpec, b: _Builder) -> str:
     """SQL for one aggregate feature at (customer, cutoff), over the window's intervals.
 
     ``pr.cls`` is the smallest window (days) holding the interval, or OUTSIDE, so an interval
@@ -153,17 +160,17 @@ def _combine(spec: FeatureSpec, b: _Builder) -> str:
     return f"{last} - MAX_BY({previous}, {when})"
 
 
-def _weight_column(spec: FeatureSpec) -> str:
+def _weight_column(spec: AggregateSpec) -> str:
     """Name of the per-event weight column of this half-life (computed once per event)."""
     return "w_" + repr(float(spec.half_life_days)).replace(".", "_")  # type: ignore[arg-type]
 
 
-def _decay_rate(spec: FeatureSpec) -> float:
+def _decay_rate(spec: AggregateSpec) -> float:
     """k per second, so that an event's weight exp(-k * age seconds) halves every half-life."""
     return LN2 / (float(spec.half_life_days) * SECONDS_PER_DAY)  # type: ignore[arg-type]
 
 
-def _decayed(spec: FeatureSpec, cond: str, col: str | None,
+def _decayed(spec: AggregateSpec, cond: str, col: str | None,
              part: Callable[[str], str]) -> str:
     """Decayed sum or weighted mean; see the module docstring for the decomposition."""
     k = repr(_decay_rate(spec))
@@ -182,8 +189,8 @@ def _decayed(spec: FeatureSpec, cond: str, col: str | None,
     return f"{decayed_total} / NULLIF(SUM({known} * {to_cutoff}), 0)"
 
 
-def _composite(spec: FeatureSpec, by_name: dict[str, FeatureSpec]) -> str:
-    if spec.kind == "nps_category":
+def _composite(spec: TrendSpec | NpsCategorySpec, by_name: dict[str, AggregateSpec]) -> str:
+    if isinstance(spec, NpsCategorySpec):
         x = f"a.{quote(spec.inputs[0])}"
         return (f"CASE WHEN {x} IS NULL THEN NULL WHEN {x} <= 6 THEN 'detractor' "
                 f"WHEN {x} <= 8 THEN 'passive' ELSE 'promoter' END")
@@ -196,13 +203,13 @@ def _composite(spec: FeatureSpec, by_name: dict[str, FeatureSpec]) -> str:
     return f"(CAST({a} AS DOUBLE) / {wa}) / NULLIF(CAST({c} AS DOUBLE) / {wc}, 0)"
 
 
-def _events_cte(specs: Sequence[FeatureSpec], b: _Builder, last_edge: str) -> str:
+def _events_cte(specs: Sequence[AggregateSpec], b: _Builder, last_edge: str) -> str:
     """Only the needed event types, before the last cutoff; text signals and LAGs computed once.
 
     ``prev_<col>`` (for 'change') is the previous known value of the same customer and event
     type; partitioning by ``col IS NULL`` makes LAG skip unknown values portably.
     """
-    types = sorted({et for s in specs if s.kind == "aggregate" for et in s.event_types})
+    types = sorted({et for s in specs for et in s.event_types})
     change_types = sorted({s.event_types[0] for s in specs if s.aggregation == "change"})
     change_cols = sorted({s.column for s in specs if s.aggregation == "change"})
     signals = sorted({s.text_signal for s in specs if s.text_signal})
@@ -256,14 +263,13 @@ def compile_features(specs: Sequence[FeatureSpec], cutoffs: Sequence[pd.Timestam
     all but customer_id/signup_date pass through. ``tenure_days`` is always added.
     """
     specs = validate_specs(specs)
-    by_name = {s.name: s for s in specs}
+    aggregates = [s for s in specs if isinstance(s, AggregateSpec)]
     static = [c for c in static_columns if c not in ("customer_id", "signup_date")]
-    clash = sorted(set(static) & (set(by_name) | set(RESERVED)))
+    clash = sorted(set(static) & ({s.name for s in specs} | set(RESERVED)))
     if clash:
         raise ConfigError(f"customer column(s) {clash} clash with feature names; rename the "
                           f"column(s) or the feature spec(s).")
     b = _Builder()
-    aggregates = [s for s in specs if s.kind == "aggregate"]
     combined = [f"CAST({_combine(s, b)} AS DOUBLE) AS {quote(s.name)}" for s in aggregates]
     windows = sorted({s.window_days for s in aggregates if s.window_days is not None})
     half_lives = [float(s.half_life_days) for s in aggregates  # type: ignore[arg-type]
@@ -277,15 +283,16 @@ def compile_features(specs: Sequence[FeatureSpec], cutoffs: Sequence[pd.Timestam
         b.params[f"edge_{i}"] = edge.to_pydatetime()
     b.params["edge_floor"] = (edges[0] - pd.Timedelta(days=1)).to_pydatetime()
     last_edge = f"CAST($edge_{len(edges) - 1} AS TIMESTAMPTZ)"
-    events = _events_cte(specs, b, last_edge)
+    events = _events_cte(aggregates, b, last_edge)
     interval = " ".join(f"WHEN evs.event_time >= $edge_{i} THEN $edge_{i}"
                         for i in reversed(range(len(edges))))
     partials = ",\n    ".join(f"{expr} AS {alias}" for expr, alias in b.partials.items())
     classes = " ".join(f"WHEN bk.lo >= c.cutoff - INTERVAL {w} DAY THEN {w}" for w in windows)
     cls = f"CASE {classes} ELSE {OUTSIDE} END" if windows else str(OUTSIDE)
     partial_cols = ", ".join(f"bk.{alias}" for alias in b.partials.values())
-    outer = [f"a.{quote(s.name)}" if s.kind == "aggregate"
-             else f"{_composite(s, by_name)} AS {quote(s.name)}" for s in specs]
+    by_aggregate = {s.name: s for s in aggregates}
+    outer = [f"a.{quote(s.name)}" if isinstance(s, AggregateSpec)
+             else f"{_composite(s, by_aggregate)} AS {quote(s.name)}" for s in specs]
     statics = [f"cu.{quote(c)}" for c in static]
     tenure = (f"CAST((EPOCH(a.cutoff) - EPOCH(cu.signup_date)) / {SECONDS_PER_DAY} AS DOUBLE) "
               f"AS {TENURE}")

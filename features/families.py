@@ -3,7 +3,7 @@
 The retention policy matches a customer's top SHAP drivers to actions by family (late
 deliveries -> apology voucher, support friction -> priority callback ...). The family is read
 from the spec's event types, never from a hand-kept list of feature names, so a feature added
-to ``features/spec.py`` gets a family without touching this module.
+to ``features/default_specs.py`` gets a family without touching this module.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Final
 
-from features.spec import DEFAULT_SPECS, FeatureSpec
+from features.default_specs import DEFAULT_SPECS
+from features.spec import FeatureSpec
 
 # The families an action can answer (see serving/retention/actions.yaml), then families no
 # action answers.

@@ -17,8 +17,9 @@ import pandas as pd
 from cxchurn.errors import DataContractError
 from features import pit, schema
 from features.compile import CUSTOMERS_TABLE, CUTOFFS_TABLE, EVENTS_TABLE, compile_features
+from features.default_specs import DEFAULT_SPECS
 from features.labels import LabelConfig, eligible_cutoffs, make_labels
-from features.spec import DEFAULT_SPECS, FeatureSpec, spec_version, specs_to_data
+from features.spec import FeatureSpec, spec_version, specs_to_data
 
 FEATURES_FILE = "features.parquet"
 LABELS_FILE = "labels.parquet"

@@ -22,10 +22,11 @@ import pandas as pd
 from cxchurn.errors import DataContractError
 from features import schema
 from features.compile import CUSTOMERS_TABLE, CUTOFFS_TABLE, EVENTS_TABLE, compile_features
+from features.default_specs import DEFAULT_SPECS
 from features.labels import LabelConfig, check_horizon, eligibility_sql, labels_sql
 from features.spark_io import Source, read_table
 from features.spark_sql import to_spark
-from features.spec import DEFAULT_SPECS, FeatureSpec
+from features.spec import FeatureSpec
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession

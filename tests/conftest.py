@@ -146,7 +146,7 @@ def default_examples(default_world: object, tmp_path_factory: pytest.TempPathFac
             default_world.customers, default_world.events,  # type: ignore[attr-defined]
             dates, labels_cfg,
         )
-        from features.spec import DEFAULT_SPECS
+        from features.default_specs import DEFAULT_SPECS
 
         write_outputs(features, labels, DEFAULT_SPECS, out, labels_cfg)  # type: ignore[operator]
     return load_examples(out)
@@ -165,7 +165,7 @@ def default_training_examples(default_world: object, tmp_path_factory: pytest.Te
     build_examples = _need("features.pipeline", "build_examples")
     write_outputs = _need("features.pipeline", "write_outputs")
     label_config = _need("features.labels", "LabelConfig")
-    from features.spec import DEFAULT_SPECS
+    from features.default_specs import DEFAULT_SPECS
     from training.dataset import load_examples
 
     out = tmp_path_factory.getbasetemp() / "default_training_features"

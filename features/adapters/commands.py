@@ -62,8 +62,8 @@ def adapt_dataset(name: str, data: Path, out: Path, train: bool = False) -> None
 
 def _build_and_train(adapted: AdaptedLog, features: Path, train_out: Path,
                      model_name: str) -> None:
+    from features.default_specs import DEFAULT_SPECS
     from features.pipeline import build_examples, write_outputs
-    from features.spec import DEFAULT_SPECS
     from training.refit import run_event_log_training
     from training.train import TrainConfig
 

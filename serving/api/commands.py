@@ -103,8 +103,9 @@ def materialize_command(
         written = store_table(table, target)
         console.print(f"stored {table} as the online store -> {written}")
         return
+    from features.default_specs import DEFAULT_SPECS
     from features.load import load_tables
-    from features.spec import DEFAULT_SPECS, load_specs, spec_version
+    from features.spec import load_specs, spec_version
 
     customers = customers or (world / "customers.parquet" if world else None)
     events = events or (world / "events.parquet" if world else None)

@@ -54,9 +54,9 @@ def latest_features(customers: pd.DataFrame, events: pd.DataFrame, cutoff: pd.Ti
                     specs: Sequence[Any] | None = None, label_kind: str = "contractual"
                     ) -> pd.DataFrame:
     """One feature row per customer eligible at ``cutoff``, from the training pipeline."""
+    from features.default_specs import DEFAULT_SPECS
     from features.labels import LabelConfig, eligible_cutoffs
     from features.pipeline import build_feature_table
-    from features.spec import DEFAULT_SPECS
 
     eligible = eligible_cutoffs(customers, events, [cutoff], LabelConfig(kind=label_kind))
     if len(eligible) == 0:

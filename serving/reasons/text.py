@@ -56,7 +56,7 @@ STATIC_DESCRIPTIONS: Final[dict[str, str]] = {
 @lru_cache(maxsize=1)
 def _spec_index() -> dict[str, tuple[str, str]]:
     """Feature name -> (English, Turkish) description, for the default spec set."""
-    from features.spec import DEFAULT_SPECS
+    from features.default_specs import DEFAULT_SPECS
 
     by_name = {s.name: s for s in DEFAULT_SPECS}
     return {s.name: (s.description, describe_tr(s, by_name)) for s in DEFAULT_SPECS}

@@ -1,6 +1,6 @@
 """Turkish descriptions of features, built from the spec's structure rather than kept by hand.
 
-The English description is written in ``features/spec.py``; a Turkish one per feature would be
+The English description is written in each feature spec; a Turkish one per feature would be
 a second hand-kept list that drifts when specs change. Instead the Turkish text is composed
 from what the spec declares (event types, aggregation, window, filter, channel, text signal,
 decay), so any new or tuned spec gets a Turkish description for free. Only the vocabulary

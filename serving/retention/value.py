@@ -64,7 +64,7 @@ def monthly_revenue(features: pd.DataFrame, min_history_days: float = 30.0) -> p
     if missing:
         raise FeatureMismatchError(
             f"customer value needs the feature column(s) {missing}; build features with the "
-            f"default spec set (features/spec.py), which declares them."
+            f"default spec set (features/default_specs.py), which declares them."
         )
     spend = pd.to_numeric(features[SPEND_COLUMN], errors="coerce").fillna(0.0).clip(lower=0)
     tenure = pd.to_numeric(features[TENURE_COLUMN], errors="coerce").fillna(SPEND_WINDOW_DAYS)

@@ -20,7 +20,8 @@ from typing import Any
 
 import pandas as pd
 
-from features.spec import DEFAULT_SPECS, dump_specs
+from features.default_specs import DEFAULT_SPECS
+from features.spec import dump_specs
 
 SMALL_MODEL = {"n_estimators": 80, "learning_rate": 0.1, "early_stopping_rounds": 20}
 

@@ -11,10 +11,11 @@ import sqlglot
 from cxchurn.errors import ConfigError
 from features import schema
 from features.compile import compile_features
+from features.default_specs import DEFAULT_SPECS
 from features.spec import (
-    DEFAULT_SPECS,
-    FeatureSpec,
+    AggregateSpec,
     Filter,
+    TrendSpec,
     dump_specs,
     load_specs,
     spec_version,
@@ -24,9 +25,9 @@ from features.spec import (
 CUTOFFS = [pd.Timestamp("2025-01-01", tz="UTC"), pd.Timestamp("2025-02-01", tz="UTC")]
 
 
-def spec(**changes) -> FeatureSpec:
-    base = FeatureSpec(name="orders_30d", description="orders in 30 days", family="windowed",
-                       event_types=("order",), aggregation="count", window_days=30)
+def spec(**changes) -> AggregateSpec:
+    base = AggregateSpec(name="orders_30d", description="orders in 30 days", family="windowed",
+                         event_types=("order",), aggregation="count", window_days=30)
     return dataclasses.replace(base, **changes)
 
 
@@ -81,8 +82,8 @@ def test_invalid_specs_are_rejected_with_clear_messages(changes: dict, message: 
 
 
 def test_composites_must_reference_aggregates_in_the_set() -> None:
-    trend = FeatureSpec(name="t", description="trend", family="trend", kind="trend",
-                        inputs=("orders_30d", "missing"), op="ratio")
+    trend = TrendSpec(name="t", description="trend", family="trend",
+                      inputs=("orders_30d", "missing"), op="ratio")
     with pytest.raises(ConfigError, match="input 'missing' must be the name of an aggregate"):
         validate_specs([spec(), trend])
     with pytest.raises(ConfigError, match="defined twice"):

@@ -7,8 +7,9 @@ import math
 import pandas as pd
 import pytest
 
+from features.default_specs import DEFAULT_SPECS
 from features.pipeline import build_feature_table
-from features.spec import DEFAULT_SPECS, FeatureSpec, Filter
+from features.spec import AggregateSpec, Filter
 
 CUTOFF = pd.Timestamp("2025-03-01", tz="UTC")
 
@@ -152,9 +153,9 @@ def test_tenure_and_static_attributes_pass_through(row: dict) -> None:
 
 
 def test_custom_spec_with_filter_and_channel() -> None:
-    specs = [FeatureSpec(name="big_app_orders_90d", description="orders over 25 via the app",
-                         family="windowed", event_types=("order",), aggregation="count",
-                         window_days=90, filter=Filter("amount", ">", 25.0), channel="app")]
+    specs = [AggregateSpec(name="big_app_orders_90d", description="orders over 25 via the app",
+                           family="windowed", event_types=("order",), aggregation="count",
+                           window_days=90, filter=Filter("amount", ">", 25.0), channel="app")]
     cut = pd.DataFrame({"customer_id": ["a"], "cutoff": [CUTOFF]})
     table = build_feature_table(CUSTOMERS, HISTORY, cut, specs)
     assert table["big_app_orders_90d"].tolist() == [1.0]
@@ -207,9 +208,9 @@ def test_price_and_payment_features_read_the_whole_history() -> None:
 
 def test_decay_stays_exact_over_cutoffs_years_apart() -> None:
     # A 1-day half-life over a batch spanning ten years: a naive exp(k * age) would overflow.
-    spec = FeatureSpec(name="complaints_fading", description="complaints, fading fast",
-                       family="friction", event_types=("complaint",), aggregation="decayed_sum",
-                       half_life_days=1.0)
+    spec = AggregateSpec(name="complaints_fading", description="complaints, fading fast",
+                         family="friction", event_types=("complaint",),
+                         aggregation="decayed_sum", half_life_days=1.0)
     history = events([("a", "2024-12-30", "complaint", "web", N, N, N, N),
                       ("a", "2015-01-01", "complaint", "web", N, N, N, N)])
     early = pd.Timestamp("2015-01-03", tz="UTC")

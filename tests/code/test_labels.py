@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from cxchurn.errors import ConfigError
+from features.default_specs import DEFAULT_SPECS
 from features.labels import (
     LabelConfig,
     cutoff_dates,
@@ -14,7 +15,6 @@ from features.labels import (
     parse_cutoffs,
 )
 from features.pipeline import build_examples, write_outputs
-from features.spec import DEFAULT_SPECS
 
 C1, C2 = pd.Timestamp("2025-01-01", tz="UTC"), pd.Timestamp("2025-02-01", tz="UTC")
 

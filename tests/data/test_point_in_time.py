@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from pandas.testing import assert_frame_equal
 
 from features import schema
+from features.default_specs import DEFAULT_SPECS
 from features.pipeline import build_feature_table
-from features.spec import DEFAULT_SPECS
 
 CUTOFFS = [pd.Timestamp("2025-01-01", tz="UTC"), pd.Timestamp("2025-03-01", tz="UTC")]
 FIRST = CUTOFFS[0]

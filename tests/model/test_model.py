@@ -195,7 +195,7 @@ def test_default_world_model_is_close_to_truth_and_captures_churners(
     default_world, default_training_examples: pd.DataFrame, tmp_path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from features.spec import DEFAULT_SPECS
+    from features.default_specs import DEFAULT_SPECS
 
     caplog.set_level(logging.INFO, logger="training")
     result = train_churn_model(default_training_examples, DEFAULT_SPECS,

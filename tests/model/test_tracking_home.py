@@ -8,7 +8,8 @@ import mlflow
 import pandas as pd
 import pytest
 
-from features.spec import DEFAULT_SPECS, dump_specs
+from features.default_specs import DEFAULT_SPECS
+from features.spec import dump_specs
 from training.job import run_training
 from training.train import TrainConfig
 

@@ -11,8 +11,8 @@ from features import contract
 from features.adapters import registry
 from features.adapters.base import purged_cutoffs
 from features.adapters.online_retail import FILE, map_lines, read_lines
+from features.default_specs import DEFAULT_SPECS
 from features.pipeline import build_examples
-from features.spec import DEFAULT_SPECS
 
 DATA = registry.DEFAULT_DATA_ROOT / "online_retail"
 

@@ -16,10 +16,10 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from features.default_specs import DEFAULT_SPECS
 from features.labels import LabelConfig
 from features.pipeline import build_examples, write_outputs
 from features.simulate import SimConfig, simulate, write_world
-from features.spec import DEFAULT_SPECS
 from serving.retention.catalogue import load_catalogue
 
 pytestmark = pytest.mark.slow

@@ -7,8 +7,9 @@ import re
 import pytest
 
 from features import schema
+from features.default_specs import DEFAULT_SPECS
 from features.families import FAMILIES, feature_family
-from features.spec import DEFAULT_SPECS, FeatureSpec, validate_specs
+from features.spec import AggregateSpec, validate_specs
 from serving.reasons.text import FAMILY_LABELS, reason
 from serving.reasons.turkish import CHANNELS, EVENT_NOUNS, describe_tr
 
@@ -43,7 +44,7 @@ def test_every_default_feature_has_a_turkish_description_of_its_own() -> None:
 
 
 def test_a_new_spec_gets_a_turkish_description_from_its_structure() -> None:
-    specs = validate_specs([*DEFAULT_SPECS, FeatureSpec(
+    specs = validate_specs([*DEFAULT_SPECS, AggregateSpec(
         name="return_value_7d", description="value of returns in the last 7 days",
         family="windowed", event_types=("return",), aggregation="sum", column="amount",
         window_days=7)])

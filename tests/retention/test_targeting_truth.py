@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from cxchurn.errors import DataContractError
-from features.spec import DEFAULT_SPECS
+from features.default_specs import DEFAULT_SPECS
 from serving.retention.catalogue import load_catalogue
 from serving.retention.policy import policy_inputs
 from serving.retention.targeting import compare_strategies, fit_effects_to_truth, truth_matrix

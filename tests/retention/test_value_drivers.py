@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 
 from cxchurn.errors import ConfigError, FeatureMismatchError
+from features.default_specs import DEFAULT_SPECS
 from features.families import feature_family
-from features.spec import DEFAULT_SPECS, FeatureSpec, validate_specs
+from features.spec import AggregateSpec, validate_specs
 from serving.retention.value import ValueConfig, customer_value, monthly_revenue
 
 
@@ -58,7 +59,7 @@ def test_default_features_fall_in_the_expected_family(feature: str, family: str)
 
 
 def test_a_new_spec_gets_its_family_from_its_event_types() -> None:
-    specs = validate_specs([*DEFAULT_SPECS, FeatureSpec(
+    specs = validate_specs([*DEFAULT_SPECS, AggregateSpec(
         name="returns_7d", description="returns in the last 7 days", family="windowed",
         event_types=("return",), aggregation="count", window_days=7)])
     assert feature_family("returns_7d", specs) == "delivery"

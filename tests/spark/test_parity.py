@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from features import schema
-from features.spec import DEFAULT_SPECS
+from features.default_specs import DEFAULT_SPECS
 
 pytestmark = pytest.mark.slow
 KEYS = [schema.CUSTOMER_ID, schema.CUTOFF]

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from pandas.testing import assert_frame_equal
 
 from features import schema
+from features.default_specs import DEFAULT_SPECS
 from features.pipeline import build_feature_table
-from features.spec import DEFAULT_SPECS
 from tests.data.test_point_in_time import (
     CUSTOMERS,
     CUTOFFS,

@@ -8,9 +8,9 @@ import pytest
 pytest.importorskip("sqlglot", reason="sqlglot is not installed (pip install '.[spark]')")
 
 from features.compile import compile_features
+from features.default_specs import DEFAULT_SPECS
 from features.labels import LabelConfig, eligibility_sql, labels_sql
 from features.spark_sql import to_spark
-from features.spec import DEFAULT_SPECS
 
 CUTOFFS = [pd.Timestamp("2025-01-01", tz="UTC"), pd.Timestamp("2025-02-01", tz="UTC")]
 
