@@ -5,7 +5,9 @@ raises the churn risk", not ``late_deliveries_90d +0.41``. The family is the dri
 ``features.families`` (the one the retention policy matches actions by, so the reason and the
 suggested action agree); the English description is the spec's own, the Turkish one is composed
 from the spec's structure (``serving.reasons.turkish``). A new spec so gets a reason in both
-languages without touching this module; static attributes get a label in each language.
+languages without touching this module; static attributes get a label in each language. Every
+fixed word (family labels, "this raises the churn risk", attribute names) is in the message
+catalogue ``serving.messages``.
 """
 
 from __future__ import annotations
@@ -15,49 +17,22 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Final
 
+from features.default_specs import DEFAULT_SPECS
 from features.families import feature_family
-from serving.reasons.turkish import describe_tr, static_tr, value_tr
+from serving.messages import MESSAGES, text
+from serving.reasons.turkish import describe_tr, value_tr
 
 __all__ = ["FAMILY_LABELS", "LANGUAGES", "feature_family", "reason", "reasons_for"]
 
 LANGUAGES: Final = ("en", "tr")
 
-# One label per driver family of features.families.FAMILIES (a test checks none is missing).
-FAMILY_LABELS: Final[dict[str, dict[str, str]]] = {
-    "delivery": {"en": "Delivery experience", "tr": "Teslimat deneyimi"},
-    "service": {"en": "Customer service (tickets, complaints)",
-                "tr": "Müşteri hizmetleri (destek talepleri, şikâyetler)"},
-    "survey": {"en": "Survey answers and feedback", "tr": "Anket yanıtları ve geri bildirim"},
-    "price": {"en": "Price", "tr": "Fiyat"},
-    "billing": {"en": "Payments", "tr": "Ödemeler"},
-    "plan": {"en": "Plan", "tr": "Paket"},
-    "engagement": {"en": "Purchases and usage", "tr": "Alışveriş ve kullanım"},
-    "contract": {"en": "Contract", "tr": "Sözleşme"},
-    "tenure": {"en": "Time as a customer", "tr": "Müşteri olma süresi"},
-    "profile": {"en": "Customer profile", "tr": "Müşteri profili"},
-    "other": {"en": "Other", "tr": "Diğer"},
-}
-
-DIRECTION_WORDS: Final[dict[str, dict[str, str]]] = {
-    "raises": {"en": "this raises the churn risk", "tr": "bu, ayrılma riskini artırıyor"},
-    "lowers": {"en": "this lowers the churn risk", "tr": "bu, ayrılma riskini azaltıyor"},
-}
-
-NO_DATA: Final = {"en": "no data", "tr": "veri yok"}
-IS_WORD: Final = {"en": "is", "tr": "="}
-
-STATIC_DESCRIPTIONS: Final[dict[str, str]] = {
-    "tenure_days": "days as a customer", "monthly_price": "monthly price",
-    "segment": "customer segment", "contract": "contract type",
-    "preferred_channel": "preferred channel",
-}
+# One label per driver family of features.families.FAMILIES, from the one message catalogue.
+FAMILY_LABELS: Final = MESSAGES["family"]
 
 
 @lru_cache(maxsize=1)
 def _spec_index() -> dict[str, tuple[str, str]]:
     """Feature name -> (English, Turkish) description, for the default spec set."""
-    from features.default_specs import DEFAULT_SPECS
-
     by_name = {s.name: s for s in DEFAULT_SPECS}
     return {s.name: (s.description, describe_tr(s, by_name)) for s in DEFAULT_SPECS}
 
@@ -66,17 +41,16 @@ def _description(feature: str, lang: str) -> str:
     found = _spec_index().get(feature)
     if found is not None:
         return found[0] if lang == "en" else found[1]
-    if lang == "tr":
-        return static_tr(feature)
-    return STATIC_DESCRIPTIONS.get(feature, feature.replace("_", " "))
+    attribute = MESSAGES["attribute"].get(feature)
+    return attribute[lang] if attribute else feature.replace("_", " ")
 
 
 def _value_text(value: float | str | None, lang: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return NO_DATA[lang]
+        return text("reason", "no_data", lang)
     if isinstance(value, float):
-        text = f"{value:.0f}" if value.is_integer() else f"{value:.2f}"
-        return text.replace(".", ",") if lang == "tr" else text
+        shown = f"{value:.0f}" if value.is_integer() else f"{value:.2f}"
+        return shown.replace(".", ",") if lang == "tr" else shown
     return value_tr(str(value)) if lang == "tr" else str(value)
 
 
@@ -86,8 +60,8 @@ def reason(feature: str, value: float | str | None, direction: str, lang: str = 
         raise ValueError(f"lang must be one of {LANGUAGES}, got {lang!r}")
     family = FAMILY_LABELS[feature_family(feature)][lang]
     what = _description(feature, lang)
-    effect = DIRECTION_WORDS["raises" if direction == "raises" else "lowers"][lang]
-    return f"{family}: {what} {IS_WORD[lang]} {_value_text(value, lang)}; {effect}."
+    effect = text("reason", "raises" if direction == "raises" else "lowers", lang)
+    return f"{family}: {what} {text('reason', 'is', lang)} {_value_text(value, lang)}; {effect}."
 
 
 def reasons_for(features: Sequence[str], values: Sequence[float | str | None],

@@ -4,7 +4,8 @@ The English description is written in each feature spec; a Turkish one per featu
 a second hand-kept list that drifts when specs change. Instead the Turkish text is composed
 from what the spec declares (event types, aggregation, window, filter, channel, text signal,
 decay), so any new or tuned spec gets a Turkish description for free. Only the vocabulary
-(event types, value columns, channels, categorical values) is listed here, and a test checks
+(event types, value columns, channels, categorical values) is listed here (labels of customer
+attributes outside the specs are in the message catalogue, ``serving.messages``), and a test checks
 every event type and channel of ``features/schema.py`` has a word.
 
 Turkish suffixes depend on the word they attach to, so the templates put variable words only
@@ -74,18 +75,6 @@ CHANNELS: Final[Mapping[str, str]] = {
 }
 TEXT_SIGNALS: Final[Mapping[str, str]] = {
     "negative": "olumsuz kelimeler içeren", "positive": "olumlu kelimeler içeren"}
-
-# Customer attributes outside the spec (customers table columns, the builder's tenure).
-STATIC: Final[Mapping[str, str]] = {
-    "tenure_days": "müşteri olunan gün sayısı",
-    "monthly_price": "aylık fiyat",
-    "price": "fiyat",
-    "plan": "paket",
-    "segment": "müşteri segmenti",
-    "contract": "sözleşme türü",
-    "region": "bölge",
-    "preferred_channel": "tercih edilen kanal",
-}
 
 # Categorical feature values (nps_category and static attributes); other values (e.g. city
 # names) are shown as they are.
@@ -201,11 +190,6 @@ def describe_tr(spec: FeatureSpec, by_name: Mapping[str, FeatureSpec]) -> str:
         source = describe_tr(by_name[spec.inputs[0]], by_name)
         return f"kötüleyen, pasif ya da destekleyen (kaynak: {source})"
     return _aggregate(spec)
-
-
-def static_tr(feature: str) -> str:
-    """A customer attribute outside the spec in Turkish; unknown columns by their name."""
-    return STATIC.get(feature, feature.replace("_", " "))
 
 
 def value_tr(value: str) -> str:

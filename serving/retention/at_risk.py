@@ -19,6 +19,7 @@ import pandas as pd
 
 from cxchurn.errors import ConfigError
 from serving.api.fast_model import plain
+from serving.messages import MESSAGES
 from serving.reasons.text import reason
 from serving.retention.catalogue import Catalogue
 from serving.retention.policy import PolicyConfig, family_mass, plan_actions
@@ -28,26 +29,10 @@ SORTABLE: Final = ("expected_net_value", "p_churn", "value", "expected_saved", "
 SEGMENT_COLUMN: Final = "segment"
 MAX_LIMIT: Final = 10_000
 
-HEADERS: Final[dict[str, dict[str, str]]] = {
-    "rank": {"en": "Rank", "tr": "Sıra"},
-    "customer_id": {"en": "Customer", "tr": "Müşteri"},
-    "segment": {"en": "Segment", "tr": "Segment"},
-    "p_churn": {"en": "Churn probability", "tr": "Ayrılma olasılığı"},
-    "risk_band": {"en": "Risk band", "tr": "Risk grubu"},
-    "value": {"en": "Customer value", "tr": "Müşteri değeri"},
-    "reasons": {"en": "Top reasons", "tr": "Başlıca nedenler"},
-    "action": {"en": "Suggested action", "tr": "Önerilen aksiyon"},
-    "status": {"en": "Status", "tr": "Durum"},
-    "cost": {"en": "Cost", "tr": "Maliyet"},
-    "expected_net_value": {"en": "Expected net value", "tr": "Beklenen net değer"},
-}
-# What the team does with a row (``serving.retention.policy`` statuses), on the page and in exports.
-STATUS_LABELS: Final[dict[str, dict[str, str]]] = {
-    "selected": {"en": "contact", "tr": "iletişime geç"},
-    "over_budget": {"en": "over budget", "tr": "bütçe dışı"},
-    "no_positive_action": {"en": "no action worth its cost", "tr": "maliyetine değer aksiyon yok"},
-    "holdout": {"en": "control group: do not contact", "tr": "kontrol grubu: iletişime geçmeyin"},
-}
+# Column headers and what the team does with a row (``serving.retention.policy`` statuses), on
+# the page and in exports: sections of the message catalogue.
+HEADERS: Final = MESSAGES["header"]
+STATUS_LABELS: Final = MESSAGES["status"]
 
 
 @dataclass

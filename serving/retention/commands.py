@@ -24,6 +24,7 @@ import typer
 
 from cxchurn import paths
 from cxchurn.errors import ConfigError, ModelNotReadyError
+from cxchurn.settings import Settings
 
 app = typer.Typer(help="Retention: at-risk list, page screenshot, outcomes, catalogue.",
                   no_args_is_help=True)
@@ -51,7 +52,6 @@ def write_at_risk(out: Path, runtime: Any, *, lang: str = "en", limit: int = 100
                   min_value: float | None = None, objective: str | None = None,
                   holdout: float | None = None) -> tuple[Path, int]:
     """Write the ranked at-risk list (CSV, or Excel for .xlsx); returns (path, rows)."""
-    from serving.retention.app import RetentionState
     from serving.retention.at_risk import (
         ListQuery,
         display_records,
@@ -60,10 +60,13 @@ def write_at_risk(out: Path, runtime: Any, *, lang: str = "en", limit: int = 100
         to_csv_bytes,
         to_xlsx_bytes,
     )
+    from serving.retention.state import RetentionState
 
     if lang not in ("en", "tr"):
         raise ConfigError(f"--lang must be 'en' or 'tr'; got {lang!r}.")
-    state = RetentionState(runtime, objective=objective, holdout=holdout)
+    settings = Settings.from_env().with_overrides(policy_objective=objective,
+                                                  holdout_share=holdout)
+    state = RetentionState(runtime, settings)
     book = state.book()
     rows = select_rows(book, ListQuery(segment=segment, risk_band=risk_band,
                                        min_value=min_value, limit=limit))

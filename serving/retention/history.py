@@ -2,7 +2,8 @@
 
 Read straight from the events file of the data contract (Parquet or CSV) with DuckDB and a
 filter on one customer, so the page needs no second copy of the events. Only events before the
-snapshot's cutoff are shown: the same history the model saw.
+snapshot's cutoff are shown: the same history the model saw. Labels and details in English or
+Turkish come from the message catalogue (``serving.messages``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Any, Final
 import duckdb
 import pandas as pd
 
+from serving.messages import section, text
+
 KIND: Final[dict[str, str]] = {
     "survey_nps": "survey", "survey_csat": "survey", "survey_ces": "survey",
     "feedback": "survey",
@@ -21,23 +24,6 @@ KIND: Final[dict[str, str]] = {
     "order": "order", "price_change": "billing", "payment_failed": "billing",
     "cancellation": "billing", "session": "touchpoint", "email_open": "touchpoint",
 }
-LABELS: Final[dict[str, dict[str, str]]] = {
-    "order": {"en": "Order", "tr": "Sipariş"},
-    "delivery": {"en": "Delivery", "tr": "Teslimat"},
-    "return": {"en": "Return", "tr": "İade"},
-    "support_ticket": {"en": "Support ticket", "tr": "Destek talebi"},
-    "ticket_reopened": {"en": "Ticket reopened", "tr": "Talep yeniden açıldı"},
-    "complaint": {"en": "Complaint", "tr": "Şikâyet"},
-    "survey_nps": {"en": "NPS survey", "tr": "NPS anketi"},
-    "survey_csat": {"en": "CSAT survey", "tr": "CSAT anketi"},
-    "survey_ces": {"en": "Effort survey", "tr": "Efor anketi"},
-    "session": {"en": "Session", "tr": "Oturum"},
-    "email_open": {"en": "Email opened", "tr": "E-posta açıldı"},
-    "price_change": {"en": "Price change", "tr": "Fiyat değişikliği"},
-    "payment_failed": {"en": "Payment failed", "tr": "Ödeme başarısız"},
-    "feedback": {"en": "Feedback", "tr": "Geri bildirim"},
-    "cancellation": {"en": "Cancellation", "tr": "İptal"},
-}
 # Sessions and email opens are many and say little one by one: the timeline skips them unless
 # asked, and the counts appear in the model's features anyway.
 QUIET: Final = ("session", "email_open")
@@ -45,16 +31,15 @@ QUIET: Final = ("session", "email_open")
 
 def _detail(row: dict[str, Any], lang: str) -> str:
     kind = row["event_type"]
-    tr = lang == "tr"
     amount, score, duration = row.get("amount"), row.get("score"), row.get("duration")
     if kind == "delivery" and duration is not None and pd.notna(duration):
         if duration > 0:
-            return f"{duration:.0f} gün gecikti" if tr else f"{duration:.0f} days late"
-        return "zamanında" if tr else "on time"
+            return text("event_detail", "days_late", lang).format(n=f"{duration:.0f}")
+        return text("event_detail", "on_time", lang)
     if kind == "support_ticket" and pd.notna(duration):
-        return f"{duration:.0f} saatte çözüldü" if tr else f"resolved in {duration:.0f} hours"
+        return text("event_detail", "resolved_in", lang).format(n=f"{duration:.0f}")
     if kind.startswith("survey_") and pd.notna(score):
-        return f"puan {score:.0f}" if tr else f"score {score:.0f}"
+        return text("event_detail", "score", lang).format(n=f"{score:.0f}")
     if kind in ("order", "return", "payment_failed", "price_change") and pd.notna(amount):
         return f"{amount:+.2f}" if kind == "price_change" else f"{amount:.2f}"
     if kind == "feedback" and isinstance(row.get("text"), str):
@@ -90,6 +75,7 @@ def customer_history(events_path: str | Path, customer_id: str, lang: str = "en"
         frame = pd.DataFrame.from_records(cursor.fetchall(), columns=names)
     finally:
         con.close()
+    labels = section("event", lang)
     out = []
     for row in frame.to_dict(orient="records"):
         kind = str(row["event_type"])
@@ -97,7 +83,7 @@ def customer_history(events_path: str | Path, customer_id: str, lang: str = "en"
             "time": pd.Timestamp(int(row["event_time"]), unit="us", tz="UTC"),
             "kind": KIND.get(kind, "touchpoint"),
             "event_type": kind,
-            "label": LABELS.get(kind, {}).get(lang, kind.replace("_", " ")),
+            "label": labels.get(kind, kind.replace("_", " ")),
             "channel": row.get("channel") or "",
             "detail": _detail(row, lang),
         })

@@ -1,0 +1,102 @@
+"""The retention JSON API: the ranked list, recommendations, recorded outcomes.
+
+Same validation and auth as the scoring API: a malformed request is a 400 naming the field,
+an unknown customer a 404, and with ``CXCHURN_API_KEY`` set every route needs
+``Authorization: Bearer <key>``. Request and response bodies are the models of
+``serving.retention.models``, so ``/docs`` lists every field.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Depends, Query
+
+from cxchurn.errors import NotFoundError
+from serving.retention.at_risk import display_records, select_rows
+from serving.retention.models import (
+    AtRiskCustomer,
+    AtRiskResponse,
+    ErrorBody,
+    Lang,
+    OutcomeList,
+    OutcomeRecord,
+    OutcomeRequest,
+    Recommendation,
+    RecommendRequest,
+    RecommendResponse,
+    RiskBand,
+    SortKey,
+    action_detail,
+    at_risk_row,
+)
+from serving.retention.policy import ranked_options
+from serving.retention.web import StateDep, api_auth, list_query
+
+router = APIRouter(prefix="/retention", tags=["retention"], dependencies=[Depends(api_auth)],
+                   responses={status: {"model": ErrorBody} for status in (400, 401, 404, 503)})
+
+
+@router.get("/at-risk", response_model=AtRiskResponse)
+def at_risk(
+    state: StateDep, lang: Lang = "en", segment: str | None = None,
+    risk_band: RiskBand | None = None,
+    min_value: float | None = Query(None, ge=0), limit: int = Query(100, ge=1, le=10_000),
+    sort: SortKey = "expected_net_value",
+    descending: bool = True, only_actionable: bool = False,
+) -> AtRiskResponse:
+    """Customers ranked by the expected net value of their suggested action."""
+    book = state.book()
+    query = list_query(segment, risk_band, min_value, limit, sort, descending, only_actionable)
+    records = display_records(select_rows(book, query), book, state.catalogue, lang)
+    return AtRiskResponse(count=len(records), total=len(book.table),
+                          currency=state.catalogue.currency,
+                          customers=[AtRiskCustomer(**at_risk_row(r)) for r in records])
+
+
+@router.post("/recommend", response_model=RecommendResponse)
+def recommend(state: StateDep, body: RecommendRequest) -> RecommendResponse:
+    """The suggested action (and every other action worth its cost) for each id."""
+    book = state.book()
+    index = {c: i for i, c in enumerate(book.customers["customer_id"])}
+    known = [c for c in body.customer_ids if c in index]
+    errors = {c: "unknown customer id: not in the online store; check the id"
+              for c in body.customer_ids if c not in index}
+    if not known:
+        raise NotFoundError(f"none of the {len(body.customer_ids)} customer id(s) is in "
+                            f"the online store; check the ids (GET /retention/at-risk "
+                            f"lists known customers)")
+    positions = [index[c] for c in known]
+    options = ranked_options(state.weighed(book).iloc[positions],
+                             book.mass.iloc[positions], state.catalogue)
+    table = book.table.set_index("customer_id")
+    out = []
+    for cid, opts in zip(known, options, strict=True):
+        row = display_records(table.loc[[cid]].reset_index(), book, state.catalogue,
+                              body.lang)[0]
+        action = state.catalogue.get(row["action"]) if row["action"] else None
+        out.append(Recommendation(**at_risk_row(row),
+                                  action_detail=action_detail(action, body.lang),
+                                  options=opts))
+    return RecommendResponse(recommendations=out, errors=errors,
+                             currency=state.catalogue.currency)
+
+
+@router.post("/outcomes", status_code=201, response_model=OutcomeRecord,
+             responses={422: {"model": ErrorBody}})
+def record_outcome(state: StateDep, body: OutcomeRequest) -> OutcomeRecord:
+    """Record an action taken and its result; kept in the outcome database."""
+    when = body.action_time or datetime.now(UTC)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    saved = state.record(body.customer_id, body.action_type, body.result, body.recorded_by,
+                         when, body.cost, body.note)
+    return OutcomeRecord.of(saved)
+
+
+@router.get("/outcomes", response_model=OutcomeList)
+def list_outcomes(state: StateDep, customer_id: str | None = None,
+                  limit: int = Query(100, ge=1, le=10_000)) -> OutcomeList:
+    """Recorded outcomes, newest first (of one customer when customer_id is given)."""
+    rows = state.outcomes.list(customer_id=customer_id, limit=limit)
+    return OutcomeList(count=len(rows), outcomes=[OutcomeRecord.of(r) for r in rows])

@@ -1,0 +1,129 @@
+"""What the retention app keeps between requests: catalogue, outcome store, the at-risk book.
+
+One ``RetentionState`` per app (``make_retention_app`` stores it on ``app.state.retention``;
+routes get it through the ``get_state`` dependency) and one per CLI export. Its settings are a
+``cxchurn.settings.Settings``: budget, objective, control-group share, events file, actions
+file and outcome database; nothing here reads the environment.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from cxchurn import paths
+from cxchurn.errors import CxChurnError, NotFoundError
+from cxchurn.settings import Settings
+from serving.retention.at_risk import AtRiskBook, build_book
+from serving.retention.catalogue import Catalogue, load_catalogue
+from serving.retention.outcomes import Outcome, OutcomeStore
+from serving.retention.policy import PolicyConfig, decision_frame
+
+log = logging.getLogger(__name__)
+
+EVENT_FILES = ("events.parquet", "events.csv")
+
+
+class RetentionState:
+    """Catalogue, outcome store and the cached at-risk book of the runtime's current state."""
+
+    def __init__(self, runtime: Any, settings: Settings | None = None, *,
+                 catalogue: Catalogue | None = None,
+                 outcomes: OutcomeStore | None = None) -> None:
+        self.runtime = runtime
+        self.settings = settings if settings is not None else Settings.from_env()
+        self.catalogue = catalogue or load_catalogue(self.settings.actions_file)
+        self._outcomes = outcomes
+        self.policy = PolicyConfig(budget=self.settings.retention_budget,
+                                   objective=self.settings.policy_objective,
+                                   holdout=self.settings.holdout_share)
+        self._book: AtRiskBook | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def outcomes(self) -> OutcomeStore:
+        if self._outcomes is None:  # opened lazily: the page loads even if the DB is slow
+            self._outcomes = OutcomeStore(self.settings.outcomes_url)
+        return self._outcomes
+
+    def _version(self) -> str:
+        meta = self.runtime.metadata()
+        model = meta.get("model") or {}
+        store = meta.get("online_store") or {}
+        return "|".join(str(x) for x in (model.get("model_version"), meta.get("loaded_at"),
+                                         store.get("materialized_at")))
+
+    def book(self) -> AtRiskBook:
+        """The at-risk book for the loaded model and store (rebuilt after a reload)."""
+        # Imported here: training.pyfunc brings MLflow, which the service loads only on demand.
+        from training.explain import shap_values
+        from training.pyfunc import model_frame
+
+        version = self._version()
+        book = self._book
+        if book is not None and book.version == version:
+            return book
+        with self._lock:
+            if self._book is not None and self._book.version == version:
+                return self._book
+            scored = self.runtime.scored_store()
+            features = self.runtime.online_features()
+            model = self.runtime.model
+            values, _ = shap_values(model, model_frame(model, features))
+            self._book = build_book(
+                features, scored["p_churn"].to_numpy(), scored["risk_band"].tolist(), values,
+                list(model.feature_names_), self.catalogue, version=version,
+                policy_config=self.policy)
+            return self._book
+
+    def weighed(self, book: AtRiskBook) -> pd.DataFrame:
+        """The book's customers as the policy weighs them (``PolicyConfig.objective``)."""
+        return decision_frame(book.customers, self.policy.objective)
+
+    def record(self, customer_id: str, action_type: str, result: str, recorded_by: str,
+               when: datetime, cost: float | None, note: str | None) -> Outcome:
+        """Store an action taken for a listed customer (cost defaults to the catalogue's)."""
+        book = self.book()
+        if not (book.table["customer_id"] == customer_id).any():
+            raise NotFoundError(f"customer {customer_id!r} is not in the online store; record "
+                                f"outcomes for customers the service knows")
+        if cost is None and action_type in self.catalogue.names():
+            cost = self.catalogue.get(action_type).cost
+        return self.outcomes.record(
+            Outcome(customer_id=customer_id, action_type=action_type, action_time=when,
+                    result=result, recorded_by=recorded_by, cost=cost, note=note),
+            action_types=self.catalogue.names())
+
+    def warm(self) -> threading.Thread:
+        """Build the book in the background, so the first page view after a start or a reload
+        does not wait for scoring and explaining every customer (seconds on a big store)."""
+
+        def build() -> None:
+            try:
+                if self.runtime.ready:
+                    self.book()
+            except CxChurnError as err:  # the page's own request shows the error to the user
+                log.warning("at-risk list not prebuilt: %s", err)
+
+        thread = threading.Thread(target=build, name="at-risk-warm-up", daemon=True)
+        thread.start()
+        return thread
+
+    def events_path(self) -> Path:
+        """The events file behind the online store, for the customer timeline."""
+        if self.settings.events_file is not None:
+            return self.settings.events_file
+        # The store records where it came from (a world folder or its customers file).
+        source = ((self.runtime.metadata().get("online_store") or {}).get("source") or "")
+        folders = [Path(source), Path(source).parent] if source else []
+        folders.append(paths.world_dir(Path(self.runtime.home)))
+        for folder in folders:
+            for name in EVENT_FILES:
+                if (folder / name).is_file():
+                    return folder / name
+        return folders[-1] / EVENT_FILES[0]

@@ -1,0 +1,132 @@
+"""What the page routes and the API routes share: state, auth, filters, templates, errors.
+
+Routes receive everything as FastAPI dependencies (``StateDep``, ``api_auth``, ``PageQuery``),
+so a router module holds no state of its own and the app factory only wires them together.
+Templates are Jinja with autoescaping on for ``.html``: values are escaped when rendered,
+never by hand.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+from fastapi import Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from cxchurn.errors import ConfigError
+from serving.auth import api_key_required, check_api_key
+from serving.messages import for_lang, lang_or_default
+from serving.retention.at_risk import ListQuery
+from serving.retention.state import RetentionState
+
+PAGE_DIR = Path(__file__).with_name("page")
+COOKIE = "cxchurn_key"
+
+
+# ---------------------------------------------------------------------------- dependencies
+def get_state(request: Request) -> RetentionState:
+    """The app's ``RetentionState`` (``make_retention_app`` puts it on ``app.state``)."""
+    return request.app.state.retention
+
+
+StateDep = Annotated[RetentionState, Depends(get_state)]
+
+
+def api_auth(request: Request) -> None:
+    """API calls: ``Authorization: Bearer <key>`` when ``CXCHURN_API_KEY`` is set."""
+    check_api_key(request.headers.get("authorization"))
+
+
+def page_auth(request: Request) -> None:
+    """Browser requests: the header, or the key the sign-in form put in a cookie."""
+    header = request.headers.get("authorization")
+    cookie = request.cookies.get(COOKIE)
+    check_api_key(header or (f"Bearer {cookie}" if cookie else None))
+
+
+def optional_number(text: str | None, name: str) -> float | None:
+    """A form field that may be left empty: '' -> None, else a number >= 0."""
+    if text is None or not text.strip():
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number such as 250 or left empty; "
+                          f"got {text[:40]!r}.") from None
+    if not np.isfinite(value) or value < 0:
+        raise ConfigError(f"{name} must be a number >= 0 or left empty; got {text[:40]!r}.")
+    return value
+
+
+def list_query(segment: str | None, risk_band: str | None, min_value: float | None, limit: int,
+               sort: str, descending: bool, only_actionable: bool = False) -> ListQuery:
+    """A ``ListQuery`` where an empty segment or band means "all"."""
+    return ListQuery(segment=segment or None, risk_band=risk_band or None, min_value=min_value,
+                     limit=limit, sort=sort, descending=descending,
+                     only_actionable=only_actionable)
+
+
+def page_query(
+    segment: str | None = None, risk_band: str | None = None, min_value: str | None = None,
+    limit: int = Query(100, ge=1, le=10_000), sort: str = "expected_net_value",
+    descending: bool = True, only_actionable: bool = False,
+) -> ListQuery:
+    """The page's and the exports' filters (a FastAPI dependency): form fields may be empty."""
+    return list_query(segment, risk_band, optional_number(min_value, "min_value"), limit, sort,
+                      descending, only_actionable)
+
+
+PageQuery = Annotated[ListQuery, Depends(page_query)]
+
+
+# ---------------------------------------------------------------------------- rendering
+@lru_cache(maxsize=1)
+def templates() -> Jinja2Templates:
+    """The page's templates; autoescaping on for HTML (and only there)."""
+    env = Environment(loader=FileSystemLoader(PAGE_DIR),
+                      autoescape=select_autoescape(["html"]))
+    return Jinja2Templates(env=env)
+
+
+def money(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def page_context(request: Request, state: RetentionState, lang: str, **extra: Any
+                 ) -> dict[str, Any]:
+    """What every page template reads: ``msg`` (the message catalogue in ``lang``), the
+    runtime's metadata, the currency and helpers."""
+    lang = lang_or_default(lang)
+    return {"request": request, "lang": lang, "msg": for_lang(lang),
+            "meta": state.runtime.metadata(), "auth_required": api_key_required(),
+            "other_lang": "tr" if lang == "en" else "en", "money": money,
+            "currency": state.catalogue.currency, **extra}
+
+
+def is_api_path(path: str) -> bool:
+    """JSON errors for the API; the exports are links on the page, so they get HTML."""
+    return path.startswith("/retention/") and not path.startswith("/retention/export")
+
+
+def error_response(request: Request, status: int, message: str, kind: str = "") -> Response:
+    """The API's ``{"error", "type"}`` body, or a small HTML page for the browser."""
+    if is_api_path(request.url.path):
+        return JSONResponse({"error": message, "type": kind}, status_code=status)
+    html = templates().get_template("error.html").render(status=status, message=message)
+    return HTMLResponse(html, status_code=status)
+
+
+def validation_message(err: RequestValidationError) -> str:
+    """Pydantic's errors in one line: each field and what is wrong with it."""
+    parts = []
+    for e in err.errors():
+        where = ".".join(str(x) for x in e.get("loc", ()) if x not in ("body", "query"))
+        parts.append(f"{where or 'request'}: {e.get('msg', 'invalid')}")
+    return "invalid request: " + "; ".join(parts[:10]) + (
+        "; see GET /docs for the expected fields" if parts else "")
