@@ -1,12 +1,14 @@
 """Baselines the churn model must beat to be worth its complexity.
 
 A logistic regression on the same features (does boosting add anything over a linear model?)
-and a recency rule with no training at all (does the model add anything over "who has been
-quiet the longest"?).
+a recency rule with no training at all (does the model add anything over "who has been
+quiet the longest"?) and, on event logs, a logistic regression on recency, frequency and
+monetary columns alone (does anything beyond the classic RFM view help?).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 
 import numpy as np
@@ -19,12 +21,21 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 
 from cxchurn.errors import ConfigError
 
+log = logging.getLogger(__name__)
+
 RECENCY_PREFERENCE = (
     "days_since_last_activity",
     "days_since_last_event",
     "recency_days",
 )
 _RECENCY_PATTERN = re.compile(r"^days_since_last_(activity|session|order|event)")
+# Recency, frequency and monetary columns by name (features/default_specs.py's "rfm" family
+# and its windowed order counts and spend).
+RFM_PATTERNS = {
+    "recency": _RECENCY_PATTERN,
+    "frequency": re.compile(r"^(orders_(total|\d+d)|frequency|n_orders|order_count)$"),
+    "monetary": re.compile(r"^(order_value_(total|\d+d)|monetary|total_spend|spend_\d+d)$"),
+}
 
 
 def _to_text(X: pd.DataFrame) -> pd.DataFrame:
@@ -79,3 +90,19 @@ def recency_rule_scores(X: pd.DataFrame, column: str | None = None) -> np.ndarra
     finite = np.isfinite(days)
     worst = (days[finite].max() + 1.0) if finite.any() else 0.0
     return np.where(finite, days, worst)
+
+
+def rfm_columns(columns: list[str] | pd.Index) -> list[str]:
+    """The recency, frequency and monetary columns among ``columns`` (empty if fewer than
+    two of the three kinds are there: one kind alone is the recency rule, not RFM)."""
+    names = [str(c) for c in columns]
+    found = {kind: [n for n in names if pattern.match(n)] for kind, pattern in RFM_PATTERNS.items()}
+    missing = [kind for kind, cols in found.items() if not cols]
+    if len(missing) > 1:
+        log.info("rfm_logistic baseline skipped: no %s column among the features (expected "
+                 "e.g. days_since_last_order, orders_total, order_value_total)",
+                 " or ".join(missing))
+        return []
+    if missing:
+        log.info("rfm_logistic baseline without a %s column", missing[0])
+    return [n for n in names if any(n in cols for cols in found.values())]

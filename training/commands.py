@@ -71,9 +71,14 @@ def train_command(
     tune_trials: Annotated[int | None, typer.Option(
         help="Optuna trials (0 = no tuning).")] = None,
     leak_threshold: Annotated[float | None, typer.Option(
-        help="Drop features whose single-feature AUC reaches this.")] = None,
+        help="Suspected leak: a column whose single-column AUC reaches this (default 0.90) "
+        "is dropped; in event mode only the customer table's pass-through columns.")] = None,
     keep_feature: Annotated[list[str] | None, typer.Option(
-        help="Keep this feature even if the leakage guard flags it (repeatable).")] = None,
+        help="Keep this suspected leak on purpose; the run's headline then says it includes "
+        "one (repeatable).")] = None,
+    strict: Annotated[bool, typer.Option(
+        "--strict", help="Refuse to train when the leakage guard suspects a column (instead "
+        "of dropping it).")] = False,
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
     n_estimators: Annotated[int | None, typer.Option(
         help="Maximum boosting rounds (early stopping picks fewer).")] = None,
@@ -84,7 +89,8 @@ def train_command(
     register: Annotated[bool, typer.Option(
         help="Register the model and run the champion/challenger promotion.")] = True,
     force_promote: Annotated[bool, typer.Option(
-        help="Make this model champion even if it does not beat the current one.")] = False,
+        help="Make this model champion even if it does not beat its best baseline or the "
+        "current champion (recorded in the run and on the model version).")] = False,
     table: Annotated[Path | None, typer.Option(
         help="Snapshot mode: a one-row-per-customer table (.csv, .xlsx, .parquet) with a churn "
         "column, instead of a feature build.")] = None,
@@ -109,8 +115,10 @@ def train_command(
 ) -> None:
     """Train on a feature build (or a customer table), log to MLflow, register, promote.
 
-    The new model becomes `champion` only if its test ROC-AUC beats the current champion's on
-    the same held-out rows; otherwise it stays `challenger`. Options left out take the
+    The new model becomes `champion` only if its test ROC-AUC beats its best baseline and the
+    current champion's on the same held-out rows; otherwise it stays `challenger`
+    (--force-promote overrides). Columns the leakage guard suspects are dropped
+    (--keep-feature NAME keeps one, --strict refuses to train). Options left out take the
     defaults of TrainConfig (training/train.py), defined once there.
 
     Snapshot mode (--table FILE --label COL [--id COL] [--positive VALUE]): column types are
@@ -120,7 +128,7 @@ def train_command(
     if table is not None:
         _train_table(table, id_column, label, positive, test_table, categorical, numeric, date,
                      drop, as_of, folds, cv, seed, leak_threshold, keep_feature, plots, out,
-                     model_name, register, force_promote)
+                     model_name, register, force_promote, strict)
         return
     from training.job import run_training
     from training.train import TrainConfig
@@ -131,6 +139,7 @@ def train_command(
         "leak_threshold": leak_threshold, "seed": seed, "n_estimators": n_estimators,
         "learning_rate": learning_rate, "write_plots": plots,
         "keep_features": tuple(keep_feature) if keep_feature else None,
+        "strict_leakage": strict or None,
         "calibration": _calibration(calibration) if calibration is not None else None,
     }
     config = TrainConfig(**{k: v for k, v in given.items() if v is not None})
@@ -150,7 +159,7 @@ def _train_table(table: Path, id_column: str | None, label: str | None, positive
                  as_of: str | None, folds: int, cv: bool, seed: int | None,
                  leak_threshold: float | None, keep_feature: list[str] | None,
                  plots: bool | None, out: Path | None, model_name: str | None, register: bool,
-                 force_promote: bool) -> None:
+                 force_promote: bool, strict: bool = False) -> None:
     """``cxchurn train --table``: snapshot mode (training/snapshot.py)."""
     from training.snapshot import SnapshotConfig
     from training.snapshot_job import run_snapshot_training
@@ -162,7 +171,7 @@ def _train_table(table: Path, id_column: str | None, label: str | None, positive
         label=label, id_column=id_column, positive=positive,
         categorical=tuple(categorical or ()), numeric=tuple(numeric or ()),
         date=tuple(date or ()), drop=tuple(drop or ()), as_of=as_of, n_folds=folds,
-        cross_validate=cv, keep_features=tuple(keep_feature or ()),
+        cross_validate=cv, keep_features=tuple(keep_feature or ()), strict_leakage=strict,
         **{k: v for k, v in given.items() if v is not None},
     )
     summary = run_snapshot_training(table, config, out, test_table=test_table,

@@ -55,6 +55,8 @@ def log_and_promote(report: RunReport, model_name: str, register: bool, *, force
     """Log the model in the active run; when registering, promote it if it beats the champion.
 
     The champion and the new model are judged on the new model's test rows (identical rows).
+    Before that, the promotion gate: a model that does not beat its best baseline on the test
+    fold stays a challenger (``force`` overrides, and the run records it).
     Returns (model info, registered version or None, promotion decision or None).
     """
     info = log_churn_model(report.model, report.rows,
@@ -64,7 +66,12 @@ def log_and_promote(report: RunReport, model_name: str, register: bool, *, force
     version = str(info.registered_model_version)
     decision = registry.compare_and_promote(
         model_name, version, report.p_churn, report.rows, report.labels,
-        min_improvement=min_improvement, force=force)
+        min_improvement=min_improvement, force=force,
+        baseline_check=(report.beats_baselines, report.baseline_verdict()))
+    if decision.forced:
+        log.warning("promotion forced (--force-promote): %s", decision.reason)
+    elif not decision.promoted:
+        log.warning("kept as challenger: %s", decision.reason)
     return info, version, decision
 
 

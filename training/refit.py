@@ -92,16 +92,18 @@ def refit_final(examples: pd.DataFrame, selected: TrainResult, config: TrainConf
     log.info("refit: %d rounds on %d rows at %d cutoffs", rounds, len(rows), len(cutoffs))
 
     report = evaluate_on_test(
-        model, split.test, baselines=baseline_scores(X, y, split.test[features]),
+        model, split.test, baselines=baseline_scores(X, y, split.test[features], rfm=True),
         reference={BEFORE_REFIT: selected.metrics[MAIN_MODEL]}, uncalibrated=False,
         segment_columns=config.segment_columns, budget_share=config.budget_share,
         plots_dir=out / "plots" if config.write_plots else None,
+        leakage=selected.leakage, bootstrap_seed=config.seed,
     )
     # The run record says which cutoffs the final model learned from (evaluate warns on them).
     refit_split = Split(train=rows, valid=split.valid, test=split.test, train_cutoffs=cutoffs,
                         valid_cutoffs=list(split.valid_cutoffs),
                         test_cutoffs=list(split.test_cutoffs))
-    result = TrainResult(report=report, split=refit_split, leakage=selected.leakage,
+    result = TrainResult(report=report, split=refit_split,
+                         leakage=report.leakage or selected.leakage,
                          tuning=selected.tuning)
     write_run_files(result, config, out)
     return result

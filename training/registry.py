@@ -3,9 +3,12 @@
 Promotion rule (issue 3): a new version is first the ``challenger``; it becomes ``champion``
 only if it beats the current champion on the *same* out-of-time data, i.e. the current
 champion is loaded back from the registry and scored on the challenger's test fold, and the
-challenger's ROC-AUC must be strictly higher (a tie or worse keeps it a challenger). Both
-numbers and the decision are logged to the active run and tagged on the model version, so
-the registry explains itself. With no champion yet, the first version is promoted.
+challenger's ROC-AUC must be strictly higher (a tie or worse keeps it a challenger). Before
+that, the promotion gate: a challenger that does not beat the best baseline on its own test
+fold (a logistic regression, the recency rule) is registered but never promoted, not even as
+the first version, since a model that loses to a simpler one should not serve. Both numbers,
+the gate and the decision are logged to the active run and tagged on the model version, so the
+registry explains itself. ``force`` (``--force-promote``) overrides both and is recorded.
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ class PromotionDecision:
     promoted: bool
     reason: str
     n_rows: int
+    beats_baselines: bool | None = None
+    forced: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -128,6 +133,7 @@ def compare_and_promote(
     min_improvement: float = 0.0,
     force: bool = False,
     champion_scorer: Callable[[str, pd.DataFrame], np.ndarray] | None = None,
+    baseline_check: tuple[bool, str] | None = None,
 ) -> PromotionDecision:
     """Compare ``version`` with the current champion on ``rows``/``y`` and move the aliases.
 
@@ -135,8 +141,10 @@ def compare_and_promote(
     from the registry and scored on the very same rows (``champion_scorer`` overrides how, for
     tests). The new version is tagged ``challenger`` first; if it wins it becomes ``champion``
     (and loses the ``challenger`` alias). Both AUCs and the decision are logged to the active
-    MLflow run, if any, and tagged on the model version. ``force`` promotes regardless (e.g.
-    after a deliberate feature-spec change) and says so in the reason.
+    MLflow run, if any, and tagged on the model version. ``baseline_check`` is (does the
+    challenger beat its best baseline?, the verdict in words); a challenger that does not is
+    kept a challenger whatever the champion comparison says. ``force`` promotes regardless
+    (e.g. after a deliberate feature-spec change) and says so in the reason.
     """
     c = client()
     version = str(version)
@@ -162,8 +170,15 @@ def compare_and_promote(
         )
     else:
         promoted, reason = decide(challenger_auc, champion_auc, min_improvement)
-    if force and not promoted:
-        promoted, reason = True, f"forced promotion; rule said: {reason}"
+    beats = None if baseline_check is None else bool(baseline_check[0])
+    if beats is False:
+        promoted = False
+        reason = f"{baseline_check[1] if baseline_check else ''}; champion check: {reason}"
+        if champ_version is None:
+            reason += "; no champion is served until a model beats its baselines"
+    forced = force and not promoted
+    if forced:
+        promoted, reason = True, f"forced promotion (--force-promote); rule said: {reason}"
     if promoted:
         c.set_registered_model_alias(name, CHAMPION, version)
         c.delete_registered_model_alias(name, CHALLENGER)
@@ -176,6 +191,8 @@ def compare_and_promote(
         promoted=promoted,
         reason=reason,
         n_rows=len(y),
+        beats_baselines=beats,
+        forced=forced,
     )
     _record(c, decision)
     return decision
@@ -206,7 +223,11 @@ def _record(c: MlflowClient, d: PromotionDecision) -> None:
         "promotion.decision": "promoted" if d.promoted else "kept_challenger",
         "promotion.reason": d.reason[:4000],
         "promotion.champion_version": d.champion_version or "none",
-        "promotion.rule": "challenger test ROC-AUC > champion's on the same rows",
+        "promotion.rule": "challenger beats its best baseline and the champion on test "
+                          "ROC-AUC (same rows)",
+        "promotion.forced": str(d.forced).lower(),
+        "promotion.beats_baselines": "unknown" if d.beats_baselines is None
+        else str(d.beats_baselines).lower(),
     }
     for key, value in tags.items():
         c.set_model_version_tag(d.model_name, d.challenger_version, key, value)

@@ -3,7 +3,10 @@
 Event-log training, its refit, snapshot tables and the evaluation of a registered model all end
 alike: score the held-out rows, score the baselines on them, compute each one's metrics, check
 that the model beats the baselines, break the metrics down by segment, explain the scores with
-SHAP, draw the plots and keep a frame of the test predictions. ``evaluate_on_test`` does that
+SHAP, draw the plots and keep a frame of the test predictions. The headline figures and the
+model's differences to each baseline (and to the simulator's truth) carry 95% paired-bootstrap
+intervals (``training.bootstrap``), and the leakage guard's post-fit dominance check runs on
+the same rows. ``evaluate_on_test`` does that
 once and returns a typed ``RunReport``; run files, MLflow tracking, champion promotion, the CLI
 summaries and the review notebook all read that report.
 """
@@ -21,7 +24,8 @@ import pandas as pd
 
 from cxchurn.errors import NotFoundError
 from features.schema import CUSTOMER_ID, CUTOFF, LABEL
-from training.baselines import fit_logistic, recency_rule_scores
+from training.baselines import fit_logistic, recency_rule_scores, rfm_columns
+from training.bootstrap import DEFAULT_RESAMPLES, Interval, paired_bootstrap
 from training.evaluate import (
     MAIN_MODEL,
     compare_to_baselines,
@@ -29,6 +33,7 @@ from training.evaluate import (
     metrics_by_segment,
 )
 from training.explain import explain_rows, global_importance, shap_values
+from training.leakage import LeakageReport, check_dominance
 from training.model import ChurnModel
 from training.plots import write_plots
 from training.pyfunc import model_frame
@@ -57,12 +62,19 @@ def write_json(path: Path, obj: object) -> None:
 
 
 def baseline_scores(X_fit: pd.DataFrame, y_fit: np.ndarray, X_test: pd.DataFrame, *,
-                    recency: bool = True) -> dict[str, np.ndarray]:
+                    recency: bool = True, rfm: bool = False) -> dict[str, np.ndarray]:
     """The baselines' scores on ``X_test``: a logistic regression fitted on the model's own
-    training rows and, with ``recency``, the recency rule (which needs no training)."""
+    training rows; with ``recency``, the recency rule (which needs no training); with ``rfm``,
+    a logistic regression on the recency/frequency/monetary columns alone (skipped, with a
+    logged note, when the rows lack them)."""
     out = {"logistic": fit_logistic(X_fit, y_fit).predict_proba(X_test)[:, 1]}
     if recency:
         out["recency_rule"] = recency_rule_scores(X_test)
+    if rfm:
+        cols = rfm_columns(X_fit.columns)
+        if cols:
+            out["rfm_logistic"] = fit_logistic(X_fit[cols], y_fit).predict_proba(
+                X_test[cols])[:, 1]
     return out
 
 
@@ -87,11 +99,62 @@ class RunReport:
     plots: dict[str, Path]
     test_frame: pd.DataFrame
     rows: pd.DataFrame = field(repr=False)
+    intervals: dict[str, Interval] = field(default_factory=dict)
+    leakage: LeakageReport | None = None
+
+    @property
+    def best_baseline(self) -> tuple[str, float] | None:
+        """The baseline with the highest test ROC-AUC (name, AUC), or None if none ran."""
+        aucs = {b: self.metrics[b]["roc_auc"] for b in self.baseline_comparison}
+        aucs = {b: a for b, a in aucs.items() if np.isfinite(a)}
+        if not aucs:
+            return None
+        name = max(aucs, key=lambda b: aucs[b])
+        return name, float(aucs[name])
 
     @property
     def beats_baselines(self) -> bool:
-        """Does the model beat every baseline on every ranking metric? (True if none ran.)"""
-        return all(self.baseline_comparison.values())
+        """Does the model beat the best baseline on test ROC-AUC? (True if none ran.)"""
+        best = self.best_baseline
+        return best is None or bool(self.metrics[MAIN_MODEL]["roc_auc"] > best[1])
+
+    def baseline_verdict(self) -> str:
+        """The model against its best baseline, in words, with the difference's interval."""
+        best = self.best_baseline
+        if best is None:
+            return "no baseline ran"
+        name, auc = best
+        main = self.metrics[MAIN_MODEL]["roc_auc"]
+        diff = self.intervals.get(f"roc_auc_diff_vs_{name}")
+        by = diff.text(signed=True) if diff is not None else f"{main - auc:+.3f}"
+        if main > auc:
+            text = f"beats best baseline {name} by {by} on ROC-AUC ({main:.4f} vs {auc:.4f})"
+        else:
+            text = (f"does not beat the best baseline {name} ({main:.4f} vs {auc:.4f}; "
+                    f"difference {by})")
+        if diff is not None and diff.crosses_zero:
+            n_pos = int(self.labels.sum())
+            text += (f"; the 95% CI crosses zero: on {len(self.labels)} test rows "
+                     f"({n_pos} churners) the two are not told apart")
+        return text
+
+    def verdict_lines(self) -> list[str]:
+        """The headline figures with their intervals and the baseline verdict."""
+        out = []
+        if self.leakage is not None and self.leakage.headline():
+            out.append(str(self.leakage.headline()))
+        ci = self.intervals
+        if "roc_auc" in ci:
+            n_pos = int(self.labels.sum())
+            out.append(f"test fold ({len(self.labels)} rows, {n_pos} churners), 95% bootstrap "
+                       f"CI: ROC-AUC {ci['roc_auc'].text()}, PR-AUC {ci['pr_auc'].text()}, "
+                       f"top-decile lift {ci['lift_top_decile'].text(digits=2)}")
+        if "roc_auc_gap_vs_truth" in ci:
+            out.append(f"oracle gap (truth minus model ROC-AUC): "
+                       f"{ci['roc_auc_gap_vs_truth'].text(signed=True, digits=4)}")
+        out.append(("beats baselines: yes — " if self.beats_baselines else "beats baselines: NO — ")
+                   + self.baseline_verdict())
+        return out
 
     @property
     def labels(self) -> np.ndarray:
@@ -112,6 +175,36 @@ class RunReport:
         if "truth" in self.metrics:
             out["truth_roc_auc"] = self.metrics["truth"]["roc_auc"]
             out["auc_gap_vs_truth"] = self.metrics["truth"]["roc_auc"] - main["roc_auc"]
+        best = self.best_baseline
+        if best is not None:
+            out["best_baseline_roc_auc"] = best[1]
+            out["roc_auc_diff_vs_best_baseline"] = main["roc_auc"] - best[1]
+        out["beats_baselines"] = float(self.beats_baselines)
+        out.update(self.interval_figures())
+        return out
+
+    def headline_record(self) -> dict[str, object]:
+        """``headline.json``: the figures, their intervals, the verdict and the leak names."""
+        leakage = self.leakage
+        return {**self.headline(),
+                "baseline_verdict": self.baseline_verdict(),
+                "suspected_leaks": list(leakage.flagged) if leakage else [],
+                "includes_suspected_leak": list(leakage.kept_on_request) if leakage else [],
+                "dominant_features": list(leakage.dominant) if leakage else []}
+
+    def interval_figures(self) -> dict[str, float]:
+        """``<figure>_ci_low`` / ``_ci_high`` for the headline figures and the differences
+        (``auc_gap_vs_truth`` and ``roc_auc_diff_vs_best_baseline`` among them)."""
+        names = {k: k for k in self.intervals}
+        names["roc_auc_gap_vs_truth"] = "auc_gap_vs_truth"
+        best = self.best_baseline
+        if best is not None:
+            names[f"roc_auc_diff_vs_{best[0]}"] = "roc_auc_diff_vs_best_baseline"
+        out: dict[str, float] = {}
+        for key, interval in self.intervals.items():
+            for name in {key, names[key]}:
+                out[f"{name}_ci_low"] = interval.low
+                out[f"{name}_ci_high"] = interval.high
         return out
 
     def metrics_table(self, keys: Sequence[str], width: int) -> list[str]:
@@ -169,15 +262,20 @@ def evaluate_on_test(
     budget_share: float = 0.1,
     plots_dir: Path | None = None,
     keys: Sequence[str] = (CUSTOMER_ID, CUTOFF),
+    leakage: LeakageReport | None = None,
+    n_bootstrap: int = DEFAULT_RESAMPLES,
+    bootstrap_seed: int = 0,
 ) -> RunReport:
     """Score held-out ``rows`` (keys, label, the model's features) and gather the evidence.
 
     ``baselines`` maps a name to its scores on the same rows: each gets a metrics row, a test
-    frame column and a curve on the plots, and the model must beat it on ROC-AUC and PR-AUC.
+    frame column and a curve on the plots, and the model must beat the best of them on ROC-AUC.
     ``reference`` adds metric rows computed elsewhere (e.g. the model before a refit), reported
     and never compared. ``truth`` is the true churn probability per row (simulated worlds).
     ``uncalibrated`` adds the model's raw score as a probability, so the calibration shows.
     Segment metrics for those of ``segment_columns`` the rows have; plots into ``plots_dir``.
+    ``n_bootstrap`` paired resamples of the rows (fixed ``bootstrap_seed``; 0 = none) give the
+    intervals. ``leakage``, the guard's pre-fit verdict, comes back with the dominance check.
     """
     X = model_frame(model, rows)
     y = rows[LABEL].to_numpy(dtype=int)
@@ -200,6 +298,11 @@ def evaluate_on_test(
     ) if segments else pd.DataFrame()
 
     values, expected = shap_values(model, X)
+    intervals = paired_bootstrap(y, p, scores, truth, n_resamples=n_bootstrap,
+                                 seed=bootstrap_seed) if n_bootstrap > 0 else {}
+    if leakage is not None:
+        leakage = check_dominance(leakage, X, y, metrics[MAIN_MODEL]["roc_auc"], values,
+                                  model.feature_names_)
     plots: dict[str, Path] = {}
     if plots_dir is not None:
         plots = write_plots(y, p, values, model.prepare(X), plots_dir, baselines=scores)
@@ -213,7 +316,7 @@ def evaluate_on_test(
         model=model, metrics=metrics, baseline_comparison=comparison,
         segment_metrics=segment_metrics, shap_values=values, expected_value=expected,
         global_importance=global_importance(values, model.feature_names_), plots=plots,
-        test_frame=test_frame, rows=rows,
+        test_frame=test_frame, rows=rows, intervals=intervals, leakage=leakage,
     )
 
 

@@ -37,7 +37,7 @@ from training.infer_types import (
     infer_types,
     label_vector,
 )
-from training.leakage import LeakageReport, find_leaks
+from training.leakage import SUSPECT_THRESHOLD, LeakageReport, find_leaks
 from training.model import ChurnModel
 from training.report import RunReport, baseline_scores, evaluate_on_test, write_json
 
@@ -64,8 +64,9 @@ class SnapshotConfig:
     n_folds: int = 5
     seed: int = 0
     cross_validate: bool = True
-    leak_threshold: float = 0.95
+    leak_threshold: float = SUSPECT_THRESHOLD
     keep_features: tuple[str, ...] = ()
+    strict_leakage: bool = False
     budget_share: float = 0.1
     tree_sizes: tuple[str, ...] = tuple(CAPACITY_GRID)
     write_plots: bool = True
@@ -204,11 +205,14 @@ class SnapshotResult:
         return self.metrics
 
     def summary(self) -> str:
-        lines = [self.cv.summary() if self.cv is not None else f"protocol: {self.protocol}"]
+        headline = self.leakage.headline()
+        lines = [headline] if headline else []
+        lines.append(self.cv.summary() if self.cv is not None else f"protocol: {self.protocol}")
         lines.append(f"final model ({self.chosen_trees} trees) on held-out rows: "
                      f"{self.split.source}")
         lines.extend(self.report.metrics_table(SUMMARY_KEYS, 18))
-        lines.append(leakage_line(self.leakage))
+        lines.extend(v for v in self.report.verdict_lines() if v != headline)
+        lines.extend(self.leakage.lines())
         top = self.report.global_importance.head(5)["feature"].tolist()
         lines.append(f"top drivers (mean |SHAP|): {top}")
         return "\n".join(lines)
@@ -216,11 +220,7 @@ class SnapshotResult:
 
 def leakage_line(report: LeakageReport) -> str:
     """The leakage guard's verdict in one line: every flagged column, its AUC and fate."""
-    kept = report.kept_on_request
-    flagged = [f"{f} (AUC {a:.3f}, {'kept on request' if f in kept else 'dropped'})"
-               for f, a in report.flagged.items()]
-    return (f"leakage guard (single-column AUC >= {report.threshold}): "
-            + (", ".join(flagged) if flagged else "no column flagged"))
+    return report.lines()[0]
 
 
 def train_snapshot(
@@ -247,7 +247,7 @@ def train_snapshot(
         raise ConfigError(f"--keep-feature names unknown column(s) {unknown_keep}; have "
                           f"{features}")
     leakage = find_leaks(rows[features], y_all, config.leak_threshold,
-                         keep=config.keep_features)
+                         keep=config.keep_features, strict=config.strict_leakage)
     features = [f for f in features if f not in leakage.dropped]
     grid = config.grid()
 
@@ -270,9 +270,13 @@ def train_snapshot(
         baselines=baseline_scores(train_valid[features], train_valid[LABEL].to_numpy(dtype=int),
                                   split.test[features], recency=False),
         plots_dir=out / "plots" if config.write_plots else None,
+        leakage=leakage, bootstrap_seed=config.seed,
     )
+    if not report.beats_baselines:
+        log.warning("the LightGBM model does NOT beat every baseline on the held-out rows: %s",
+                    report.baseline_verdict())
     result = SnapshotResult(report=report, plan=plan, chosen_trees=chosen, split=split,
-                            leakage=leakage, cv=cv, protocol=protocol)
+                            leakage=report.leakage or leakage, cv=cv, protocol=protocol)
     _write_files(result, config, out)
     return result
 
@@ -292,6 +296,7 @@ def _write_files(result: SnapshotResult, config: SnapshotConfig, out: Path) -> N
     write_json(out / "estimate.json", {"protocol": result.protocol,
                                        "metrics": result.estimate()})
     write_json(out / "leakage.json", result.leakage.to_dict())
+    write_json(out / "headline.json", result.report.headline_record())
     write_json(out / "config.json", asdict(config))
     if result.cv is not None:
         result.cv.folds.to_csv(out / "cv_folds.csv", index=False)

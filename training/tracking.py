@@ -192,6 +192,7 @@ def log_training_run(
     if mlflow.active_run() is None:
         raise RuntimeError("log_training_run needs an active MLflow run (mlflow.start_run())")
     model = report.model
+    leakage = report.leakage or leakage
     fp = data_fingerprint(examples)
     mlflow.log_params(flat_params(config, model))
     mlflow.set_tags(
@@ -201,6 +202,8 @@ def log_training_run(
             "data.n_columns": str(fp["n_columns"]),
             "spec_version": str(model.spec_version_),
             "beats_baselines": str(report.beats_baselines),
+            "cxchurn.baseline_verdict": report.baseline_verdict()[:4000],
+            **(_leakage_tags(leakage) if leakage is not None else {}),
             **({"data.features_dir": str(features_dir)} if features_dir else {}),
         }
     )
@@ -212,6 +215,8 @@ def log_training_run(
     if feature_spec is not None:
         mlflow.log_dict(feature_spec, "feature_spec.json")
     mlflow.log_metrics(flat_metrics(report.metrics))
+    mlflow.log_metrics({f"test_{k}": v for k, v in report.interval_figures().items()
+                        if np.isfinite(v)})
     mlflow.log_dict(jsonable(report.metrics), "metrics/test_metrics.json")
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
@@ -223,11 +228,24 @@ def log_training_run(
         predictions = report.test_frame.drop(columns=[CUSTOMER_ID], errors="ignore")
         _log_frame(predictions, tmp_path, "predictions", "test", parquet=True)
     if leakage is not None:
-        mlflow.log_dict(jsonable(dataclasses.asdict(leakage)), "leakage.json")
+        mlflow.log_dict(jsonable(leakage.to_dict()), "leakage.json")
     for plot in report.plots.values():
         if Path(plot).exists():
             mlflow.log_artifact(str(plot), artifact_path="plots")
     return fp
+
+
+def _leakage_tags(leakage: LeakageReport) -> dict[str, str]:
+    """The guard's verdict as tags, searchable in the MLflow UI (comma-separated names)."""
+    def names(items: Mapping[str, object]) -> str:
+        return ",".join(items)[:4000] or "none"
+
+    return {
+        "cxchurn.suspected_leaks": names(leakage.flagged),
+        "cxchurn.includes_suspected_leak": names(leakage.kept_on_request),
+        "cxchurn.dominant_features": names(leakage.dominant),
+        "cxchurn.leak_threshold": str(leakage.threshold),
+    }
 
 
 def _log_frame(

@@ -23,7 +23,7 @@ from training.dataset import (
     feature_columns,
     split_out_of_time,
 )
-from training.leakage import LeakageReport, find_leaks
+from training.leakage import SUSPECT_THRESHOLD, LeakageReport, find_leaks
 from training.model import ChurnModel
 from training.report import RunReport, baseline_scores, evaluate_on_test, write_json
 
@@ -40,8 +40,9 @@ class TrainConfig:
     calibration: str | None = "isotonic"
     monotone: bool = True
     tune_trials: int = 0
-    leak_threshold: float = 0.95
+    leak_threshold: float = SUSPECT_THRESHOLD
     keep_features: tuple[str, ...] = ()
+    strict_leakage: bool = False
     budget_share: float = 0.1
     seed: int = 0
     segment_columns: tuple[str, ...] = ("segment", "plan")
@@ -92,7 +93,9 @@ class TrainResult:
     def summary(self) -> str:
         """Human-readable result table (printed by the CLI, logged by the run)."""
         report = self.report
-        lines = report.metrics_table(SUMMARY_KEYS, 20)
+        headline = self.leakage.headline()
+        lines = [headline] if headline else []
+        lines.extend(report.metrics_table(SUMMARY_KEYS, 20))
         h = report.headline()
         if "auc_gap_vs_truth" in h:
             lines.append(
@@ -103,11 +106,19 @@ class TrainResult:
             f"top decile captures {h['capture_top_decile']:.1%} of churners "
             f"(lift {h['lift_top_decile']:.2f}x its 10% share)"
         )
-        lines.append("beats baselines: " + ("yes" if report.beats_baselines else
-                     f"NO ({report.baseline_comparison})"))
-        if self.leakage.dropped:
-            lines.append(f"leakage guard dropped: {self.leakage.dropped}")
+        lines.extend(v for v in report.verdict_lines() if v != headline)
+        lines.extend(self.leakage.lines())
         return "\n".join(lines)
+
+
+def declared_features(specs: object) -> set[str]:
+    """Columns compiled from event specs (point-in-time by construction): the specs' names and
+    the compiler's ``tenure_days``. Empty for a plain mapping or None: nothing is known then,
+    so every column stays a leakage candidate."""
+    if specs is None or isinstance(specs, Mapping) or not isinstance(specs, Iterable):
+        return set()
+    names = {str(getattr(spec, "name", "")) for spec in specs} - {""}
+    return names | set(BUILTIN_MONOTONE) if names else set()
 
 
 # Directions for columns the compiler adds itself (not specs, so they carry no ``monotone``):
@@ -183,8 +194,11 @@ def train_churn_model(
     y_train = split.train[LABEL].to_numpy(dtype=int)
     y_valid = split.valid[LABEL].to_numpy(dtype=int)
 
+    # Event features are point-in-time by construction: the drop applies to the customer
+    # table's pass-through columns; dominance is checked for all after the fit.
     leakage = find_leaks(split.train[features], y_train, config.leak_threshold,
-                         keep=config.keep_features)
+                         keep=config.keep_features, exempt=declared_features(specs),
+                         strict=config.strict_leakage)
     features = [f for f in features if f not in leakage.dropped]
     X_train, X_valid, X_test = (f[features] for f in (split.train, split.valid, split.test))
     X_train.attrs = dict(examples.attrs)
@@ -203,15 +217,17 @@ def train_churn_model(
     log.info("lightgbm: best iteration %d of %d", model.best_iteration_, config.n_estimators)
 
     report = evaluate_on_test(
-        model, split.test, baselines=baseline_scores(X_train, y_train, X_test),
+        model, split.test, baselines=baseline_scores(X_train, y_train, X_test, rfm=True),
         truth=_truth_scores(split.test, truth) if truth is not None else None,
         segment_columns=config.segment_columns, budget_share=config.budget_share,
         plots_dir=out / "plots" if config.write_plots else None,
+        leakage=leakage, bootstrap_seed=config.seed,
     )
     if not report.beats_baselines:
         log.warning("the LightGBM model does NOT beat every baseline on the test fold: %s",
-                    report.baseline_comparison)
-    result = TrainResult(report=report, split=split, leakage=leakage, tuning=tuning)
+                    report.baseline_verdict())
+    result = TrainResult(report=report, split=split, leakage=report.leakage or leakage,
+                         tuning=tuning)
     write_run_files(result, config, out)
     for line in result.summary().splitlines():
         log.info(line)
@@ -220,11 +236,12 @@ def train_churn_model(
 
 def write_run_files(result: TrainResult, config: TrainConfig, out: Path) -> None:
     result.report.write_files(out)
-    write_json(out / "headline.json", result.headline())
+    write_json(out / "headline.json", result.report.headline_record())
     write_json(out / "leakage.json", result.leakage.to_dict())
     write_json(out / "config.json", asdict(config))
     write_json(out / "split.json", result.split.describe())
 
 
-__all__ = ["TrainConfig", "TrainResult", "categorical_columns", "monotone_hints",
+__all__ = ["TrainConfig", "TrainResult", "categorical_columns", "declared_features",
+           "monotone_hints",
            "train_churn_model", "write_run_files"]
