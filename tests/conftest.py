@@ -19,8 +19,15 @@ import pytest
 TOY_CUTOFFS = pd.date_range("2025-01-01", periods=5, freq="MS", tz="UTC").as_unit("us")
 
 
-def make_toy_examples(n_customers: int = 1500, seed: int = 0) -> pd.DataFrame:
-    """Examples whose churn risk rises with late deliveries, silence, tickets and price."""
+def make_toy_examples(n_customers: int = 1500, seed: int = 0,
+                      nonlinear: bool = False) -> pd.DataFrame:
+    """Examples whose churn risk rises with late deliveries, silence, tickets and price.
+
+    The log-odds are linear, so a logistic regression is a hard baseline to beat; with
+    ``nonlinear`` risk also jumps after 25 quiet days and with late deliveries on top of open
+    tickets (shapes a linear model cannot draw), for tests whose model must pass the
+    promotion gate (beat its best baseline) to become champion.
+    """
     rng = np.random.default_rng(seed)
     ids = np.array([f"C{i:05d}" for i in range(n_customers)])
     plan = rng.choice(["basic", "plus", "premium"], n_customers, p=[0.5, 0.3, 0.2])
@@ -40,6 +47,9 @@ def make_toy_examples(n_customers: int = 1500, seed: int = 0) -> pd.DataFrame:
         logit = (-3.2 + 0.35 * late + 0.03 * np.nan_to_num(days, nan=60.0) - 0.6 * satisfaction
                  + 0.2 * tickets + 0.03 * (price - 20) + 0.4 * (segment == "smb")
                  - 0.001 * tenure)
+        if nonlinear:
+            quiet = np.nan_to_num(days, nan=60.0) > 25
+            logit = logit + 2.5 * quiet + 2.0 * ((late >= 2) & (tickets >= 1))
         churned = (rng.random(n_customers) < 1 / (1 + np.exp(-logit))).astype("int8")
         frames.append(pd.DataFrame({
             "customer_id": ids,

@@ -141,6 +141,8 @@ class EvalSummary:
     def lines(self) -> list[str]:
         out = [f"model: {self.model_uri}", f"cutoffs: {', '.join(self.cutoffs)}"]
         out.extend(f"  {k:<20} {v:.4f}" for k, v in self.metrics.items())
+        if self.report.intervals:
+            out.append(self.report.interval_line())
         out.extend(f"WARNING: {w}" for w in self.warnings)
         if self.report.plots:
             out.append(f"plots: {Path(next(iter(self.report.plots.values()))).parent}")
@@ -296,6 +298,8 @@ def run_evaluation(
                            "eval.budget_share": budget_share})
         mlflow.set_tag("data.fingerprint", data_fingerprint(rows)["fingerprint"])
         mlflow.log_metrics(flat_metrics(report.metrics))
+        mlflow.log_metrics({f"test_{k}": v for k, v in report.interval_figures().items()
+                            if np.isfinite(v)})
         for path in report.plots.values():
             mlflow.log_artifact(str(path), artifact_path="plots")
         if warnings:

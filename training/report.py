@@ -138,6 +138,16 @@ class RunReport:
                      f"({n_pos} churners) the two are not told apart")
         return text
 
+    def interval_line(self) -> str:
+        """The headline figures with their 95% bootstrap intervals, in one line."""
+        ci = self.intervals
+        n_pos = int(self.labels.sum())
+        if "roc_auc" not in ci:
+            return f"test fold ({len(self.labels)} rows, {n_pos} churners): no bootstrap run"
+        return (f"test fold ({len(self.labels)} rows, {n_pos} churners), 95% bootstrap CI: "
+                f"ROC-AUC {ci['roc_auc'].text()}, PR-AUC {ci['pr_auc'].text()}, "
+                f"top-decile lift {ci['lift_top_decile'].text(digits=2)}")
+
     def verdict_lines(self) -> list[str]:
         """The headline figures with their intervals and the baseline verdict."""
         out = []
@@ -145,10 +155,7 @@ class RunReport:
             out.append(str(self.leakage.headline()))
         ci = self.intervals
         if "roc_auc" in ci:
-            n_pos = int(self.labels.sum())
-            out.append(f"test fold ({len(self.labels)} rows, {n_pos} churners), 95% bootstrap "
-                       f"CI: ROC-AUC {ci['roc_auc'].text()}, PR-AUC {ci['pr_auc'].text()}, "
-                       f"top-decile lift {ci['lift_top_decile'].text(digits=2)}")
+            out.append(self.interval_line())
         if "roc_auc_gap_vs_truth" in ci:
             out.append(f"oracle gap (truth minus model ROC-AUC): "
                        f"{ci['roc_auc_gap_vs_truth'].text(signed=True, digits=4)}")

@@ -48,7 +48,7 @@ def test_mlflow_run_train_with_local_env_manager(tmp_path):
 
     features = tmp_path / "features"
     features.mkdir()
-    make_toy_examples(n_customers=400).to_parquet(features / "examples.parquet")
+    make_toy_examples(n_customers=400, nonlinear=True).to_parquet(features / "examples.parquet")
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     # Other tests in this process may have exported MLFLOW_EXPERIMENT_ID / MLFLOW_RUN_ID.
     clean = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}

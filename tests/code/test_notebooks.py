@@ -20,7 +20,7 @@ def test_model_review_notebook_executes(tmp_path, monkeypatch):
 
     features = tmp_path / "features"
     features.mkdir()
-    make_toy_examples(n_customers=600).to_parquet(features / "examples.parquet")
+    make_toy_examples(n_customers=600, nonlinear=True).to_parquet(features / "examples.parquet")
     monkeypatch.setenv("CXCHURN_HOME", str(tmp_path))
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     monkeypatch.setenv("MPLBACKEND", "Agg")

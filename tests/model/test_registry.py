@@ -212,7 +212,7 @@ def test_cli_train_registers_promotes_and_a_retrain_of_the_same_model_ties(tmp_p
 
     features = tmp_path / "features"
     features.mkdir()
-    make_toy_examples(n_customers=500).to_parquet(features / "examples.parquet")
+    make_toy_examples(n_customers=500, nonlinear=True).to_parquet(features / "examples.parquet")
     monkeypatch.setenv("CXCHURN_HOME", str(tmp_path))
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     monkeypatch.delenv("MLFLOW_EXPERIMENT_ID", raising=False)

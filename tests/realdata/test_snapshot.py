@@ -50,8 +50,12 @@ def test_cli_trains_a_table_with_cross_validation_and_registers_a_champion(tmp_p
     table().to_csv(path, index=False)
     from cxchurn.cli import app
 
+    # On 800 near-linear rows the logistic baseline wins, so the promotion gate keeps the
+    # model a challenger unless forced; this test is about the end-to-end path, so it forces
+    # (tests/model/test_quality_gate.py covers the gate itself).
     out = CliRunner().invoke(app, ["train", "--table", str(path), "--id", "cust", "--label",
-                                   "Churn", "--no-plots", "--out", str(tmp_path / "run")])
+                                   "Churn", "--no-plots", "--out", str(tmp_path / "run"),
+                                   "--force-promote"])
     assert out.exit_code == 0, out.output
     text = out.output
     assert "stratified 5-fold cross-validation, seed 0" in text
@@ -59,6 +63,7 @@ def test_cli_trains_a_table_with_cross_validation_and_registers_a_champion(tmp_p
     assert "leakage guard" in text
     assert "registered: cxchurn-crm v1" in text
     assert "promoted to champion" in text
+    assert "beats baselines: " in text  # the verdict is printed in snapshot mode too
     lines = [ln for ln in text.splitlines() if ln.startswith("lightgbm ")]
     cv_auc = float(lines[0].split()[1])
     assert cv_auc > 0.7  # the planted signal is found
