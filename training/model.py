@@ -179,6 +179,10 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
     def _prepare(self, X: pd.DataFrame) -> pd.DataFrame:
         return prepare_frame(X, self.feature_names_, self.categories_)
 
+    def prepare(self, X: pd.DataFrame) -> pd.DataFrame:
+        """``X`` as LightGBM sees it: the training features in order, categories fixed."""
+        return self._prepare(X)
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "booster_"):
             raise FeatureMismatchError("the model is not fitted yet; call fit() first")
