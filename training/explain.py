@@ -34,7 +34,7 @@ from training.model import ChurnModel
 
 
 # ---------------------------------------------------------------------- float-matrix route
-def unseen_rows(values: Sequence[Any], known: Iterable[Any]) -> np.ndarray:
+def unseen_rows(values: Sequence[Any] | np.ndarray, known: Iterable[Any]) -> np.ndarray:
     """Positions of the values present (not None / NaN) whose text is not a known level."""
     levels = {str(k) for k in known}
     return np.array([i for i, v in enumerate(values)
