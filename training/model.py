@@ -180,8 +180,6 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         """``X`` as LightGBM sees it: the training features in order, categories fixed."""
         return prepare_frame(X, self.feature_names_, self.categories_)
 
-    # Private spelling kept for callers outside training/ until they move to ``prepare``.
-    _prepare = prepare
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "booster_"):

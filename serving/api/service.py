@@ -36,8 +36,9 @@ from features.schema import CUSTOMER_ID
 from serving.api import schemas
 from serving.api.payload import columns_from_records, columns_from_table, unseen_levels
 from serving.api.probes import make_probe_app
-from serving.api.runtime import MAX_TOP_K, ServingRuntime, risk_band
+from serving.api.runtime import MAX_TOP_K, ServingRuntime
 from serving.auth import AuthError, check_api_key
+from training.bands import risk_band
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -141,9 +142,7 @@ def _model_ref(runtime: ServingRuntime) -> dict[str, Any]:
 def _posted(runtime: ServingRuntime, body: schemas.ScoreInput
             ) -> tuple[dict[str, np.ndarray], list[str | None], list[dict[str, Any]]]:
     """Typed columns, ids and unseen-category warnings of the posted rows."""
-    model = runtime.model
-    if model is None:
-        runtime._loaded()  # raises ModelNotReadyError with the reason
+    model = runtime.require_model()  # ModelNotReadyError with the reason when none is loaded
     schema = model.feature_schema()
     if body.rows is not None:
         columns, ids = columns_from_records(schema, body.rows)
@@ -162,7 +161,7 @@ def _errors(ids: list[str], errors: dict[str, str]) -> tuple[list[int], list[dic
 
 def score_body(runtime: ServingRuntime, body: schemas.ScoreInput) -> dict[str, Any]:
     """The /score answer as plain data (pure: testable without a server)."""
-    runtime._loaded()
+    runtime.require_model()
     if body.customer_ids is not None:
         ids = list(body.customer_ids)
         scored, errors = runtime.score_ids(ids)
@@ -183,7 +182,7 @@ def score_body(runtime: ServingRuntime, body: schemas.ScoreInput) -> dict[str, A
 
 def explain_body(runtime: ServingRuntime, body: ExplainRequest) -> dict[str, Any]:
     """The /explain answer as plain data."""
-    runtime._loaded()
+    runtime.require_model()
     if body.customer_ids is not None:
         ids = list(body.customer_ids)
         known, p, base, drivers, errors = runtime.explain_known_ids(ids, body.top_k, body.lang)
