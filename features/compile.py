@@ -211,7 +211,7 @@ def _events_cte(specs: Sequence[AggregateSpec], b: _Builder, last_edge: str) -> 
     """
     types = sorted({et for s in specs for et in s.event_types})
     change_types = sorted({s.event_types[0] for s in specs if s.aggregation == "change"})
-    change_cols = sorted({s.column for s in specs if s.aggregation == "change"})
+    change_cols = sorted({s.column for s in specs if s.aggregation == "change" and s.column})
     signals = sorted({s.text_signal for s in specs if s.text_signal})
     base = ["customer_id", "event_time", "event_type", "channel", "amount", "score", "duration"]
     base += [f"COALESCE(REGEXP_MATCHES(LOWER(text), {b.param('tx', sig, pattern(sig))}), FALSE)"

@@ -16,7 +16,8 @@ fold, never touched, reports the calibration error before and after.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import lightgbm as lgb
 import numpy as np
@@ -143,7 +144,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             self.prepare(X), label=y_arr, categorical_feature=self.categorical_features_,
             free_raw_data=False,
         )
-        callbacks = []
+        callbacks: list[Callable[..., Any]] = []
         valid_sets = []
         if X_valid is not None:
             yv = _labels(y_valid)

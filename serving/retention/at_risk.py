@@ -40,16 +40,13 @@ class AtRiskBook:
     """Everyone's score, value, plan and top drivers, for one model and one snapshot."""
 
     table: pd.DataFrame
+    customers: pd.DataFrame  # customer_id, p_churn, value (policy input)
+    mass: pd.DataFrame  # log-odds each driver family adds, rows as customers
     drivers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     version: str = ""
-    customers: pd.DataFrame | None = None  # customer_id, p_churn, value (policy input)
-    mass: pd.DataFrame | None = None  # log-odds each driver family adds, rows as customers
 
     def segments(self) -> list[str]:
         return sorted(self.table[SEGMENT_COLUMN].dropna().astype(str).unique())
-
-    def bands(self) -> list[str]:
-        return [b for b in pd.unique(self.table["risk_band"].dropna().astype(str))]
 
 
 def build_book(features: pd.DataFrame, p_churn: np.ndarray, risk_band: Sequence[str],

@@ -173,7 +173,10 @@ class OutcomeStore:
         def write() -> int:
             with self.engine.begin() as con:
                 result = con.execute(insert(outcomes_table).values(**values, recorded_at=now))
-                return int(result.inserted_primary_key[0])
+                key = result.inserted_primary_key
+                if key is None:
+                    raise CxChurnError("the outcome store returned no id for the new row")
+                return int(key[0])
 
         new_id = self._run(write)
         return Outcome(**{**asdict(clean), "id": new_id, "recorded_at": now})
