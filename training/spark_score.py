@@ -25,7 +25,7 @@ import pandas as pd
 
 from cxchurn.errors import ConfigError
 from features import schema
-from serving.api.runtime import DEFAULT_BANDS
+from training.bands import DEFAULT_BANDS
 from training.pyfunc import OUTPUT_COLUMN, RAW_COLUMN, load_churn_model
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ def explain_partitions(model: Any, keys: Sequence[str], top_k: int,
     """
 
     def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        from serving.api.runtime import risk_band
+        from training.bands import risk_band
         from training.explain import explain_rows
         from training.pyfunc import model_frame
 
