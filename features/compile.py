@@ -1,6 +1,6 @@
 """Compile feature specs to ONE portable SQL query per batch of cutoffs (pure: text + params).
 
-Why this shape (measured, see the report of issue 2): joining every event to every cutoff
+Why this shape (measured: ``benchmarks/features.py``): joining every event to every cutoff
 whose window holds it repeats each event up to (cutoffs x windows) times. Instead:
 
 1. edges: every cutoff ``c`` and every window start ``c - w`` of the batch (bound as

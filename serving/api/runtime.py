@@ -19,7 +19,6 @@ Public surface (kept stable for the retention app): ``ready``, ``model``, ``requ
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,36 +31,22 @@ import pandas as pd
 
 from cxchurn import paths
 from cxchurn.errors import ConfigError, CxChurnError, ModelNotReadyError
+from cxchurn.settings import Settings
 from features.schema import CUSTOMER_ID, CUTOFF
-from serving.api.model_source import LoadedModel, load_model, mlflow_env_defaults
+from serving.api.model_source import LoadedModel, load_model
 from serving.api.online_store import OnlineStore, store_path
 from serving.auth import check_api_key
 from serving.reasons.text import LANGUAGES, feature_family, reason
 from training.bands import DEFAULT_BANDS, risk_band
 from training.explain import FastModel, top_drivers
 
-__all__ = ["ServingRuntime", "check_api_key", "explain_matrix"]
+__all__ = ["DEFAULT_BANDS", "ServingRuntime", "check_api_key", "explain_matrix", "risk_band"]
 
 log = logging.getLogger(__name__)
 
 MODEL_NAME_ENV = "CXCHURN_MODEL_NAME"
 STORE_ENV = "CXCHURN_ONLINE_STORE"
-BANDS_ENV = "CXCHURN_RISK_BANDS"
 MAX_TOP_K = 50
-
-
-def parse_bands(text: str | None) -> tuple[float, float]:
-    """'0.1,0.3' -> (0.1, 0.3): P(churn) from which a customer is medium, then high risk."""
-    if not text:
-        return DEFAULT_BANDS
-    try:
-        low, high = (float(x) for x in text.split(","))
-    except ValueError as err:
-        raise ConfigError(f"{BANDS_ENV} must be two probabilities like '0.1,0.3', got "
-                          f"{text!r}") from err
-    if not 0 < low < high < 1:
-        raise ConfigError(f"{BANDS_ENV} must satisfy 0 < medium < high < 1, got {text!r}")
-    return low, high
 
 
 def explain_matrix(fast: FastModel, matrix: np.ndarray, columns: Mapping[str, Any],
@@ -106,28 +91,35 @@ class ServingRuntime:
 
     def __init__(self, home: Path | None = None, model_name: str | None = None,
                  store_file: Path | None = None, tracking_uri: str | None = None,
-                 bands: tuple[float, float] | None = None) -> None:
-        self.home = Path(home) if home is not None else paths.home()
-        self.model_name = model_name or os.environ.get(MODEL_NAME_ENV) or _default_name()
-        env_store = os.environ.get(STORE_ENV)
-        self.store_file = Path(store_file or env_store or store_path(self.home))
-        self._tracking_uri = tracking_uri
-        self.bands = bands or parse_bands(os.environ.get(BANDS_ENV))
+                 bands: tuple[float, float] | None = None,
+                 settings: Settings | None = None) -> None:
+        """Explicit arguments win over ``settings`` (default: ``Settings.from_env()`` now)."""
+        settings = settings or Settings.from_env()
+        self.home = Path(home) if home is not None else settings.home
+        self.model_name = model_name or settings.model_name or _default_name()
+        self.store_file = Path(store_file or settings.online_store or store_path(self.home))
+        self._settings = settings
+        self._tracking_uri = tracking_uri or settings.tracking_uri
+        self.bands = bands or settings.risk_bands
         self._lock = threading.Lock()
         self._state = _State(None, "not started yet", None, "not started yet", _now())
 
     @classmethod
+    def from_settings(cls, settings: Settings) -> ServingRuntime:
+        """Configured from the settings' home, model name, online store, bands and registry."""
+        return cls(settings=settings)
+
+    @classmethod
     def from_env(cls) -> ServingRuntime:
         """Configured from CXCHURN_HOME, CXCHURN_MODEL_NAME, CXCHURN_ONLINE_STORE, ..."""
-        return cls()
+        return cls.from_settings(Settings.from_env())
 
     # ------------------------------------------------------------------ loading
     @property
     def tracking_uri(self) -> str:
-        return self._tracking_uri or paths.tracking_uri(self.home)
+        return self._tracking_uri or paths.tracking_uri(self.home, self._settings)
 
     def _build_state(self) -> _State:
-        mlflow_env_defaults()
         loaded, model_error = None, None
         try:
             loaded = load_model(self.home, self.tracking_uri, self.model_name)
