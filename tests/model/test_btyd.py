@@ -183,3 +183,37 @@ def test_event_log_baselines_skip_without_orders() -> None:
     assert event_log_baselines(examples, None, 90) == {}
     assert event_log_baselines(examples, events.assign(event_type="session"), 90) == {}
     assert set(event_log_baselines(examples, events, 90)) == {"bgnbd"}
+
+
+def test_training_run_adds_the_bgnbd_baseline_when_given_events(
+    toy_examples: pd.DataFrame, tmp_path
+) -> None:
+    from training.train import TrainConfig, train_churn_model
+
+    rng = np.random.default_rng(0)
+    ids = toy_examples["customer_id"].unique()
+    start = toy_examples["cutoff"].min() - pd.Timedelta(days=365)
+    events = pd.DataFrame({
+        "customer_id": rng.choice(ids, 20 * len(ids)),
+        "event_time": start + pd.to_timedelta(rng.uniform(0, 500, 20 * len(ids)), unit="D"),
+        "event_type": "order",
+    })
+    result = train_churn_model(toy_examples, None,
+                               TrainConfig(write_plots=False, n_estimators=100), tmp_path,
+                               events=events)
+    assert "bgnbd" in result.metrics
+    test = result.report.test_frame
+    assert test["p_bgnbd"].between(0, 1).all()
+    np.testing.assert_allclose(test["p_bgnbd"], bgnbd_scores(result.split.test, events, 30))
+
+
+def test_run_training_reads_only_the_orders_of_a_world_folder(tmp_path) -> None:
+    from training.job import _events
+
+    events, _ = _world()
+    events.loc[::2, "event_type"] = "session"
+    events.to_parquet(tmp_path / "events.parquet", index=False)
+    got = _events(tmp_path)
+    assert got is not None and set(got["event_type"]) == {"order"}
+    assert len(got) == (events["event_type"] == "order").sum()
+    assert _events(tmp_path / "missing") is None and _events(None) is None
