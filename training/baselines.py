@@ -102,6 +102,10 @@ def bgnbd_scores(examples: pd.DataFrame, events: pd.DataFrame, horizon_days: flo
     (days since signup, a column the feature compiler always adds; 0 without it): as if signup
     were the first purchase, so a long wait for a first order reads as risk. They are scored,
     not fitted on. Returns scores aligned to the rows of ``examples``.
+
+    Checked against lifetimes (``benchmarks/btyd_runner.py``) on Online Retail, 90-day label:
+    ROC-AUC 0.7606 at the 2011-06-01 cutoff (lifetimes unpenalised: 0.7606) and 0.738 at the
+    2011-09-01 test cutoff (lifetimes with its validation-picked penalizer 0.1: 0.740).
     """
     missing = {CUSTOMER_ID, CUTOFF} - set(examples.columns)
     if missing:

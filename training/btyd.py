@@ -173,8 +173,10 @@ class BgNbd:
         """Maximum likelihood on (x, t_x, T) = (``frequency``, ``recency``, ``T``).
 
         Identical summaries are collapsed with counts first (day-level data repeat a lot).
-        ``at_bound`` flags a fit with some parameter at exp(+-25): typically a -> 0 or b -> 0
-        when the data show almost no dropout; its standard errors are then meaningless.
+        ``at_bound`` flags a fit with some parameter at exp(+-25). When the data show almost no
+        dropout, a -> 0 and b -> infinity along a flat ridge that the optimiser may leave before
+        the bound; a NaN standard error says the same: those parameters are not identified
+        (the purchase-rate part, r and alpha, still is).
         """
         x, t_x, age = _arrays(frequency, recency, T)
         _check_summaries(x, t_x, age)

@@ -14,7 +14,7 @@ from scipy.special import beta as beta_fn
 from training.baselines import bgnbd_scores, event_log_baselines
 from training.btyd import BgNbd, log_likelihood, p_alive, p_no_purchase, summaries_at
 
-# FHL (2005) Table/CDNOW estimates (weeks): a realistic mix of rate and dropout.
+# FHL (2005) estimates on the CDNOW data (weeks): a realistic mix of purchase rate and dropout.
 CDNOW = BgNbd(r=0.243, alpha=4.414, a=0.793, b=2.426)
 PARAMS = ("r", "alpha", "a", "b")
 
