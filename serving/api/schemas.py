@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic.config import JsonValue
 
 from cxchurn.settings import DEFAULT_MAX_BATCH
 
@@ -39,9 +40,10 @@ def max_batch() -> int:
 Cell = Annotated[Any, Field(description="A number, text (categorical features) or null.")]
 CustomerId = Annotated[str, Field(min_length=1, max_length=200)]
 
-EXAMPLE_IDS = ["C00000002", "C00000007"]
-EXAMPLE_ROW = {"customer_id": "C00000002", "tenure_days": 400.0, "plan": "basic",
-               "late_deliveries_90d": 2.0, "nps_last": None}
+EXAMPLE_IDS: list[JsonValue] = ["C00000002", "C00000007"]
+EXAMPLE_ROW: dict[str, JsonValue] = {
+    "customer_id": "C00000002", "tenure_days": 400.0, "plan": "basic",
+    "late_deliveries_90d": 2.0, "nps_last": None}
 
 
 class Table(BaseModel):
