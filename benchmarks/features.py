@@ -1,6 +1,6 @@
 """Feature-build speed and memory, and the same features built with featuretools.
 
-Why this exists: issue 2 asks for a number, not a feeling. For a large synthetic world
+Why this exists: the build's speed should be a number, not a feeling. For a large synthetic world
 (default 100,000 customers, ~10 million events, 6 monthly cutoffs) it prints wall seconds,
 events per second and peak memory of ``features.pipeline.build_feature_table``, for the full
 default spec set and for the subset featuretools can express (count / sum / mean of one event

@@ -1,6 +1,6 @@
 """Retention targeting versus the truth: does the policy save more customers for the money?
 
-Three parts, each printing tables; the figures go in the issue's closing note.
+Three parts, each printing tables (the figures quoted in benchmarks/README.md).
 
 1. **Targeting** (always): simulates the default world (``--customers``, ``--seed``), builds
    features at every month start, trains the churn model on all but the newest cutoff

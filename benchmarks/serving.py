@@ -152,10 +152,10 @@ def main() -> None:
 
     import httpx
 
-    from serving.api.fast_model import FastModel
     from serving.api.model_source import load_from_registry
     from serving.api.online_store import OnlineStore, store_path
     from tests.api.server import free_port, launch, stop, wait_ready
+    from training.explain import FastModel
     from training.pyfunc import model_frame
 
     home = args.home

@@ -1,6 +1,6 @@
-"""The same feature build on DuckDB and on Spark local, and Spark batch scoring (issue 7).
+"""The same feature build on DuckDB and on Spark local, and Spark batch scoring.
 
-Why: issue 7 asks what one machine does with each engine, so that a cluster can be sized from
+Why: to know what one machine does with each engine, so that a cluster can be sized from
 a measurement rather than a guess. For a simulated world it prints wall seconds and events per
 second of the full build (eligibility, labels, every default feature, written to disk) with
 DuckDB (``features.pipeline``) and with Spark local (``features.spark_build``, the same SQL

@@ -107,7 +107,7 @@ def stage_shap(features: str, model_path: str, max_rows: int) -> dict[str, float
         model = pickle.load(fh)
     examples = load_examples(features)
     test = examples[examples[CUTOFF] == examples[CUTOFF].max()].head(max_rows)
-    X = model._prepare(test[model.feature_names_])
+    X = model.prepare(test[model.feature_names_])
     out: dict[str, float] = {"rows": float(len(X))}
 
     start = time.perf_counter()

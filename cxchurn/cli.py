@@ -18,6 +18,7 @@ from serving.api import commands as serving_commands
 from serving.retention import commands as retention_commands
 from training import commands as training_commands
 from training import spark_commands
+from uplift import commands as uplift_commands
 
 app = typer.Typer(
     help="Churn prediction and retention driven by customer experience.",
@@ -25,10 +26,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(features_commands.app, name="features", help="Simulate, load and build features.")
-features_commands.app.add_typer(adapt_commands.app, name="adapt")
+features_commands.app.add_typer(adapt_commands.make_app(training_commands.train_event_log),
+                                name="adapt")
 features_commands.register_top_level(app)
 training_commands.register_top_level(app)
 serving_commands.register_top_level(app)
+uplift_commands.register(retention_commands.app)
 app.add_typer(retention_commands.app, name="retention")
 app.command("demo")(demo_command)
 app.add_typer(spark_commands.app, name="spark", help="Batch scoring on Apache Spark.")

@@ -45,6 +45,14 @@ VARIABLES: Final[Mapping[str, str]] = {
                              "contacts really save",
 }
 
+# MLflow client settings a long-running service wants: fail fast against an unreachable HTTP
+# registry (and fall back to the cached model) instead of retrying for minutes.
+SERVING_MLFLOW_DEFAULTS: Final[Mapping[str, str]] = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "10",
+    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+}
+
 DEFAULT_BANDS: Final = (0.1, 0.3)
 DEFAULT_MAX_BATCH: Final = 10_000
 DEFAULT_MODEL_NAME: Final = "cxchurn"
@@ -159,5 +167,15 @@ class Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
-__all__ = ["DEFAULT_BANDS", "DEFAULT_MAX_BATCH", "DEFAULT_MODEL_NAME", "VARIABLES", "Settings",
-           "parse_bands"]
+def apply_serving_mlflow_defaults() -> None:
+    """Set ``SERVING_MLFLOW_DEFAULTS`` where unset; the service calls it when it starts.
+
+    MLflow reads these from the process environment itself, so they are written there (an
+    operator's own values win).
+    """
+    for name, value in SERVING_MLFLOW_DEFAULTS.items():
+        os.environ.setdefault(name, value)
+
+
+__all__ = ["DEFAULT_BANDS", "DEFAULT_MAX_BATCH", "DEFAULT_MODEL_NAME", "SERVING_MLFLOW_DEFAULTS",
+           "VARIABLES", "Settings", "apply_serving_mlflow_defaults", "parse_bands"]

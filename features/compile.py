@@ -1,6 +1,6 @@
 """Compile feature specs to ONE portable SQL query per batch of cutoffs (pure: text + params).
 
-Why this shape (measured, see the report of issue 2): joining every event to every cutoff
+Why this shape (measured: ``benchmarks/features.py``): joining every event to every cutoff
 whose window holds it repeats each event up to (cutoffs x windows) times. Instead:
 
 1. edges: every cutoff ``c`` and every window start ``c - w`` of the batch (bound as
@@ -211,7 +211,7 @@ def _events_cte(specs: Sequence[AggregateSpec], b: _Builder, last_edge: str) -> 
     """
     types = sorted({et for s in specs for et in s.event_types})
     change_types = sorted({s.event_types[0] for s in specs if s.aggregation == "change"})
-    change_cols = sorted({s.column for s in specs if s.aggregation == "change"})
+    change_cols = sorted({s.column for s in specs if s.aggregation == "change" and s.column})
     signals = sorted({s.text_signal for s in specs if s.text_signal})
     base = ["customer_id", "event_time", "event_type", "channel", "amount", "score", "duration"]
     base += [f"COALESCE(REGEXP_MATCHES(LOWER(text), {b.param('tx', sig, pattern(sig))}), FALSE)"

@@ -399,12 +399,13 @@ def check_actions(
     return _split(raw, clean, checks, ACTIONS, source, row_numbers, strict)
 
 
+# The dtypes of a clean ``actions`` table, in the contract's column order.
+ACTION_DTYPES: dict[str, str] = {
+    schema.CUSTOMER_ID: "str", "action_time": "datetime64[us, UTC]", "action_type": "str",
+    "cost": "float64", "outcome": "str",
+}
+
+
 def empty_actions() -> pd.DataFrame:
     """A typed, empty actions table, for worlds or runs without any retention actions."""
-    return pd.DataFrame({
-        schema.CUSTOMER_ID: pd.Series(dtype="str"),
-        "action_time": pd.Series(dtype="datetime64[us, UTC]"),
-        "action_type": pd.Series(dtype="str"),
-        "cost": pd.Series(dtype="float64"),
-        "outcome": pd.Series(dtype="str"),
-    })
+    return pd.DataFrame({c: pd.Series(dtype=ACTION_DTYPES[c]) for c in schema.ACTION_COLUMNS})

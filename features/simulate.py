@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 from rich.progress import Progress
 
 from cxchurn.errors import ConfigError, DataContractError
+from features.contract import ACTION_DTYPES, empty_actions
 from features.schema import ACTION_COLUMNS
 from features.simulate_dynamics import BlockResult, simulate_block
 from features.simulate_events import events_frame, events_table
@@ -208,17 +209,6 @@ def _effects_frame(pop: Population, res: BlockResult, cutoffs_us: np.ndarray) ->
     )
 
 
-_ACTION_DTYPES: Final = {
-    "customer_id": "str", "action_time": "datetime64[us, UTC]", "action_type": "str",
-    "cost": "float64", "outcome": "str",
-}
-
-
-def _empty_actions() -> pd.DataFrame:
-    """The actions table of a world without a pilot: no rows, the contract's dtypes."""
-    return pd.DataFrame({c: pd.Series(dtype=_ACTION_DTYPES[c]) for c in ACTION_COLUMNS})
-
-
 def _block_actions(pop: Population, res: BlockResult) -> tuple[np.ndarray, ...]:
     """A block's pilot actions as compact arrays: (global customer number, time, type code)."""
     return pop.index[res.action_customer], res.action_us, res.action_code
@@ -231,7 +221,7 @@ def _actions_frame(parts: list[tuple[np.ndarray, ...]]) -> pd.DataFrame:
     sort the same rows the same way (ids are zero-padded, so number order is id order).
     """
     if not parts or not sum(len(p[0]) for p in parts):
-        return _empty_actions()
+        return empty_actions()  # a world without a pilot
     index, time_us, code = (np.concatenate(cols) for cols in zip(*parts, strict=True))
     order = np.lexsort((index, time_us))
     index, time_us, code = index[order], time_us[order], code[order]
@@ -254,7 +244,7 @@ def _read_actions(path: Path) -> pd.DataFrame:
     An all-null ``outcome`` or an empty table would otherwise come back as whatever the reader
     guesses, and a world read from disk must equal the world simulated in memory.
     """
-    return pd.read_parquet(path).astype(_ACTION_DTYPES)[list(ACTION_COLUMNS)]
+    return pd.read_parquet(path).astype(ACTION_DTYPES)[list(ACTION_COLUMNS)]
 
 
 def simulate(config: SimConfig | None = None) -> World:

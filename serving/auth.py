@@ -1,15 +1,15 @@
 """API-key check shared by every protected route (scoring API and the retention app).
 
-One function so that the scoring endpoints and the retention team's endpoints agree on what a
-valid key is. The key is read from ``CXCHURN_API_KEY`` on every call (not at import), so a
-test or an operator can set it per process; when it is unset the API is open (local use).
-The comparison is constant-time so that response timing does not leak the key.
+One check so that the scoring endpoints and the retention team's endpoints agree on what a
+valid key is. The expected key is ``Settings.api_key`` (``CXCHURN_API_KEY``), read when the
+service starts and passed in: ``ApiKeyCheck(settings.api_key)``. Without a key the API is open
+(local use). The comparison is constant-time so that response timing does not leak the key.
 """
 
 from __future__ import annotations
 
 import hmac
-import os
+from dataclasses import dataclass
 
 from cxchurn.errors import CxChurnError
 
@@ -22,17 +22,11 @@ class AuthError(CxChurnError):
     http_status = 401
 
 
-def api_key_required() -> bool:
-    """True when ``CXCHURN_API_KEY`` is set to a non-empty value."""
-    return bool(os.environ.get(API_KEY_ENV))
+def check_api_key(authorization_header: str | None, expected: str | None) -> None:
+    """Accept ``Authorization: Bearer <key>`` matching ``expected``; raise AuthError.
 
-
-def check_api_key(authorization_header: str | None) -> None:
-    """Accept ``Authorization: Bearer <key>`` matching ``CXCHURN_API_KEY``; raise AuthError.
-
-    Does nothing when no key is configured. The message never echoes the key that was sent.
+    Does nothing when no key is expected. The message never echoes the key that was sent.
     """
-    expected = os.environ.get(API_KEY_ENV)
     if not expected:
         return
     if not authorization_header:
@@ -48,3 +42,20 @@ def check_api_key(authorization_header: str | None) -> None:
         )
     if not hmac.compare_digest(token.strip().encode(), expected.encode()):
         raise AuthError(f"wrong API key: use the key the service was started with ({API_KEY_ENV})")
+
+
+@dataclass(frozen=True)
+class ApiKeyCheck:
+    """The service's key check: ``check(header)`` raises AuthError; ``required`` says if any."""
+
+    expected: str | None = None
+
+    @property
+    def required(self) -> bool:
+        return bool(self.expected)
+
+    def __call__(self, authorization_header: str | None) -> None:
+        check_api_key(authorization_header, self.expected)
+
+    def __repr__(self) -> str:  # never show the key in logs or tracebacks
+        return f"ApiKeyCheck(required={self.required})"

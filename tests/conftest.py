@@ -3,13 +3,13 @@
 ``toy_examples`` has the agreed columns of a feature build (customer_id, cutoff, float
 features with NaNs, string static attributes, churned) with a known churn mechanism, so the
 training units can be tested without the simulator. ``default_world`` / ``default_examples``
-simulate the default world once per test session and build its features; they are cached under
-a session tmp dir and skip cleanly while the simulator or the feature pipeline is missing.
+simulate the default world once per test session and build its features, cached under a
+session tmp dir. Their imports are plain: a broken ``features`` module fails every test that
+needs the world, loudly, instead of skipping it.
 """
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 import numpy as np
@@ -106,28 +106,19 @@ def toy_examples() -> pd.DataFrame:
     return make_toy_examples()
 
 
-def _need(module: str, name: str) -> object:
-    try:
-        mod = importlib.import_module(module)
-    except ImportError as err:  # pragma: no cover - only while the module is being written
-        pytest.skip(f"{module} not available yet: {err}")
-    if not hasattr(mod, name):  # pragma: no cover
-        pytest.skip(f"{module}.{name} not available yet")
-    return getattr(mod, name)
-
-
 @pytest.fixture(scope="session")
 def default_world(tmp_path_factory: pytest.TempPathFactory) -> object:
     """The default synthetic world, ``simulate(SimConfig())``, in memory (once per session)."""
-    simulate = _need("features.simulate", "simulate")
-    sim_config = _need("features.simulate", "SimConfig")
-    return simulate(sim_config())  # type: ignore[operator]
+    from features.simulate import SimConfig, simulate
+
+    return simulate(SimConfig())
 
 
 @pytest.fixture(scope="session")
 def default_world_dir(default_world: object, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The default world written as a world folder (six files), once per session."""
-    write_world = _need("features.simulate", "write_world")
+    from features.simulate import write_world
+
     folder = tmp_path_factory.getbasetemp() / "default_world"
     if not (folder / "world.json").exists():
         write_world(default_world, folder)  # type: ignore[operator]
@@ -142,23 +133,21 @@ def default_examples(default_world: object, tmp_path_factory: pytest.TempPathFac
     Written as a feature build folder and read back with ``load_examples``, so the frame
     carries the spec version exactly as a training run from disk would.
     """
-    build_examples = _need("features.pipeline", "build_examples")
-    write_outputs = _need("features.pipeline", "write_outputs")
-    label_config = _need("features.labels", "LabelConfig")
+    from features.default_specs import DEFAULT_SPECS
+    from features.labels import LabelConfig
+    from features.pipeline import build_examples, write_outputs
     from training.dataset import load_examples
 
     out = tmp_path_factory.getbasetemp() / "default_features"
     if not (out / "examples.parquet").exists():
         config = default_world.config  # type: ignore[attr-defined]
-        labels_cfg = label_config(horizon_days=config.horizon_days)  # type: ignore[operator]
+        labels_cfg = LabelConfig(horizon_days=config.horizon_days)
         dates = [pd.Timestamp(c, tz="UTC") for c in config.cutoffs]
-        features, labels = build_examples(  # type: ignore[operator]
+        features, labels = build_examples(
             default_world.customers, default_world.events,  # type: ignore[attr-defined]
             dates, labels_cfg,
         )
-        from features.default_specs import DEFAULT_SPECS
-
-        write_outputs(features, labels, DEFAULT_SPECS, out, labels_cfg)  # type: ignore[operator]
+        write_outputs(features, labels, DEFAULT_SPECS, out, labels_cfg)
     return load_examples(out)
 
 
@@ -167,25 +156,24 @@ def default_training_examples(default_world: object, tmp_path_factory: pytest.Te
                               ) -> pd.DataFrame:
     """Examples of the default world at every month start from 2023-10-01 to the last cutoff.
 
-    Training over many cutoffs (the issue's "training sets over many cutoffs") uses the
-    world's history instead of its six truth cutoffs only: about four times the churners to
-    learn from, the same world and the same test cutoff. The first three months are skipped
-    so that the 90-day windows are filled.
+    Training over many cutoffs uses the world's history instead of its six truth cutoffs
+    only: about four times the churners to learn from, the same world and the same test
+    cutoff. The first three months are skipped so that the 90-day windows are filled.
     """
-    build_examples = _need("features.pipeline", "build_examples")
-    write_outputs = _need("features.pipeline", "write_outputs")
-    label_config = _need("features.labels", "LabelConfig")
     from features.default_specs import DEFAULT_SPECS
+    from features.labels import LabelConfig
+    from features.pipeline import build_examples, write_outputs
+    from features.simulate import monthly_cutoffs
     from training.dataset import load_examples
 
     out = tmp_path_factory.getbasetemp() / "default_training_features"
     if not (out / "examples.parquet").exists():
         config = default_world.config  # type: ignore[attr-defined]
-        labels_cfg = label_config(horizon_days=config.horizon_days)  # type: ignore[operator]
-        dates = _need("features.simulate", "monthly_cutoffs")(config)  # type: ignore[operator]
-        features, labels = build_examples(  # type: ignore[operator]
+        labels_cfg = LabelConfig(horizon_days=config.horizon_days)
+        dates = monthly_cutoffs(config)
+        features, labels = build_examples(
             default_world.customers, default_world.events,  # type: ignore[attr-defined]
             dates, labels_cfg,
         )
-        write_outputs(features, labels, DEFAULT_SPECS, out, labels_cfg)  # type: ignore[operator]
+        write_outputs(features, labels, DEFAULT_SPECS, out, labels_cfg)
     return load_examples(out)

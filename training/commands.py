@@ -2,8 +2,9 @@
 
 The commands are thin: they turn options into a ``TrainConfig`` and call
 ``training.job.run_training`` / ``run_evaluation``, the same functions the MLproject entry
-points (``python -m training.commands train ...``) and the demo call. Help text is written
-once, here, and the defaults are read from ``TrainConfig`` so they cannot drift.
+points (``cxchurn train ...``) and the demo call. Help text is written once, here, and the
+defaults are read from ``TrainConfig`` so they cannot drift. ``cxchurn/cli.py`` attaches the
+commands (``register_top_level``); this module does not import the CLI.
 """
 
 from __future__ import annotations
@@ -16,9 +17,6 @@ import typer
 
 from cxchurn import paths
 from cxchurn.errors import ConfigError
-
-app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Train and evaluate the churn model (MLproject entry points).")
 
 FeaturesDir = Annotated[
     Path | None,
@@ -201,8 +199,19 @@ def evaluate_command(
         typer.echo(line)
 
 
-app.command("train")(train_command)
-app.command("evaluate")(evaluate_command)
+def train_event_log(features: Path, horizon_days: int, out: Path, model_name: str
+                    ) -> list[str]:
+    """``cxchurn features adapt ... --train``: train on an adapted event log's feature build.
+
+    ``training.refit.run_event_log_training``: selection on the purged cutoffs, refit on every
+    cutoff labelled before the test one; returns the summary lines.
+    """
+    from training.refit import run_event_log_training
+    from training.train import TrainConfig
+
+    summary = run_event_log_training(features, TrainConfig(horizon_days=horizon_days), out,
+                                     model_name=model_name)
+    return summary.lines()
 
 
 def register_top_level(root: typer.Typer) -> None:
@@ -210,13 +219,3 @@ def register_top_level(root: typer.Typer) -> None:
     root.command("train")(train_command)
     root.command("evaluate")(evaluate_command)
 
-
-def main() -> None:
-    """``python -m training.commands``: the MLproject entry points, with clean user errors."""
-    from cxchurn.cli import run  # late: cxchurn.cli imports this module
-
-    run(app)
-
-
-if __name__ == "__main__":
-    main()

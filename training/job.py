@@ -171,6 +171,15 @@ def _truth(world_dir: Path | None) -> pd.DataFrame | None:
     return pd.read_parquet(path)
 
 
+def _events(world_dir: Path | None) -> pd.DataFrame | None:
+    """The world's orders (for the bgnbd baseline), or None when there is no events file."""
+    path = Path(world_dir) / "events.parquet" if world_dir is not None else None
+    if path is None or not path.exists():
+        return None
+    return pd.read_parquet(path, columns=["customer_id", "event_time", "event_type"],
+                           filters=[("event_type", "==", "order")])
+
+
 def run_training(
     features_dir: str | Path,
     world_dir: str | Path | None = None,
@@ -196,6 +205,7 @@ def run_training(
     result = train_churn_model(
         examples, build_specs(features_dir), config, out,
         truth=_truth(Path(world_dir) if world_dir else None),
+        events=_events(Path(world_dir) if world_dir else None),
     )
     return record_training_run(
         result, config, examples, features_dir=features_dir, experiment_id=experiment_id,

@@ -16,7 +16,8 @@ fold, never touched, reports the calibration error before and after.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import lightgbm as lgb
 import numpy as np
@@ -143,7 +144,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             self.prepare(X), label=y_arr, categorical_feature=self.categorical_features_,
             free_raw_data=False,
         )
-        callbacks = []
+        callbacks: list[Callable[..., Any]] = []
         valid_sets = []
         if X_valid is not None:
             yv = _labels(y_valid)
@@ -180,8 +181,6 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         """``X`` as LightGBM sees it: the training features in order, categories fixed."""
         return prepare_frame(X, self.feature_names_, self.categories_)
 
-    # Private spelling kept for callers outside training/ until they move to ``prepare``.
-    _prepare = prepare
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "booster_"):

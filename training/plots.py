@@ -108,7 +108,7 @@ def _colour_values(column: pd.Series) -> np.ndarray:
     if finite.size == 0:
         return values
     lo, hi = np.nanpercentile(finite, [5, 95])
-    return np.clip((values - lo) / (hi - lo if hi > lo else 1.0), 0, 1)
+    return np.asarray(np.clip((values - lo) / (hi - lo if hi > lo else 1.0), 0, 1), dtype=float)
 
 
 def plot_shap_summary(values: np.ndarray, X: pd.DataFrame, path: Path, top: int = 15) -> Path:
@@ -119,7 +119,7 @@ def plot_shap_summary(values: np.ndarray, X: pd.DataFrame, path: Path, top: int 
     rng = np.random.default_rng(0)
     for row, j in enumerate(order):
         colours = _colour_values(X.iloc[:, j])
-        jitter = rng.uniform(-0.3, 0.3, size=values.shape[0])
+        jitter = np.asarray(rng.uniform(-0.3, 0.3, size=values.shape[0]))
         missing = ~np.isfinite(colours)
         ax.scatter(values[~missing, j], row + jitter[~missing], c=colours[~missing],
                    cmap="coolwarm", vmin=0, vmax=1, s=4, alpha=0.6)

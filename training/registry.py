@@ -1,6 +1,6 @@
 """The model registry: versions, the ``champion`` / ``challenger`` aliases and promotion.
 
-Promotion rule (issue 3): a new version is first the ``challenger``; it becomes ``champion``
+Promotion rule: a new version is first the ``challenger``; it becomes ``champion``
 only if it beats the current champion on the *same* out-of-time data, i.e. the current
 champion is loaded back from the registry and scored on the challenger's test fold, and the
 challenger's ROC-AUC must be strictly higher (a tie or worse keeps it a challenger). Before

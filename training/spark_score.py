@@ -5,14 +5,16 @@ standard, documented way to run a registered model on Spark (it ships the model 
 executors and enforces its signature), so a cluster team can trust it without reading our
 code. The drivers need the ``ChurnModel`` inside the pyfunc (TreeSHAP through LightGBM), which
 spark_udf cannot return; they are computed in ``mapInPandas`` with
-``training.explain.explain_rows``, the very function the scoring API uses, on the same model
-version (loaded once on the driver and broadcast). The risk band is
-``serving.api.runtime.risk_band``, so the batch file and the API agree on what "high" means.
-Both steps run in the same Spark stage: the rows are read once.
+``training.explain.explain_rows`` on the same model version (loaded once on the driver and
+broadcast): the explainer the scoring API and the at-risk list use (``FastModel`` SHAP,
+``top_drivers`` selection, ``plain`` values), so a customer's drivers read the same in the
+batch file and in ``/explain``. The risk band is ``training.bands.risk_band``, the API's, so
+both agree on what "high" means. Both steps run in the same Spark stage: the rows are read once.
 
 Output: one row per (customer_id, cutoff) with ``p_churn``, ``risk_band``, ``drivers`` (a list
-of {feature, value, value_text, shap, direction}, largest |SHAP| first) and ``model_uri``,
-written as Parquet partitioned by the cutoff's date.
+of {feature, value, value_text, shap, direction}, largest |SHAP| first; a number in ``value``,
+text, a category or a boolean's "True"/"False", in ``value_text``) and ``model_uri``, written
+as Parquet partitioned by the cutoff's date.
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ import pandas as pd
 
 from cxchurn.errors import ConfigError
 from features import schema
-from serving.api.runtime import DEFAULT_BANDS
-from training.pyfunc import OUTPUT_COLUMN, RAW_COLUMN, load_churn_model
+from training.bands import DEFAULT_BANDS, risk_band
+from training.explain import Driver, explain_rows
+from training.pyfunc import OUTPUT_COLUMN, RAW_COLUMN, load_churn_model, model_frame
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -46,7 +49,7 @@ def output_schema(keys: Sequence[str]) -> str:
                       f"{DRIVERS_COLUMN} {DRIVER_TYPE}"])
 
 
-def _driver_records(drivers: list[Any]) -> list[dict[str, Any]]:
+def _driver_records(drivers: list[Driver]) -> list[dict[str, Any]]:
     return [{"feature": d.feature,
              "value": d.value if isinstance(d.value, float) else None,
              "value_text": d.value if isinstance(d.value, str) else None,
@@ -61,10 +64,6 @@ def explain_partitions(model: Any, keys: Sequence[str], top_k: int,
     """
 
     def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        from serving.api.runtime import risk_band
-        from training.explain import explain_rows
-        from training.pyfunc import model_frame
-
         churn_model = getattr(model, "value", model)
         for batch in batches:
             if batch.empty:
@@ -85,8 +84,6 @@ def score_frame(spark: SparkSession, features: DataFrame, model_uri: str, *, top
     """Score a Spark feature table with the model at ``model_uri`` (lazy; nothing runs yet)."""
     import mlflow
     from pyspark.sql import functions as F
-
-    from training.pyfunc import model_frame
 
     if not 0 <= top_k <= 50:
         raise ConfigError(f"top_k must be between 0 and 50 drivers per customer; got {top_k}.")

@@ -17,6 +17,7 @@ import pandas as pd
 
 from cxchurn.errors import ConfigError, DataContractError
 from features.schema import CUSTOMER_ID, CUTOFF, LABEL
+from training.baselines import event_log_baselines
 from training.dataset import (
     Split,
     categorical_columns,
@@ -175,12 +176,15 @@ def train_churn_model(
     config: TrainConfig,
     out_dir: str | Path,
     truth: pd.DataFrame | None = None,
+    events: pd.DataFrame | None = None,
 ) -> TrainResult:
     """Train and evaluate the churn model on out-of-time folds; write the run files.
 
     ``specs`` gives monotone hints: FeatureSpec objects, a mapping name -> +1/-1, or None.
     ``truth`` (the simulator's ``truth_churn`` frame) adds a 'truth' row to the metrics: the
-    best AUC any model could reach on the same test rows.
+    best AUC any model could reach on the same test rows. ``events`` (the event log the
+    examples were built from) adds the ``bgnbd`` baseline, fitted per test cutoff on the
+    orders before it; without events (or orders) it is skipped with a logged note.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -216,8 +220,10 @@ def train_churn_model(
     model = ChurnModel(**params).fit(X_train, y_train, X_valid, y_valid)
     log.info("lightgbm: best iteration %d of %d", model.best_iteration_, config.n_estimators)
 
+    baselines = baseline_scores(X_train, y_train, X_test, rfm=True)
+    baselines.update(event_log_baselines(split.test, events, config.horizon_days))
     report = evaluate_on_test(
-        model, split.test, baselines=baseline_scores(X_train, y_train, X_test, rfm=True),
+        model, split.test, baselines=baselines,
         truth=_truth_scores(split.test, truth) if truth is not None else None,
         segment_columns=config.segment_columns, budget_share=config.budget_share,
         plots_dir=out / "plots" if config.write_plots else None,

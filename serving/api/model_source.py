@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -130,7 +129,6 @@ def load_from_registry(home: Path, tracking_uri: str, model_name: str, alias: st
     """Load the registry's ``alias`` version and refresh the local last-good copy."""
     from training.pyfunc import load_churn_model
 
-    mlflow_env_defaults()
     target = cache_dir(home, model_name)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".download-", dir=target.parent))
@@ -186,9 +184,3 @@ def load_model(home: Path, tracking_uri: str, model_name: str, alias: str = ALIA
     )
     return LoadedModel(model=cached.model, info=info)
 
-
-def mlflow_env_defaults() -> None:
-    """Fail fast against an unreachable HTTP registry instead of retrying for minutes."""
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")

@@ -13,14 +13,14 @@ such cell so the answer can warn the caller instead of scoring it silently.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from cxchurn.errors import DataContractError, FeatureMismatchError
 from features.schema import CUSTOMER_ID
+from training.explain import unseen_rows
 
 ID_COLUMNS = (CUSTOMER_ID,)
 _NUMBER_TYPES = (float, int)
@@ -90,14 +90,6 @@ def typed_columns(schema: Mapping[str, Mapping[str, Any]],
 
 
 MAX_WARNINGS = 100  # per answer; one more line says how many were left out
-
-
-def unseen_rows(values: Sequence[Any] | np.ndarray, known: Iterable[Any]) -> np.ndarray:
-    """Positions of the values present (not None / NaN) whose text is not a known level."""
-    levels = {str(k) for k in known}
-    return np.array([i for i, v in enumerate(values)
-                     if not (v is None or (not isinstance(v, str) and pd.isna(v)))
-                     and str(v) not in levels], dtype=int)
 
 
 def unseen_levels(schema: Mapping[str, Mapping[str, Any]],

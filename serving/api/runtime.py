@@ -4,19 +4,21 @@ Pure Python, no BentoML: the scoring API (``serving/api/service.py``) and the re
 (``serving/retention/app.py``) both call this object, and tests can drive it in-process.
 Everything a request needs sits in one immutable ``_State``; ``reload()`` builds a new state
 while requests keep using the old one and then swaps the reference, so a reload drops no
-request and a request never sees a model paired with the wrong store. Scores and SHAP values
-come from the served ``ChurnModel`` itself (``predict_churn`` and ``training.explain``), the
-same code training used, so served numbers equal the training-side ones exactly.
+request and a request never sees a model paired with the wrong store. Scores, SHAP values
+and top drivers come from ``training.explain`` (``FastModel`` on the served ``ChurnModel``'s
+booster, ``top_drivers``, ``plain``), the explainer the at-risk list, Spark scoring and the
+training report use, so served numbers equal the training-side ones. Risk bands come from
+``training.bands``.
 
-Public surface (kept stable for the retention app): ``ready``, ``model``, ``home``,
-``metadata()``, ``score_ids``, ``score_rows``, ``explain_ids``, ``explain_rows``,
-``online_features()``, ``scored_store()``, ``reload()``, and ``check_api_key`` (re-exported).
+Public surface (kept stable for the retention app): ``ready``, ``model``, ``require_model()``,
+``home``, ``metadata()``, ``model_info()``, ``score_ids``, ``score_columns``, ``explain_ids``,
+``explain_known_ids``, ``explain_columns``, ``online_features()``, ``scored_store()``,
+``store_cutoff()``, ``reload()``, and ``check_api_key`` (re-exported).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,43 +31,45 @@ import pandas as pd
 
 from cxchurn import paths
 from cxchurn.errors import ConfigError, CxChurnError, ModelNotReadyError
+from cxchurn.settings import Settings
 from features.schema import CUSTOMER_ID, CUTOFF
-from serving.api.fast_model import FastModel, top_drivers
-from serving.api.model_source import LoadedModel, load_model, mlflow_env_defaults
+from serving.api.model_source import LoadedModel, load_model
 from serving.api.online_store import OnlineStore, store_path
 from serving.auth import check_api_key
 from serving.reasons.text import LANGUAGES, feature_family, reason
+from training.bands import DEFAULT_BANDS, risk_band
+from training.explain import FastModel, top_drivers
 
-__all__ = ["ServingRuntime", "check_api_key", "risk_band"]
+__all__ = ["DEFAULT_BANDS", "ServingRuntime", "check_api_key", "explain_matrix", "risk_band"]
 
 log = logging.getLogger(__name__)
 
 MODEL_NAME_ENV = "CXCHURN_MODEL_NAME"
 STORE_ENV = "CXCHURN_ONLINE_STORE"
-BANDS_ENV = "CXCHURN_RISK_BANDS"
-DEFAULT_BANDS = (0.1, 0.3)
-BAND_NAMES = ("low", "medium", "high")
 MAX_TOP_K = 50
 
 
-def parse_bands(text: str | None) -> tuple[float, float]:
-    """'0.1,0.3' -> (0.1, 0.3): P(churn) from which a customer is medium, then high risk."""
-    if not text:
-        return DEFAULT_BANDS
-    try:
-        low, high = (float(x) for x in text.split(","))
-    except ValueError as err:
-        raise ConfigError(f"{BANDS_ENV} must be two probabilities like '0.1,0.3', got "
-                          f"{text!r}") from err
-    if not 0 < low < high < 1:
-        raise ConfigError(f"{BANDS_ENV} must satisfy 0 < medium < high < 1, got {text!r}")
-    return low, high
+def explain_matrix(fast: FastModel, matrix: np.ndarray, columns: Mapping[str, Any],
+                   top_k: int, lang: str
+                   ) -> tuple[np.ndarray, float, list[list[dict[str, Any]]]]:
+    """(P(churn), SHAP base value, top-k drivers with family and reason) of matrix rows.
 
-
-def risk_band(p: np.ndarray, bands: tuple[float, float] = DEFAULT_BANDS) -> np.ndarray:
-    """'low' / 'medium' / 'high' per probability (medium from bands[0], high from bands[1])."""
-    idx = np.searchsorted(np.asarray(bands), np.asarray(p, dtype=float), side="right")
-    return np.asarray(BAND_NAMES, dtype=object)[idx]
+    ``columns`` holds the same rows' feature values (name -> values), which the drivers show.
+    """
+    if lang not in LANGUAGES:
+        raise ConfigError(f"lang must be one of {list(LANGUAGES)}, got {lang!r}")
+    if not 1 <= int(top_k) <= MAX_TOP_K:
+        raise ConfigError(f"top_k must be between 1 and {MAX_TOP_K}, got {top_k}")
+    if len(matrix) == 0:
+        return np.zeros(0), float("nan"), []
+    p = fast.predict_churn(matrix)
+    values, base = fast.shap_values(matrix)
+    drivers = [
+        [{**d.to_dict(), "family": feature_family(d.feature),
+          "reason": reason(d.feature, d.value, d.direction, lang)} for d in row]
+        for row in top_drivers(values, fast.features, columns, int(top_k))
+    ]
+    return p, base, drivers
 
 
 @dataclass(frozen=True)
@@ -87,28 +91,35 @@ class ServingRuntime:
 
     def __init__(self, home: Path | None = None, model_name: str | None = None,
                  store_file: Path | None = None, tracking_uri: str | None = None,
-                 bands: tuple[float, float] | None = None) -> None:
-        self.home = Path(home) if home is not None else paths.home()
-        self.model_name = model_name or os.environ.get(MODEL_NAME_ENV) or _default_name()
-        env_store = os.environ.get(STORE_ENV)
-        self.store_file = Path(store_file or env_store or store_path(self.home))
-        self._tracking_uri = tracking_uri
-        self.bands = bands or parse_bands(os.environ.get(BANDS_ENV))
+                 bands: tuple[float, float] | None = None,
+                 settings: Settings | None = None) -> None:
+        """Explicit arguments win over ``settings`` (default: ``Settings.from_env()`` now)."""
+        settings = settings or Settings.from_env()
+        self.home = Path(home) if home is not None else settings.home
+        self.model_name = model_name or settings.model_name or _default_name()
+        self.store_file = Path(store_file or settings.online_store or store_path(self.home))
+        self._settings = settings
+        self._tracking_uri = tracking_uri or settings.tracking_uri
+        self.bands = bands or settings.risk_bands
         self._lock = threading.Lock()
         self._state = _State(None, "not started yet", None, "not started yet", _now())
 
     @classmethod
+    def from_settings(cls, settings: Settings) -> ServingRuntime:
+        """Configured from the settings' home, model name, online store, bands and registry."""
+        return cls(settings=settings)
+
+    @classmethod
     def from_env(cls) -> ServingRuntime:
         """Configured from CXCHURN_HOME, CXCHURN_MODEL_NAME, CXCHURN_ONLINE_STORE, ..."""
-        return cls()
+        return cls.from_settings(Settings.from_env())
 
     # ------------------------------------------------------------------ loading
     @property
     def tracking_uri(self) -> str:
-        return self._tracking_uri or paths.tracking_uri(self.home)
+        return self._tracking_uri or paths.tracking_uri(self.home, self._settings)
 
     def _build_state(self) -> _State:
-        mlflow_env_defaults()
         loaded, model_error = None, None
         try:
             loaded = load_model(self.home, self.tracking_uri, self.model_name)
@@ -167,6 +178,10 @@ class ServingRuntime:
         if state.loaded is None:
             raise ModelNotReadyError(f"no model is loaded: {state.model_error}")
         return state, state.loaded.model
+
+    def require_model(self) -> Any:
+        """The served ``ChurnModel``; ``ModelNotReadyError`` (with the reason) when none is."""
+        return self._loaded()[1]
 
     def model_info(self) -> dict[str, Any]:
         """What the metadata says about the served model (empty when none), cheaply."""
@@ -270,12 +285,6 @@ class ServingRuntime:
         self._check_columns(fast, columns)
         return self._frame(fast.predict_churn(fast.matrix(columns)), ids)
 
-    def score_rows(self, rows: pd.DataFrame) -> pd.DataFrame:
-        """Score feature rows: [customer_id (None if not given), p_churn, risk_band]."""
-        ids = (rows[CUSTOMER_ID].astype(str).tolist() if CUSTOMER_ID in rows.columns
-               else [None] * len(rows))
-        return self.score_columns(rows, ids)
-
     def _positions(self, state: _State, ids: Sequence[str]
                    ) -> tuple[np.ndarray, dict[str, str]]:
         store = self._store(state)
@@ -297,42 +306,13 @@ class ServingRuntime:
                 "materialize` if the customer is new")
 
     # ------------------------------------------------------------------ explaining
-    def _explain(self, fast: FastModel, matrix: np.ndarray, columns: Mapping[str, Any],
-                 top_k: int, lang: str) -> tuple[np.ndarray, float, list[list[dict[str, Any]]]]:
-        if lang not in LANGUAGES:
-            raise ConfigError(f"lang must be one of {list(LANGUAGES)}, got {lang!r}")
-        if not 1 <= int(top_k) <= MAX_TOP_K:
-            raise ConfigError(f"top_k must be between 1 and {MAX_TOP_K}, got {top_k}")
-        if len(matrix) == 0:
-            return np.zeros(0), float("nan"), []
-        p = fast.predict_churn(matrix)
-        values, base = fast.shap_values(matrix)
-        drivers = [
-            [{"feature": f, "value": v, "shap": sv,
-              "direction": "raises" if sv > 0 else "lowers", "family": feature_family(f),
-              "reason": reason(f, v, "raises" if sv > 0 else "lowers", lang)}
-             for f, v, sv in row]
-            for row in top_drivers(values, fast.features, columns, int(top_k))
-        ]
-        return p, base, drivers
-
     def explain_columns(self, columns: Mapping[str, Any], top_k: int = 5, lang: str = "en"
                         ) -> tuple[np.ndarray, float, list[list[dict[str, Any]]]]:
         """(P(churn) per row, SHAP base value, top-k drivers with reasons per row)."""
         state, _ = self._loaded()
         fast = self._fast(state)
         self._check_columns(fast, columns)
-        return self._explain(fast, fast.matrix(columns), columns, top_k, lang)
-
-    def explain_frame(self, rows: pd.DataFrame, top_k: int = 5, lang: str = "en"
-                      ) -> tuple[np.ndarray, float, list[list[dict[str, Any]]]]:
-        """``explain_columns`` for a DataFrame of feature rows."""
-        return self.explain_columns(rows, top_k, lang)
-
-    def explain_rows(self, rows: pd.DataFrame, top_k: int = 5, lang: str = "en"
-                     ) -> list[list[dict[str, Any]]]:
-        """Top-k drivers (feature, value, shap, direction, family, reason) per posted row."""
-        return self.explain_columns(rows, top_k, lang)[2]
+        return explain_matrix(fast, fast.matrix(columns), columns, top_k, lang)
 
     def explain_known_ids(self, ids: Sequence[str], top_k: int = 5, lang: str = "en"
                           ) -> tuple[list[str], np.ndarray, float, list[list[dict[str, Any]]],
@@ -343,14 +323,8 @@ class ServingRuntime:
         matrix, arrays = self._store_arrays(state)
         columns = {f: a[idx] for f, a in arrays.items()}
         known = [str(c) for c in ids if str(c) not in errors]
-        p, base, drivers = self._explain(self._fast(state), matrix[idx], columns, top_k, lang)
+        p, base, drivers = explain_matrix(self._fast(state), matrix[idx], columns, top_k, lang)
         return known, p, base, drivers, errors
-
-    def lookup(self, ids: Sequence[str]) -> tuple[pd.DataFrame, dict[str, str]]:
-        """Online-store rows of the known ids (request order) and a message per unknown id."""
-        store = self._store(self._state)
-        rows, unknown = store.lookup(ids)
-        return rows, {c: self._unknown_message(store) for c in unknown}
 
     def explain_ids(self, ids: Sequence[str], top_k: int = 5, lang: str = "en"
                     ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, str]]:

@@ -3,19 +3,36 @@
 A request names customers (features looked up in the online store) or carries feature rows,
 either as a list of objects or, cheaper for big batches, as a table of column names plus row
 lists (pandas' 'split' orient, the same shape ``mlflow models serve`` takes as
-``dataframe_split``). Structural limits (one input kind, 1..MAX_BATCH items, top_k range,
+``dataframe_split``). Structural limits (one input kind, 1..max batch items, top_k range,
 lang) are declared here; checks that need the model's feature schema live in
-``serving/api/payload.py``.
+``serving/api/payload.py``. The batch limit is ``Settings.max_batch`` (``CXCHURN_MAX_BATCH``):
+the service sets it when it starts (``set_max_batch``) and each request is checked against
+it when it is validated (a ``max_batch`` in pydantic's validation context overrides it).
 """
 
 from __future__ import annotations
 
-import os
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic.config import JsonValue
 
-MAX_BATCH = int(os.environ.get("CXCHURN_MAX_BATCH", "10000"))
+from cxchurn.settings import DEFAULT_MAX_BATCH
+
+_max_batch = DEFAULT_MAX_BATCH
+
+
+def set_max_batch(limit: int) -> None:
+    """The most customer ids or rows a request may carry from now on (the service's start)."""
+    global _max_batch
+    if limit < 1:
+        raise ValueError(f"the batch limit must be >= 1, got {limit}")
+    _max_batch = limit
+
+
+def max_batch() -> int:
+    """The batch limit requests are checked against now."""
+    return _max_batch
 
 # Cells are checked against the model's schema in serving/api/payload.py (numbers for numeric
 # features, text for categorical ones, null for no data); typing them ``Any`` here lets the
@@ -23,9 +40,10 @@ MAX_BATCH = int(os.environ.get("CXCHURN_MAX_BATCH", "10000"))
 Cell = Annotated[Any, Field(description="A number, text (categorical features) or null.")]
 CustomerId = Annotated[str, Field(min_length=1, max_length=200)]
 
-EXAMPLE_IDS = ["C00000002", "C00000007"]
-EXAMPLE_ROW = {"customer_id": "C00000002", "tenure_days": 400.0, "plan": "basic",
-               "late_deliveries_90d": 2.0, "nps_last": None}
+EXAMPLE_IDS: list[JsonValue] = ["C00000002", "C00000007"]
+EXAMPLE_ROW: dict[str, JsonValue] = {
+    "customer_id": "C00000002", "tenure_days": 400.0, "plan": "basic",
+    "late_deliveries_90d": 2.0, "nps_last": None}
 
 
 class Table(BaseModel):
@@ -35,8 +53,7 @@ class Table(BaseModel):
 
     columns: list[str] = Field(min_length=1, description="Feature names (plus optional "
                                "customer_id), each once, in the order of the row values.")
-    data: list[list[Cell]] = Field(min_length=1, max_length=MAX_BATCH,
-                                   description="One list of values per row.")
+    data: list[list[Cell]] = Field(min_length=1, description="One list of values per row.")
 
 
 class ScoreInput(BaseModel):
@@ -45,11 +62,11 @@ class ScoreInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     customer_ids: list[CustomerId] | None = Field(
-        default=None, min_length=1, max_length=MAX_BATCH,
+        default=None, min_length=1,
         description="Customers to score from the online store.",
         json_schema_extra={"example": EXAMPLE_IDS})
     rows: list[dict[str, Cell]] | None = Field(
-        default=None, min_length=1, max_length=MAX_BATCH,
+        default=None, min_length=1,
         description="Feature rows as objects: every model feature (GET /metadata lists them), "
                     "optional customer_id, null for no data.",
         json_schema_extra={"example": [EXAMPLE_ROW]})
@@ -63,6 +80,18 @@ class ScoreInput(BaseModel):
             raise ValueError(
                 "give exactly one of 'customer_ids', 'rows' or 'table'; got "
                 f"{given or 'none of them'}")
+        return self
+
+    @model_validator(mode="after")
+    def _within_batch_limit(self, info: ValidationInfo) -> ScoreInput:
+        limit = (info.context or {}).get("max_batch") or _max_batch
+        sizes = {"customer_ids": self.customer_ids, "rows": self.rows,
+                 "table.data": self.table.data if self.table is not None else None}
+        for name, items in sizes.items():
+            if items is not None and len(items) > limit:
+                raise ValueError(
+                    f"{name}: list should have at most {limit} items (CXCHURN_MAX_BATCH), not "
+                    f"{len(items)}; split the request into batches")
         return self
 
 

@@ -9,7 +9,11 @@ Start it with ``cxchurn serve`` or ``bentoml serve serving.api.service:ChurnServ
 - ``GET /health`` (always 200 while the process lives), ``GET /ready`` (503 until a model is
   loaded), ``GET /metadata``; BentoML's own ``/livez`` and ``/readyz`` probes follow them.
 - The retention app (``serving/retention/app.py``: recommend, at-risk list, outcomes, page)
-  is mounted at ``/`` when that module exists, sharing the same runtime.
+  is mounted at ``/``, sharing the same runtime.
+
+Nothing is built at import: the settings (``Settings.from_env()``), the runtime and the
+mounted apps are made when the service starts (``ChurnService.__init__``). BentoML wants its
+mounts when the class is defined, so they are ``LateApp`` stand-ins the start fills.
 
 Every user error is a ``CxChurnError`` answered as ``{"error": message}`` with its status
 (422 bad rows, 404 unknown, 503 not ready); request-shape errors come from pydantic as 400.
@@ -20,24 +24,27 @@ values and the service logs only counts.
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
 import bentoml
 import numpy as np
-from _bentoml_sdk.io_models import IODescriptor
+from bentoml import IODescriptor
 from pydantic import ConfigDict, Field
 from starlette.responses import JSONResponse
 
 from cxchurn.errors import CxChurnError
+from cxchurn.settings import Settings, apply_serving_mlflow_defaults
 from features.schema import CUSTOMER_ID
 from serving.api import schemas
+from serving.api.late_app import LateApp
 from serving.api.payload import columns_from_records, columns_from_table, unseen_levels
 from serving.api.probes import make_probe_app
-from serving.api.runtime import MAX_TOP_K, ServingRuntime, risk_band
-from serving.auth import AuthError, check_api_key
+from serving.api.runtime import MAX_TOP_K, ServingRuntime
+from serving.auth import ApiKeyCheck, AuthError
+from serving.retention.app import make_retention_app
+from training.bands import risk_band
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -63,6 +70,32 @@ class ExplainRequest(schemas.ScoreInput, IODescriptor):
     lang: Literal["en", "tr"] = Field(default="en", description="Language of the reasons.")
 
 
+class Started:
+    """What BentoML needs when the class is defined, filled when the service starts.
+
+    ``probes`` and ``retention`` are the mounted apps; ``auth`` is the API-key check made from
+    the settings (None until the start: protected routes answer 503 until then).
+    """
+
+    def __init__(self) -> None:
+        self.probes = LateApp("probes")
+        self.retention = LateApp("retention")
+        self.auth: ApiKeyCheck | None = None
+
+    def fill(self, runtime: ServingRuntime, settings: Settings) -> None:
+        self.auth = ApiKeyCheck(settings.api_key)
+        self.probes.fill(make_probe_app(runtime))
+        self.retention.fill(make_retention_app(runtime, settings=settings))
+
+    def warm_retention(self) -> None:
+        """Prebuild the retention page's at-risk list in the background (see RetentionState)."""
+        if self.retention.inner is not None:
+            self.retention.inner.state.retention.warm()
+
+
+STARTED = Started()
+
+
 class GateMiddleware:
     """Before any parsing: 401 without the right API key, 415 for a body that is not JSON.
 
@@ -70,9 +103,11 @@ class GateMiddleware:
     otherwise name the posted text in its validation error, which it logs.
     """
 
-    def __init__(self, app: Any, protected: tuple[str, ...] = PROTECTED,
+    def __init__(self, app: Any, started: Started = STARTED,
+                 protected: tuple[str, ...] = PROTECTED,
                  json_only: tuple[str, ...] = JSON_ONLY) -> None:
         self.app = app
+        self.started = started
         self.protected = frozenset(protected)
         self.json_only = frozenset(json_only)
 
@@ -81,10 +116,14 @@ class GateMiddleware:
             path = scope["path"].rstrip("/")
             headers = dict(scope.get("headers") or [])
             response = None
-            if path in self.protected:
+            auth = self.started.auth
+            if path in self.protected and auth is None:
+                response = JSONResponse({"error": "the service is still starting; retry in a "
+                                         "few seconds"}, status_code=503)
+            elif path in self.protected and auth is not None:
                 header = headers.get(b"authorization")
                 try:
-                    check_api_key(header.decode("latin-1") if header else None)
+                    auth(header.decode("latin-1") if header else None)
                 except AuthError as err:
                     response = JSONResponse({"error": str(err)}, status_code=401,
                                             headers={"WWW-Authenticate": "Bearer"})
@@ -98,26 +137,6 @@ class GateMiddleware:
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
-
-
-RUNTIME = ServingRuntime.from_env()
-
-
-def _retention_app(runtime: ServingRuntime) -> Any | None:
-    """The retention helper's ASGI app, if ``serving/retention/app.py`` exists."""
-    try:
-        module = importlib.import_module("serving.retention.app")
-    except ModuleNotFoundError as err:
-        if err.name != "serving.retention.app":
-            raise
-        return None
-    return module.make_retention_app(runtime)
-
-
-def _warm_retention() -> None:
-    """Prebuild the retention page's at-risk list in the background (see RetentionState)."""
-    if RETENTION is not None:
-        RETENTION.state.retention.warm()
 
 
 def _error(err: CxChurnError) -> JSONResponse:
@@ -141,9 +160,7 @@ def _model_ref(runtime: ServingRuntime) -> dict[str, Any]:
 def _posted(runtime: ServingRuntime, body: schemas.ScoreInput
             ) -> tuple[dict[str, np.ndarray], list[str | None], list[dict[str, Any]]]:
     """Typed columns, ids and unseen-category warnings of the posted rows."""
-    model = runtime.model
-    if model is None:
-        runtime._loaded()  # raises ModelNotReadyError with the reason
+    model = runtime.require_model()  # ModelNotReadyError with the reason when none is loaded
     schema = model.feature_schema()
     if body.rows is not None:
         columns, ids = columns_from_records(schema, body.rows)
@@ -162,7 +179,7 @@ def _errors(ids: list[str], errors: dict[str, str]) -> tuple[list[int], list[dic
 
 def score_body(runtime: ServingRuntime, body: schemas.ScoreInput) -> dict[str, Any]:
     """The /score answer as plain data (pure: testable without a server)."""
-    runtime._loaded()
+    runtime.require_model()
     if body.customer_ids is not None:
         ids = list(body.customer_ids)
         scored, errors = runtime.score_ids(ids)
@@ -183,7 +200,7 @@ def score_body(runtime: ServingRuntime, body: schemas.ScoreInput) -> dict[str, A
 
 def explain_body(runtime: ServingRuntime, body: ExplainRequest) -> dict[str, Any]:
     """The /explain answer as plain data."""
-    runtime._loaded()
+    runtime.require_model()
     if body.customer_ids is not None:
         ids = list(body.customer_ids)
         known, p, base, drivers, errors = runtime.explain_known_ids(ids, body.top_k, body.lang)
@@ -204,17 +221,17 @@ def explain_body(runtime: ServingRuntime, body: ExplainRequest) -> dict[str, Any
             "warnings": warnings}
 
 
-PROBES = make_probe_app(RUNTIME)
-RETENTION = _retention_app(RUNTIME)
-
-
-@bentoml.asgi_app(PROBES, path="/", name="probes")
+@bentoml.asgi_app(STARTED.probes, path="/", name="probes")
 @bentoml.service(name="cxchurn", workers=1, traffic={"timeout": 120})
 class ChurnService:
     """Churn scoring with explanations; loads the registry champion at start."""
 
     def __init__(self) -> None:
-        self.runtime = RUNTIME
+        settings = Settings.from_env()
+        apply_serving_mlflow_defaults()
+        schemas.set_max_batch(settings.max_batch)
+        self.runtime = ServingRuntime.from_settings(settings)
+        STARTED.fill(self.runtime, settings)
         meta = self.runtime.start()
         if meta["ready"]:
             model = meta["model"]
@@ -222,7 +239,7 @@ class ChurnService:
                      model.get("model_version"), model.get("source"))
         else:
             log.warning("not ready: %s", meta["reason"])
-        _warm_retention()
+        STARTED.warm_retention()
 
     def __is_ready__(self) -> bool:
         return self.runtime.ready
@@ -234,7 +251,8 @@ class ChurnService:
         """P(churn), risk band and model version per customer id or posted feature row."""
         body = ScoreRequest.model_construct(customer_ids=customer_ids, rows=rows, table=table)
         out = _guard(lambda: score_body(self.runtime, body))
-        return out if isinstance(out, JSONResponse) else schemas.ScoreOutput.model_validate(out)
+        # BentoML reads the annotation as the success schema; an error answer bypasses it.
+        return out if isinstance(out, JSONResponse) else schemas.ScoreOutput.model_validate(out)  # type: ignore[return-value]
 
     @bentoml.api(route="/explain", input_spec=ExplainRequest)
     def explain(self, customer_ids: list[str] | None = None,
@@ -245,19 +263,19 @@ class ChurnService:
         body = ExplainRequest.model_construct(customer_ids=customer_ids, rows=rows, table=table,
                                               top_k=top_k, lang=lang)
         out = _guard(lambda: explain_body(self.runtime, body))
-        return out if isinstance(out, JSONResponse) else schemas.ExplainOutput.model_validate(out)
+        return out if isinstance(out, JSONResponse) else schemas.ExplainOutput.model_validate(out)  # type: ignore[return-value]
 
     @bentoml.api(route="/reload")
     def reload(self) -> schemas.ReloadOutput:
         """Load the current champion and online store; requests in flight finish on the old."""
         meta = self.runtime.reload()
-        _warm_retention()
+        STARTED.warm_retention()
         return schemas.ReloadOutput(ready=meta["ready"], model=meta["model"],
                                     online_store=meta["online_store"])
 
 
-ChurnService.add_asgi_middleware(GateMiddleware)
-if RETENTION is not None:
-    ChurnService.mount_asgi_app(RETENTION, path="/", name="retention")
+# bentoml.service returns a Service object; its type hints describe the decorated class.
+ChurnService.add_asgi_middleware(GateMiddleware)  # type: ignore[attr-defined]
+ChurnService.mount_asgi_app(STARTED.retention, path="/", name="retention")  # type: ignore[attr-defined]
 
-__all__ = ["RUNTIME", "ChurnService", "explain_body", "score_body"]
+__all__ = ["STARTED", "ChurnService", "explain_body", "score_body"]

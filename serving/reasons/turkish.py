@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Final
 
 from features import schema
-from features.spec import FeatureSpec, Filter
+from features.spec import AggregateSpec, FeatureSpec, Filter, NpsCategorySpec, TrendSpec
 
 EVENT_NOUNS: Final[Mapping[str, str]] = {
     "order": "sipariş",
@@ -96,7 +96,7 @@ def _number(x: float) -> str:
     return f"{x:g}".replace(".", ",")
 
 
-def _event_noun(spec: FeatureSpec) -> str:
+def _event_noun(spec: AggregateSpec) -> str:
     types = spec.event_types
     if len(types) == 1:
         return EVENT_NOUNS.get(types[0], types[0].replace("_", " "))
@@ -105,7 +105,7 @@ def _event_noun(spec: FeatureSpec) -> str:
     return " veya ".join(EVENT_NOUNS.get(t, t.replace("_", " ")) for t in types)
 
 
-def _value_noun(spec: FeatureSpec, column: str) -> str:
+def _value_noun(spec: AggregateSpec, column: str) -> str:
     if len(spec.event_types) == 1:
         found = VALUE_NOUNS.get((spec.event_types[0], column))
         if found is not None:
@@ -113,7 +113,7 @@ def _value_noun(spec: FeatureSpec, column: str) -> str:
     return f"{_event_noun(spec)} {COLUMN_NOUNS.get(column, column)}"
 
 
-def _condition(spec: FeatureSpec) -> tuple[str, str]:
+def _condition(spec: AggregateSpec) -> tuple[str, str]:
     """(adjective before the noun, parenthetical after it) for the filter and text signal."""
     adjectives, notes = [], []
     if spec.text_signal is not None:
@@ -131,11 +131,11 @@ def _condition(spec: FeatureSpec) -> tuple[str, str]:
     return " ".join(adjectives), (f" ({', '.join(notes)})" if notes else "")
 
 
-def _window(spec: FeatureSpec) -> str:
+def _window(spec: AggregateSpec) -> str:
     return f"son {spec.window_days} günde " if spec.window_days is not None else ""
 
 
-def _decay(spec: FeatureSpec) -> tuple[str, str]:
+def _decay(spec: AggregateSpec) -> tuple[str, str]:
     shape = []
     if spec.cap is not None:
         event = spec.event_types[0] if len(spec.event_types) == 1 else ""
@@ -147,7 +147,7 @@ def _decay(spec: FeatureSpec) -> tuple[str, str]:
     return shaped, f"yarı ömür {_number(spec.half_life_days or 0)} gün"
 
 
-def _aggregate(spec: FeatureSpec) -> str:
+def _aggregate(spec: AggregateSpec) -> str:
     adjective, note = _condition(spec)
     noun = f"{adjective} {_event_noun(spec)}".strip()
     window, agg = _window(spec), spec.aggregation
@@ -183,10 +183,10 @@ def _aggregate(spec: FeatureSpec) -> str:
 
 def describe_tr(spec: FeatureSpec, by_name: Mapping[str, FeatureSpec]) -> str:
     """What the feature measures, in Turkish, composed from the spec's fields."""
-    if spec.kind == "trend":
+    if isinstance(spec, TrendSpec):
         a, b = (describe_tr(by_name[i], by_name) for i in spec.inputs)
         return TREND_OPS.get(spec.op or "", "{a} / {b}").format(a=a, b=b)
-    if spec.kind == "nps_category":
+    if isinstance(spec, NpsCategorySpec):
         source = describe_tr(by_name[spec.inputs[0]], by_name)
         return f"kötüleyen, pasif ya da destekleyen (kaynak: {source})"
     return _aggregate(spec)

@@ -18,12 +18,12 @@ import numpy as np
 import pandas as pd
 
 from cxchurn.errors import ConfigError
-from serving.api.fast_model import plain
 from serving.messages import MESSAGES
 from serving.reasons.text import reason
 from serving.retention.catalogue import Catalogue
 from serving.retention.policy import PolicyConfig, family_mass, plan_actions
 from serving.retention.value import ValueConfig, customer_value
+from training.explain import top_drivers
 
 SORTABLE: Final = ("expected_net_value", "p_churn", "value", "expected_saved", "customer_id")
 SEGMENT_COLUMN: Final = "segment"
@@ -40,32 +40,13 @@ class AtRiskBook:
     """Everyone's score, value, plan and top drivers, for one model and one snapshot."""
 
     table: pd.DataFrame
+    customers: pd.DataFrame  # customer_id, p_churn, value (policy input)
+    mass: pd.DataFrame  # log-odds each driver family adds, rows as customers
     drivers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     version: str = ""
-    customers: pd.DataFrame | None = None  # customer_id, p_churn, value (policy input)
-    mass: pd.DataFrame | None = None  # log-odds each driver family adds, rows as customers
 
     def segments(self) -> list[str]:
         return sorted(self.table[SEGMENT_COLUMN].dropna().astype(str).unique())
-
-    def bands(self) -> list[str]:
-        return [b for b in pd.unique(self.table["risk_band"].dropna().astype(str))]
-
-
-def top_drivers(shap: np.ndarray, features: Sequence[str], X: pd.DataFrame, top_k: int
-                ) -> list[list[dict[str, Any]]]:
-    """Top ``top_k`` risk-raising drivers per row (largest SHAP first), as plain dicts."""
-    out = []
-    order = np.argsort(-shap, axis=1, kind="stable")[:, :top_k]
-    for i in range(shap.shape[0]):
-        drivers = []
-        for j in order[i]:
-            if shap[i, j] <= 0:
-                break
-            drivers.append({"feature": features[j], "value": plain(X.iat[i, j]),
-                            "shap": float(shap[i, j]), "direction": "raises"})
-        out.append(drivers)
-    return out
 
 
 def build_book(features: pd.DataFrame, p_churn: np.ndarray, risk_band: Sequence[str],
@@ -87,8 +68,9 @@ def build_book(features: pd.DataFrame, p_churn: np.ndarray, risk_band: Sequence[
                          else pd.Series("", index=features.index, dtype="str")),
     })
     table = plan.merge(extra, on="customer_id", how="left", validate="one_to_one")
-    X = features[list(feature_names)]
-    drivers = top_drivers(np.asarray(shap, dtype=float), list(feature_names), X, shown_reasons)
+    # the list shows only what raises the risk, selected and rendered like every driver
+    drivers = [[d.to_dict() for d in row] for row in top_drivers(
+        shap, list(feature_names), features, shown_reasons, raising_only=True)]
     return AtRiskBook(table=table, drivers=dict(zip(ids, drivers, strict=True)),
                       version=version, customers=customers, mass=mass)
 

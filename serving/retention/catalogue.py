@@ -7,7 +7,6 @@ the action, the field, what was found and what is allowed, so a typo never reach
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -196,8 +195,9 @@ def parse_catalogue(data: Any, source: str = "") -> Catalogue:
 
 
 def load_catalogue(path: str | Path | None = None) -> Catalogue:
-    """Read and validate a catalogue: ``path``, else ``$CXCHURN_ACTIONS``, else the default."""
-    chosen = Path(path or os.environ.get(ENV_VAR) or DEFAULT_FILE)
+    """Read and validate a catalogue: ``path`` (e.g. ``Settings.actions_file``, set by
+    ``$CXCHURN_ACTIONS``), else the built-in ``actions.yaml``."""
+    chosen = Path(path or DEFAULT_FILE)
     try:
         text = chosen.read_text(encoding="utf-8")
     except OSError as err:

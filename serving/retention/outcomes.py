@@ -9,7 +9,6 @@ Nothing here logs customer ids or notes.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -33,8 +32,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from cxchurn import paths
 from cxchurn.errors import ConfigError, CxChurnError, DataContractError
+from cxchurn.settings import Settings
 from features import schema
 
 ENV_VAR: Final = "CXCHURN_OUTCOMES_URL"
@@ -88,12 +87,11 @@ class Outcome:
         return out
 
 
-def default_url() -> str:
-    """``$CXCHURN_OUTCOMES_URL`` if set, else a SQLite file in the working folder."""
-    url = os.environ.get(ENV_VAR)
-    if url:
-        return url
-    folder = paths.home()
+def default_url(settings: Settings) -> str:
+    """``settings.outcomes_url`` (``CXCHURN_OUTCOMES_URL``), else SQLite in the working folder."""
+    if settings.outcomes_url:
+        return settings.outcomes_url
+    folder = settings.home
     folder.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{folder / DB_FILE}"
 
@@ -134,8 +132,9 @@ def validate_outcome(outcome: Outcome, action_types: Sequence[str] | None = None
 class OutcomeStore:
     """Append-only store of outcomes in SQLite (default) or PostgreSQL."""
 
-    def __init__(self, url: str | None = None, engine: Engine | None = None) -> None:
-        self.url = url or default_url()
+    def __init__(self, url: str, engine: Engine | None = None) -> None:
+        """``url``: a SQLAlchemy URL, e.g. ``default_url(settings)``."""
+        self.url = url
         try:
             self.engine = engine or create_engine(self.url, pool_pre_ping=True)
             metadata.create_all(self.engine)
@@ -173,7 +172,10 @@ class OutcomeStore:
         def write() -> int:
             with self.engine.begin() as con:
                 result = con.execute(insert(outcomes_table).values(**values, recorded_at=now))
-                return int(result.inserted_primary_key[0])
+                key = result.inserted_primary_key
+                if key is None:
+                    raise CxChurnError("the outcome store returned no id for the new row")
+                return int(key[0])
 
         new_id = self._run(write)
         return Outcome(**{**asdict(clean), "id": new_id, "recorded_at": now})

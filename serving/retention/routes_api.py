@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Query
 from cxchurn.errors import NotFoundError
 from serving.retention.at_risk import display_records, select_rows
 from serving.retention.models import (
+    ActionOption,
     AtRiskCustomer,
     AtRiskResponse,
     ErrorBody,
@@ -77,7 +78,7 @@ def recommend(state: StateDep, body: RecommendRequest) -> RecommendResponse:
         action = state.catalogue.get(row["action"]) if row["action"] else None
         out.append(Recommendation(**at_risk_row(row),
                                   action_detail=action_detail(action, body.lang),
-                                  options=opts))
+                                  options=[ActionOption.model_validate(o) for o in opts]))
     return RecommendResponse(recommendations=out, errors=errors,
                              currency=state.catalogue.currency)
 

@@ -93,7 +93,7 @@ def login_page(request: Request, state: StateDep, lang: str = "en", next: str = 
 def login(request: Request, state: StateDep, key: Annotated[str, Form()] = "",
           next: Annotated[str, Form()] = "/", lang: Annotated[str, Form()] = "en") -> Response:
     try:
-        check_api_key(f"Bearer {key}")
+        check_api_key(f"Bearer {key}", state.settings.api_key)
     except AuthError as err:
         return templates().TemplateResponse(request, "login.html", page_context(
             request, state, lang, next=next, error=str(err)), status_code=401)

@@ -21,7 +21,7 @@ from cxchurn.errors import CxChurnError, NotFoundError
 from cxchurn.settings import Settings
 from serving.retention.at_risk import AtRiskBook, build_book
 from serving.retention.catalogue import Catalogue, load_catalogue
-from serving.retention.outcomes import Outcome, OutcomeStore
+from serving.retention.outcomes import Outcome, OutcomeStore, default_url
 from serving.retention.policy import PolicyConfig, decision_frame
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ class RetentionState:
     @property
     def outcomes(self) -> OutcomeStore:
         if self._outcomes is None:  # opened lazily: the page loads even if the DB is slow
-            self._outcomes = OutcomeStore(self.settings.outcomes_url)
+            self._outcomes = OutcomeStore(default_url(self.settings))
         return self._outcomes
 
     def _version(self) -> str:

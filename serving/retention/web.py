@@ -20,7 +20,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from cxchurn.errors import ConfigError
-from serving.auth import api_key_required, check_api_key
+from serving.auth import check_api_key
 from serving.messages import for_lang, lang_or_default
 from serving.retention.at_risk import ListQuery
 from serving.retention.state import RetentionState
@@ -40,14 +40,15 @@ StateDep = Annotated[RetentionState, Depends(get_state)]
 
 def api_auth(request: Request) -> None:
     """API calls: ``Authorization: Bearer <key>`` when ``CXCHURN_API_KEY`` is set."""
-    check_api_key(request.headers.get("authorization"))
+    check_api_key(request.headers.get("authorization"), get_state(request).settings.api_key)
 
 
 def page_auth(request: Request) -> None:
     """Browser requests: the header, or the key the sign-in form put in a cookie."""
     header = request.headers.get("authorization")
     cookie = request.cookies.get(COOKIE)
-    check_api_key(header or (f"Bearer {cookie}" if cookie else None))
+    check_api_key(header or (f"Bearer {cookie}" if cookie else None),
+                  get_state(request).settings.api_key)
 
 
 def optional_number(text: str | None, name: str) -> float | None:
@@ -104,7 +105,7 @@ def page_context(request: Request, state: RetentionState, lang: str, **extra: An
     runtime's metadata, the currency and helpers."""
     lang = lang_or_default(lang)
     return {"request": request, "lang": lang, "msg": for_lang(lang),
-            "meta": state.runtime.metadata(), "auth_required": api_key_required(),
+            "meta": state.runtime.metadata(), "auth_required": bool(state.settings.api_key),
             "other_lang": "tr" if lang == "en" else "en", "money": money,
             "currency": state.catalogue.currency, **extra}
 

@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pytest
 
-from serving.api.schemas import MAX_BATCH
+from cxchurn.settings import DEFAULT_MAX_BATCH as MAX_BATCH
 from tests.api.conftest import API_KEY
 from tests.api.helpers import records, store_rows, table, training_model
 from training.explain import shap_values

@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from cxchurn.errors import ConfigError
+from cxchurn.settings import Settings
 from features.simulate_truth import ACTION_TYPES
 from serving.retention.catalogue import DEFAULT_FILE, load_catalogue, parse_catalogue
 
@@ -40,7 +41,7 @@ def test_environment_variable_points_to_an_edited_copy(tmp_path: Path,
     path = tmp_path / "actions.yaml"
     path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     monkeypatch.setenv("CXCHURN_ACTIONS", str(path))
-    assert load_catalogue().actions[0].cost == 7.5
+    assert load_catalogue(Settings.from_env().actions_file).actions[0].cost == 7.5
 
 
 @pytest.mark.parametrize(

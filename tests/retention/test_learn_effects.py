@@ -31,7 +31,7 @@ MONTHS = pd.date_range("2023-10-01", "2025-06-01", freq="MS", tz="UTC")
 @pytest.fixture(scope="module")
 def learned(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """A 2,500-customer pilot world (30% treated a month), its features and the command's run."""
-    from serving.retention.commands import learn_effects_step
+    from uplift.commands import learn_effects_step
 
     root = tmp_path_factory.mktemp("learn-effects")
     config = SimConfig(n_customers=2500, seed=7, pilot_share=0.3,
@@ -94,12 +94,12 @@ def test_a_missing_actions_file_is_named_with_the_fix(tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
 
+    from cxchurn.cli import app
     from cxchurn.errors import ConfigError
-    from serving.retention.commands import app
 
     monkeypatch.setenv("CXCHURN_HOME", str(tmp_path))
     missing = tmp_path / "pilot" / "actions.parquet"
-    result = CliRunner().invoke(app, ["learn-effects", "--actions", str(missing)])
+    result = CliRunner().invoke(app, ["retention", "learn-effects", "--actions", str(missing)])
     assert isinstance(result.exception, ConfigError)
     assert str(missing) in str(result.exception)
     assert "--actions FILE" in str(result.exception)

@@ -15,8 +15,9 @@ import pandas as pd
 import pytest
 
 from cxchurn.errors import ConfigError, DataContractError
+from cxchurn.settings import Settings
 from features.contract import check_actions
-from serving.retention.outcomes import Outcome, OutcomeStore
+from serving.retention.outcomes import Outcome, OutcomeStore, default_url
 
 
 def _outcome(cid: str = "C00001", **kw) -> Outcome:
@@ -50,7 +51,7 @@ def test_sqlite_store_keeps_outcomes_across_restarts(tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CXCHURN_HOME", str(tmp_path))
     monkeypatch.delenv("CXCHURN_OUTCOMES_URL", raising=False)
-    _roundtrip(OutcomeStore().url)
+    _roundtrip(OutcomeStore(default_url(Settings.from_env())).url)
     assert (tmp_path / "outcomes.db").exists()
 
 

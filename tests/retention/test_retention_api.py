@@ -127,9 +127,11 @@ def test_pages_render_and_explain_bad_input(client: TestClient) -> None:
     assert bad_form.status_code == 422 and "recorded_by is empty" in bad_form.text
 
 
-def test_api_key_guards_the_api_and_the_page(client: TestClient,
+def test_api_key_guards_the_api_and_the_page(runtime: Any, tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CXCHURN_API_KEY", "s3cret")
+    monkeypatch.setenv("CXCHURN_API_KEY", "s3cret")  # read when the app starts, as in serving
+    store = OutcomeStore(f"sqlite:///{tmp_path / 'outcomes.db'}")
+    client = TestClient(make_retention_app(runtime, outcomes=store))
     assert client.get("/retention/at-risk").status_code == 401
     assert client.get("/retention/at-risk",
                       headers={"Authorization": "Bearer wrong"}).status_code == 401

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from serving.api.fast_model import FastModel
+from training.explain import FastModel
 
 
 def test_unseen_levels_are_counted_per_feature_and_missing_is_not_unseen(runtime: Any) -> None:

@@ -228,7 +228,7 @@ def test_a_washout_flags_rows_whose_customer_was_treated_just_before_the_cutoff(
 
 
 def test_an_actions_csv_keeps_ids_as_text_so_they_still_match(tmp_path) -> None:
-    from serving.retention.commands import read_actions
+    from uplift.commands import read_actions
 
     path = tmp_path / "actions.csv"
     path.write_text("customer_id,action_time,action_type,cost,outcome\n"

@@ -85,7 +85,7 @@ def test_spark_scores_equal_in_process_probabilities(scored) -> None:
 
 
 def test_spark_drivers_and_bands_are_the_serving_ones(scored) -> None:
-    from serving.api.runtime import risk_band
+    from training.bands import risk_band
     from training.explain import explain_rows
 
     scores, features, model = scored
