@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -131,7 +131,7 @@ def train_command(
     from training.job import run_training
     from training.train import TrainConfig
 
-    given = {
+    given: dict[str, Any] = {
         "horizon_days": horizon_days, "n_valid_cutoffs": n_valid_cutoffs,
         "n_test_cutoffs": n_test_cutoffs, "monotone": monotone, "tune_trials": tune_trials,
         "leak_threshold": leak_threshold, "seed": seed, "n_estimators": n_estimators,
@@ -164,7 +164,7 @@ def _train_table(table: Path, id_column: str | None, label: str | None, positive
 
     if not label:
         raise ConfigError("--table needs --label COL: the column that says who churned")
-    given = {"seed": seed, "leak_threshold": leak_threshold, "write_plots": plots}
+    given: dict[str, Any] = {"seed": seed, "leak_threshold": leak_threshold, "write_plots": plots}
     config = SnapshotConfig(
         label=label, id_column=id_column, positive=positive,
         categorical=tuple(categorical or ()), numeric=tuple(numeric or ()),

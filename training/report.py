@@ -18,6 +18,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -54,6 +55,11 @@ def jsonable(obj: object) -> object:
     if isinstance(obj, np.integer):
         return int(obj)
     return obj
+
+
+def jsonable_dict(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """``jsonable`` of a mapping, typed as the dict it is (for MLflow's ``log_dict``)."""
+    return {str(k): jsonable(v) for k, v in obj.items()}
 
 
 def write_json(path: Path, obj: object) -> None:

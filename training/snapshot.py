@@ -126,7 +126,7 @@ class SnapshotSplit:
     test: pd.DataFrame
     source: str
 
-    def describe(self) -> dict[str, dict[str, object]]:
+    def describe(self) -> dict[str, dict[str, Any]]:
         return {name: {"rows": len(f), "churn_rate": float(f[LABEL].mean()) if len(f) else None,
                        "cutoffs": []}
                 for name, f in (("train", self.train), ("valid", self.valid),
@@ -164,9 +164,9 @@ def final_split(rows: pd.DataFrame, test_rows: pd.DataFrame | None, seed: int) -
     if any(p[LABEL].nunique() < 2 for p in parts):
         raise DataContractError("the held-out or validation rows hold a single class; the "
                                 "table is too small or too unbalanced for a held-out check")
-    return SnapshotSplit(*parts, source=f"customers whose id hashes into buckets "
-                         f"0-{TEST_BUCKETS - 1} of 100 = test, the next {VALID_BUCKETS} = "
-                         "validation (stable across retrains)")
+    source = (f"customers whose id hashes into buckets 0-{TEST_BUCKETS - 1} of 100 = test, the "
+              f"next {VALID_BUCKETS} = validation (stable across retrains)")
+    return SnapshotSplit(train=parts[0], valid=parts[1], test=parts[2], source=source)
 
 
 # ------------------------------------------------------------------------------ training

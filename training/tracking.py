@@ -30,7 +30,7 @@ from training.dataset import load_feature_spec
 from training.evaluate import MAIN_MODEL
 from training.leakage import LeakageReport
 from training.model import ChurnModel
-from training.report import RunReport, jsonable
+from training.report import RunReport, jsonable_dict
 
 DEFAULT_EXPERIMENT = "cxchurn"
 
@@ -217,7 +217,7 @@ def log_training_run(
     mlflow.log_metrics(flat_metrics(report.metrics))
     mlflow.log_metrics({f"test_{k}": v for k, v in report.interval_figures().items()
                         if np.isfinite(v)})
-    mlflow.log_dict(jsonable(report.metrics), "metrics/test_metrics.json")
+    mlflow.log_dict(jsonable_dict(report.metrics), "metrics/test_metrics.json")
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         _log_frame(report.segment_metrics, tmp_path, "metrics", "segments")
@@ -228,7 +228,7 @@ def log_training_run(
         predictions = report.test_frame.drop(columns=[CUSTOMER_ID], errors="ignore")
         _log_frame(predictions, tmp_path, "predictions", "test", parquet=True)
     if leakage is not None:
-        mlflow.log_dict(jsonable(leakage.to_dict()), "leakage.json")
+        mlflow.log_dict(jsonable_dict(leakage.to_dict()), "leakage.json")
     for plot in report.plots.values():
         if Path(plot).exists():
             mlflow.log_artifact(str(plot), artifact_path="plots")

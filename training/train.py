@@ -11,6 +11,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -54,7 +55,7 @@ class TrainConfig:
     colsample_bytree: float = 0.5
     write_plots: bool = True
 
-    def model_params(self) -> dict[str, object]:
+    def model_params(self) -> dict[str, Any]:
         return {
             "n_estimators": self.n_estimators,
             "learning_rate": self.learning_rate,
