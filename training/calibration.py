@@ -171,7 +171,7 @@ class CalibrationReport:
 
     def params(self) -> dict[str, str]:
         """Run parameters: the chosen method (MLflow ``calibration_chosen``)."""
-        return {"calibration_chosen": self.chosen, "calibration_requested": self.requested}
+        return {"calibration_chosen": self.chosen}
 
     def metrics(self) -> dict[str, float]:
         """Run metrics ``calibration_<metric>_<method>`` (log loss named ``logloss``)."""

@@ -38,7 +38,7 @@ class TrainConfig:
     horizon_days: int = 30
     n_valid_cutoffs: int = 1
     n_test_cutoffs: int = 1
-    calibration: str | None = "isotonic"
+    calibration: str | None = "auto"
     monotone: bool = True
     tune_trials: int = 0
     leak_threshold: float = 0.95
@@ -108,6 +108,9 @@ class TrainResult:
                      f"NO ({report.baseline_comparison})"))
         if self.leakage.dropped:
             lines.append(f"leakage guard dropped: {self.leakage.dropped}")
+        calibration = getattr(self.model, "calibration_report_", None)
+        if calibration is not None:
+            lines.append(calibration.summary())
         return "\n".join(lines)
 
 
@@ -230,6 +233,9 @@ def write_run_files(result: TrainResult, config: TrainConfig, out: Path) -> None
     write_json(out / "leakage.json", result.leakage.to_dict())
     write_json(out / "config.json", asdict(config))
     write_json(out / "split.json", result.split.describe())
+    calibration = getattr(result.model, "calibration_report_", None)
+    if calibration is not None:
+        write_json(out / "calibration.json", calibration.to_dict())
 
 
 __all__ = ["TrainConfig", "TrainResult", "categorical_columns", "monotone_hints",
