@@ -26,7 +26,6 @@ Strictness holds in exact arithmetic; in floating point two raw scores closer th
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
@@ -39,8 +38,6 @@ from sklearn.model_selection import StratifiedKFold
 
 from cxchurn.errors import ConfigError
 from training.evaluate import expected_calibration_error
-
-log = logging.getLogger(__name__)
 
 NONE = "none"
 METHODS = (NONE, "sigmoid", "isotonic")  # simplest first: ties go to the simpler method
@@ -132,15 +129,12 @@ def fit_interpolated_isotonic(raw: np.ndarray, y: np.ndarray) -> InterpolatedIso
 
 
 def fit_calibrator(method: str, raw: np.ndarray, y: np.ndarray) -> Calibrator | None:
-    """The fitted calibrator of ``method`` (one of ``METHODS``); None means no calibration."""
+    """The fitted calibrator of ``method`` (one of ``METHODS``); None means no calibration
+    (``none``, or a Platt fit refused for a slope <= 0)."""
     if method == NONE:
         return None
     if method == "sigmoid":
-        platt = fit_platt(raw, y)
-        if platt is None:
-            log.warning("Platt scaling fitted a slope <= 0 on the validation fold (the raw "
-                        "score does not rank churners first there); keeping it uncalibrated")
-        return platt
+        return fit_platt(raw, y)
     if method == "isotonic":
         return fit_interpolated_isotonic(raw, y)
     raise ConfigError(f"calibration method must be one of {METHODS}, got {method!r}")

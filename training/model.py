@@ -19,6 +19,7 @@ calibrator is strictly increasing in the raw score, so calibrated and raw AUC ar
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -37,6 +38,8 @@ from training.calibration import (
     sigmoid,
 )
 from training.dataset import categorical_columns, learn_categories, prepare_frame
+
+log = logging.getLogger(__name__)
 
 CALIBRATIONS = ("auto", "isotonic", "sigmoid", None)
 
@@ -174,6 +177,10 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             self.calibration_report_ = report
             if report.chosen != NONE:
                 self.calibrator_ = fit_calibrator(report.chosen, raw_valid, yv)
+                if self.calibrator_ is None:
+                    log.warning("%s calibration was refused on the validation fold (the raw "
+                                "score does not rank churners first there); probabilities "
+                                "stay uncalibrated", report.chosen)
         return self
 
     # --------------------------------------------------------------- contract
