@@ -44,7 +44,7 @@ DropCols = Annotated[list[str] | None, typer.Option(
 
 
 def _calibration(value: str) -> str | None:
-    allowed = ("isotonic", "sigmoid", "none")
+    allowed = ("auto", "isotonic", "sigmoid", "none")
     if value not in allowed:
         raise ConfigError(f"--calibration must be one of {allowed}, got {value!r}")
     return None if value == "none" else value
@@ -63,7 +63,9 @@ def train_command(
         help="Cutoffs before the test fold used for early stopping and calibration.")] = None,
     n_test_cutoffs: Annotated[int | None, typer.Option(
         help="Newest cutoffs held out for testing.")] = None,
-    calibration: Annotated[str | None, typer.Option(help="isotonic, sigmoid or none.")] = None,
+    calibration: Annotated[str | None, typer.Option(
+        help="auto (kept only if it lowers cross-fitted validation log loss), isotonic, "
+        "sigmoid or none.")] = None,
     monotone: Annotated[bool | None, typer.Option(
         help="Apply the feature specs' monotone direction hints.")] = None,
     tune_trials: Annotated[int | None, typer.Option(

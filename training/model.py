@@ -11,11 +11,15 @@ early stopping already uses. That fold is the closest in time to the rows we wil
 carries the current base rate; a cross-validated refit on the train fold would calibrate to an
 older churn level. The price is that early stopping and calibration share one fold; early
 stopping picks a single number (the iteration), so the optimism it adds is small, and the test
-fold, never touched, reports the calibration error before and after.
+fold, never touched, reports the calibration error before and after. With
+``calibration="auto"`` (the default) none, Platt and isotonic are cross-fitted on that fold and
+one is kept only if it lowers the out-of-fold log loss (``training.calibration``); every
+calibrator is strictly increasing in the raw score, so calibrated and raw AUC are equal.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -24,12 +28,20 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.isotonic import IsotonicRegression
-from sklearn.linear_model import LogisticRegression
 
 from cxchurn.errors import ConfigError, FeatureMismatchError
+from training.calibration import (
+    NONE,
+    apply_calibrator,
+    choose_calibration,
+    fit_calibrator,
+    sigmoid,
+)
 from training.dataset import categorical_columns, learn_categories, prepare_frame
 
-CALIBRATIONS = ("isotonic", "sigmoid", None)
+log = logging.getLogger(__name__)
+
+CALIBRATIONS = ("auto", "isotonic", "sigmoid", None)
 
 
 class ChurnModel(ClassifierMixin, BaseEstimator):
@@ -56,7 +68,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         reg_lambda: float = 1.0,
         cat_smooth: float = 10.0,
         monotone: Mapping[str, int] | None = None,
-        calibration: str | None = "isotonic",
+        calibration: str | None = "auto",
         early_stopping_rounds: int = 100,
         spec_version: str | None = None,
         random_state: int = 0,
@@ -158,8 +170,17 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         booster = self.booster_
         self.best_iteration_ = int(booster.best_iteration or booster.current_iteration())
         self.calibrator_ = None
+        self.calibration_report_ = None
         if self.calibration is not None and X_valid is not None:
-            self.calibrator_ = _fit_calibrator(self.calibration, self.raw_score(X_valid), yv)
+            raw_valid = self.raw_score(X_valid)
+            report = choose_calibration(raw_valid, yv, self.calibration, seed=self.random_state)
+            self.calibration_report_ = report
+            if report.chosen != NONE:
+                self.calibrator_ = fit_calibrator(report.chosen, raw_valid, yv)
+                if self.calibrator_ is None:
+                    log.warning("%s calibration was refused on the validation fold (the raw "
+                                "score does not rank churners first there); probabilities "
+                                "stay uncalibrated", report.chosen)
         return self
 
     # --------------------------------------------------------------- contract
@@ -223,7 +244,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         self._check_fitted()
         raw = np.asarray(raw, dtype=float)
         if self.calibrator_ is None:
-            return _sigmoid(raw)
+            return sigmoid(raw)
         return _apply_calibrator(self.calibrator_, raw)
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
@@ -243,26 +264,14 @@ def _labels(y: object) -> np.ndarray:
     return arr.astype(int)
 
 
-def _sigmoid(raw: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-raw))
-
-
-def _fit_calibrator(kind: str, raw: np.ndarray, y: np.ndarray) -> object:
-    """Isotonic on the raw score (monotone, so the ranking and AUC are unchanged) or Platt."""
-    if kind == "isotonic":
-        iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
-        iso.fit(raw, y)
-        return iso
-    platt = LogisticRegression(C=1e6)
-    platt.fit(raw.reshape(-1, 1), y)
-    return platt
-
-
 def _apply_calibrator(calibrator: object, raw: np.ndarray) -> np.ndarray:
     if isinstance(calibrator, IsotonicRegression):
-        # Isotonic steps tie many rows; a vanishing slope in the raw score breaks the ties in
-        # the model's own order so ranking metrics (AUC, lift) equal the uncalibrated ones.
-        p = calibrator.predict(raw) + 1e-7 * (_sigmoid(raw) - 0.5)
+        # Models pickled before calibration moved to ``training.calibration`` carry
+        # scikit-learn's step isotonic: scored as they were, so a registered champion keeps
+        # its numbers (a vanishing slope in the raw score breaks the steps' ties).
+        p = calibrator.predict(raw) + 1e-7 * (sigmoid(raw) - 0.5)
+    elif hasattr(calibrator, "predict_proba"):  # the same for the old scikit-learn Platt
+        p = calibrator.predict_proba(raw.reshape(-1, 1))[:, 1]
     else:
-        p = calibrator.predict_proba(raw.reshape(-1, 1))[:, 1]  # type: ignore[attr-defined]
+        return apply_calibrator(calibrator, raw)  # type: ignore[arg-type]
     return np.clip(np.asarray(p, dtype=float), 1e-6, 1 - 1e-6)

@@ -143,6 +143,9 @@ def flat_params(config: object, model: ChurnModel) -> dict[str, str]:
     params["model.best_iteration"] = model.best_iteration_
     params["model.n_features"] = len(model.feature_names_)
     params["model.spec_version"] = model.spec_version_
+    calibration = getattr(model, "calibration_report_", None)  # None: calibration=None
+    if calibration is not None:
+        params.update(calibration.params())
     return {k: _param_text(v) for k, v in params.items()}
 
 
@@ -217,6 +220,10 @@ def log_training_run(
     mlflow.log_metrics(flat_metrics(report.metrics))
     mlflow.log_metrics({f"test_{k}": v for k, v in report.interval_figures().items()
                         if np.isfinite(v)})
+    calibration = getattr(model, "calibration_report_", None)
+    if calibration is not None:  # cross-fitted validation figures of every candidate
+        mlflow.log_metrics(calibration.metrics())
+        mlflow.log_dict(calibration.to_dict(), "metrics/calibration.json")
     mlflow.log_dict(jsonable_dict(report.metrics), "metrics/test_metrics.json")
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)

@@ -39,7 +39,7 @@ class TrainConfig:
     horizon_days: int = 30
     n_valid_cutoffs: int = 1
     n_test_cutoffs: int = 1
-    calibration: str | None = "isotonic"
+    calibration: str | None = "auto"
     monotone: bool = True
     tune_trials: int = 0
     leak_threshold: float = SUSPECT_THRESHOLD
@@ -110,6 +110,9 @@ class TrainResult:
         )
         lines.extend(v for v in report.verdict_lines() if v != headline)
         lines.extend(self.leakage.lines())
+        calibration = getattr(self.model, "calibration_report_", None)
+        if calibration is not None:
+            lines.append(calibration.summary())
         return "\n".join(lines)
 
 
@@ -247,6 +250,9 @@ def write_run_files(result: TrainResult, config: TrainConfig, out: Path) -> None
     write_json(out / "leakage.json", result.leakage.to_dict())
     write_json(out / "config.json", asdict(config))
     write_json(out / "split.json", result.split.describe())
+    calibration = getattr(result.model, "calibration_report_", None)
+    if calibration is not None:
+        write_json(out / "calibration.json", calibration.to_dict())
 
 
 __all__ = ["TrainConfig", "TrainResult", "categorical_columns", "declared_features",

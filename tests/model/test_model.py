@@ -83,6 +83,72 @@ def test_pickled_model_predicts_the_same(fitted) -> None:
     np.testing.assert_array_equal(clone.predict_churn(X), model.predict_churn(X))
 
 
+def test_calibration_keeps_the_ranking_and_the_fast_path_agrees(fitted) -> None:
+    from sklearn.metrics import roc_auc_score
+
+    model, test = fitted
+    X, y = test[model.feature_names_], test["churned"]
+    raw = model.raw_score(X)
+    p = model.predict_churn(X)
+    np.testing.assert_array_equal(model.proba_from_raw(raw), p)
+    assert roc_auc_score(y, p) == roc_auc_score(y, raw)
+    assert len(np.unique(p)) == len(np.unique(raw))
+    report = model.calibration_report_
+    assert report.requested == "auto" and report.n_folds == 5
+    assert report.candidates[report.chosen]["log_loss"] <= report.candidates["none"]["log_loss"]
+    from training.tracking import flat_params
+
+    assert flat_params(TrainConfig(), model)["calibration_chosen"] == report.chosen
+
+
+def test_explicit_isotonic_leaves_no_plateau(toy_examples: pd.DataFrame) -> None:
+    model, test = fit_toy(toy_examples, calibration="isotonic", n_estimators=300)
+    assert model.calibration_report_.chosen == "isotonic"
+    raw = model.raw_score(test[model.feature_names_])
+    top = np.argsort(-raw, kind="stable")[:100]
+    p = model.proba_from_raw(raw)
+    assert len(np.unique(p[top])) == len(np.unique(raw[top]))
+    assert len(np.unique(p)) == len(np.unique(raw))
+    clone = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(clone.proba_from_raw(raw), p)
+
+
+def test_calibration_is_chosen_on_the_validation_fold_only(
+    toy_examples: pd.DataFrame, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import training.model as model_module
+
+    seen: list[tuple[np.ndarray, np.ndarray]] = []
+    choose = model_module.choose_calibration
+
+    def spy(raw, y, *args, **kwargs):
+        seen.append((np.asarray(raw), np.asarray(y)))
+        return choose(raw, y, *args, **kwargs)
+
+    monkeypatch.setattr(model_module, "choose_calibration", spy)
+    result = train_churn_model(toy_examples, TOY_MONOTONE,
+                               TrainConfig(write_plots=False, n_estimators=100), tmp_path)
+    valid, model = result.split.valid, result.model
+    assert len(seen) == 1
+    raw, y = seen[0]
+    np.testing.assert_array_equal(raw, model.raw_score(valid[model.feature_names_]))
+    np.testing.assert_array_equal(y, valid["churned"].to_numpy())
+    assert result.split.test["cutoff"].min() > valid["cutoff"].max()
+    assert model.calibration_report_.chosen in result.summary()
+    assert (tmp_path / "calibration.json").exists()
+
+
+def test_models_pickled_with_scikit_learn_calibrators_still_score(fitted) -> None:
+    from sklearn.isotonic import IsotonicRegression
+
+    model, test = fitted
+    old = pickle.loads(pickle.dumps(model))
+    raw = old.raw_score(test[old.feature_names_])
+    old.calibrator_ = IsotonicRegression(out_of_bounds="clip").fit(raw, test["churned"])
+    p = old.proba_from_raw(raw)
+    assert p.shape == raw.shape and np.all((p > 0) & (p < 1))
+
+
 # ---------------------------------------------------------------------------- SHAP
 def test_shap_values_add_up_to_the_raw_score_for_every_row(fitted) -> None:
     model, test = fitted

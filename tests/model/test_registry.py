@@ -233,6 +233,9 @@ def test_cli_train_registers_promotes_and_a_retrain_of_the_same_model_ties(tmp_p
         pd.read_parquet(features / "examples.parquet"))["fingerprint"]
     assert {"test_roc_auc", "logistic.test_roc_auc", "recency_rule.test_roc_auc"} <= set(
         run.data.metrics)
+    assert run.data.params["calibration_chosen"] in {"none", "sigmoid", "isotonic"}
+    assert {"calibration_logloss_none", "calibration_logloss_isotonic",
+            "calibration_brier_sigmoid", "calibration_ece_none"} <= set(run.data.metrics)
     artifacts = {a.path for a in c.list_artifacts(run.info.run_id)}
     assert {"plots", "shap", "data", "metrics", "leakage.json"} <= artifacts
     plots = {Path(a.path).name for a in c.list_artifacts(run.info.run_id, "plots")}
