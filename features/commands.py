@@ -174,9 +174,9 @@ def _observed_end(events: pd.DataFrame, path: Path) -> pd.Timestamp:
 
 def _last_event_time(path: Path) -> pd.Timestamp:
     """The last event time of an events file, read by DuckDB without loading the table."""
-    from features import pit
-
     import duckdb
+
+    from features import pit
 
     name = path.name.lower()
     parquet = path.is_dir() or name.endswith((".parquet", ".pq"))
