@@ -161,7 +161,9 @@ def applicable_features(
         elif column.isna().all():
             dropped[name] = "all missing"
         else:
-            dropped[name] = f"constant ({column.iloc[0]!r})" if len(column) else "no rows"
+            value = column.iloc[0] if len(column) else None
+            value = value.item() if hasattr(value, "item") else value
+            dropped[name] = f"constant ({value!r})" if len(column) else "no rows"
     if not dropped:
         return kept, dropped, ""
     reads = _event_types_read(specs)
