@@ -14,7 +14,7 @@ from rich.console import Console
 from cxchurn import paths
 from cxchurn.errors import ConfigError, DataContractError
 from features.labels import LabelConfig, cutoff_dates, parse_cutoffs, split_by_data_end
-from features.load_commands import MaxQuarantined, validate_command
+from features.load_commands import DateFormat, MaxQuarantined, validate_command
 from features.quarantine import DEFAULT_MAX_QUARANTINED
 
 app = typer.Typer(no_args_is_help=True)
@@ -91,6 +91,7 @@ def build_command(
         help="Build features (no labels) for cutoffs whose label window passes the data's "
         "end, instead of refusing them; they are left out of examples.parquet.")] = False,
     max_quarantined: MaxQuarantined = DEFAULT_MAX_QUARANTINED,
+    date_format: DateFormat = None,
 ) -> None:
     """Build the point-in-time feature table, labels and training examples as Parquet.
 
@@ -122,9 +123,10 @@ def build_command(
                 "--actions is not read by --engine spark (actions do not enter the features); "
                 "check the file with `cxchurn features validate` (its --actions option) and "
                 "build without it.")
-        if score_only:
-            raise ConfigError("--score-only is not supported by --engine spark; build the "
-                              "late cutoffs with --engine duckdb, or drop them.")
+        if score_only or date_format:
+            raise ConfigError("--score-only and --date-format are not supported by --engine "
+                              "spark; build with --engine duckdb, or (for --date-format) "
+                              "write the time columns as ISO 8601.")
         if config.data_end is None:
             config = replace(config, data_end=_last_event_time(events))
         from features.spark_build import build_command_spark
@@ -133,7 +135,8 @@ def build_command(
                             console)
         return
     with console.status("loading and validating input files"):
-        tables = load_tables(customers, events, actions, quarantine_dir=out_dir / "quarantine")
+        tables = load_tables(customers, events, actions, quarantine_dir=out_dir / "quarantine",
+                             date_format=date_format)
     for result in tables.results:
         console.print(result.summary())
     check_quarantine(tables.results, max_quarantined)

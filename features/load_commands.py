@@ -18,6 +18,9 @@ from features.quarantine import DEFAULT_MAX_QUARANTINED, check_quarantine, reaso
 MaxQuarantined = Annotated[float, typer.Option(
     help="Stop (exit code 2) when a table's quarantined share of rows passes this "
     "(0.01 = 1%); the message lists the top reasons, example rows and the fix.")]
+DateFormat = Annotated[str | None, typer.Option(
+    help="Format of every time column (signup_date, event_time, action_time) in strptime "
+    "codes, e.g. '%d.%m.%Y' for day-first dates; ISO 8601 (2025-01-31) is always read.")]
 
 
 def validate_command(
@@ -34,6 +37,7 @@ def validate_command(
         bool, typer.Option(help="Stop at the first bad row instead of quarantining it.")
     ] = False,
     max_quarantined: MaxQuarantined = DEFAULT_MAX_QUARANTINED,
+    date_format: DateFormat = None,
 ) -> None:
     """Validate customers, events and (optionally) actions; quarantine bad rows with reasons.
 
@@ -43,7 +47,8 @@ def validate_command(
     quarantined share passes --max-quarantined.
     """
     qdir = quarantine_dir if quarantine_dir is not None else paths.home() / "quarantine"
-    tables = load_tables(customers, events, actions, quarantine_dir=qdir, strict=strict)
+    tables = load_tables(customers, events, actions, quarantine_dir=qdir, strict=strict,
+                         date_format=date_format)
     for result in tables.results:
         typer.echo(result.summary())
     check_quarantine(tables.results, max_quarantined)

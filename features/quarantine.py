@@ -25,7 +25,7 @@ DEFAULT_MAX_QUARANTINED = 0.01
 TOP_REASONS = 5
 EXAMPLE_ROWS = 5
 
-_DAY_FIRST = re.compile(r"^9{1,2}[./-]9{1,2}[./-]9{2,4}")
+_DAY_FIRST = re.compile(r"^9{1,2}([./-])9{1,2}\1(9{4}|9{2})\b")
 
 
 def shape(value: object) -> str:
@@ -37,14 +37,17 @@ def shape(value: object) -> str:
 def _fix(column: str, reason: str, shapes: Sequence[str]) -> str:
     """The likely fix for one (column, reason), in plain words."""
     if reason.startswith("unparseable"):
-        day_first = any(_DAY_FIRST.match(s) for s in shapes)
-        hint = (
-            "these look like day- or month-first dates (e.g. 31.01.2025); they are not guessed, "
-            "because 03.04.2025 could be 3 April or 4 March. " if day_first else ""
-        )
-        return (f"{hint}write {column} as {contract.TIMESTAMP_FORMAT_HINT}; convert the column "
-                "before loading (in a spreadsheet: format the cells as yyyy-mm-dd, or in pandas "
-                "pd.to_datetime(col, format='%d.%m.%Y').dt.strftime('%Y-%m-%d'))")
+        first = next((m for m in map(_DAY_FIRST.match, shapes) if m), None)
+        if first is not None:
+            sep = first.group(1)
+            year = "%Y" if len(first.group(0).rsplit(sep, 1)[-1]) == 4 else "%y"
+            return (f"these look like day- or month-first dates (e.g. 31{sep}01{sep}2025), which "
+                    f"are never guessed because 03{sep}04{sep}2025 could be 3 April or 4 March: "
+                    f"state the format with --date-format '%d{sep}%m{sep}{year}' (or "
+                    f"'%m{sep}%d{sep}{year}' for month-first), or write {column} as "
+                    f"{contract.TIMESTAMP_FORMAT_HINT}")
+        return (f"write {column} as {contract.TIMESTAMP_FORMAT_HINT}, or state your format with "
+                "--date-format (strptime codes, e.g. '%d.%m.%Y %H:%M')")
     if reason.startswith("unknown customer"):
         return ("add these customers to the customers file, or fix their rows there if the "
                 "customers were quarantined (see customers.quarantine.csv)")

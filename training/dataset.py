@@ -161,7 +161,7 @@ def applicable_features(
         elif column.isna().all():
             dropped[name] = "all missing"
         else:
-            value = column.iloc[0] if len(column) else None
+            value: Any = column.iloc[0] if len(column) else None
             value = value.item() if hasattr(value, "item") else value
             dropped[name] = f"constant ({value!r})" if len(column) else "no rows"
     if not dropped:

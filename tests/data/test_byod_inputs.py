@@ -128,10 +128,24 @@ def test_day_first_event_times_stop_validate_with_the_fix(tmp_path: Path) -> Non
     assert f"all {n:,} rows of the events file 'events.csv' were quarantined" in text
     assert "event_time: unparseable event_time" in text and "(rows 1, 2, 3, 4, 5" in text
     assert "values shaped like 99.99.9999" in text
-    assert "day- or month-first dates" in text and "yyyy-mm-dd" in text
+    assert "day- or month-first dates" in text and "--date-format '%d.%m.%Y'" in text
     assert "K0" not in text  # row numbers and column names, never customer ids
     quarantined = pd.read_csv(tmp_path / "q" / "events.quarantine.csv")
     assert len(quarantined) == n  # nothing lost: every row is in the quarantine file
+
+
+def test_a_stated_date_format_reads_day_first_files_in_full(tmp_path: Path) -> None:
+    cpath, epath = write_log(tmp_path, day_first=True)
+    n = len(pd.read_csv(epath))
+    result = validate(tmp_path, cpath, epath, "--date-format", "%d.%m.%Y")
+    assert result.exit_code == 0, result.output
+    assert f"read {n:,} = accepted {n:,} + quarantined 0" in result.output
+    built = CliRunner().invoke(app, [
+        "features", "build", "--customers", str(cpath), "--events", str(epath),
+        "--cutoffs", "2024-03-01,2024-04-01", "--date-format", "%d.%m.%Y",
+        "--out", str(tmp_path / "out")])
+    assert built.exit_code == 0, built.output
+    assert len(pd.read_parquet(tmp_path / "out" / "examples.parquet")) > 0
 
 
 def test_day_first_event_times_stop_the_build_before_it_says_no_cutoffs(tmp_path: Path) -> None:
