@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -11,9 +12,10 @@ import typer
 from rich.console import Console
 
 from cxchurn import paths
-from cxchurn.errors import ConfigError
-from features.labels import LabelConfig, cutoff_dates, parse_cutoffs
-from features.load_commands import validate_command
+from cxchurn.errors import ConfigError, DataContractError
+from features.labels import LabelConfig, cutoff_dates, parse_cutoffs, split_by_data_end
+from features.load_commands import DateFormat, MaxQuarantined, validate_command
+from features.quarantine import DEFAULT_MAX_QUARANTINED
 
 app = typer.Typer(no_args_is_help=True)
 app.command("validate")(validate_command)
@@ -81,11 +83,25 @@ def build_command(
                       ] = "duckdb",
     master: Annotated[str, typer.Option(help="Spark master URL with --engine spark.")
                       ] = "local[*]",
+    data_end: Annotated[str | None, typer.Option(
+        help="End of the observed data (ISO date or time, UTC; a date means its midnight): a "
+        "cutoff whose label window [cutoff, cutoff + horizon) passes it has no label. "
+        "Default: the world's end, else the last event time.")] = None,
+    score_only: Annotated[bool, typer.Option(
+        help="Build features (no labels) for cutoffs whose label window passes the data's "
+        "end, instead of refusing them; they are left out of examples.parquet.")] = False,
+    max_quarantined: MaxQuarantined = DEFAULT_MAX_QUARANTINED,
+    date_format: DateFormat = None,
 ) -> None:
-    """Build the point-in-time feature table, labels and training examples as Parquet."""
+    """Build the point-in-time feature table, labels and training examples as Parquet.
+
+    Every build knows where the data stops (--data-end, else the last event): cutoffs whose
+    label window runs past it are refused, or with --score-only get features without labels.
+    """
     from features.default_specs import DEFAULT_SPECS
     from features.load import load_tables
     from features.pipeline import build_examples, write_outputs
+    from features.quarantine import check_quarantine
     from features.spec import load_specs
 
     console = Console(stderr=True)
@@ -95,9 +111,10 @@ def build_command(
     if customers is None or events is None:
         raise ConfigError("give --customers and --events (or --world DIR).")
     dates = _dates(cutoffs, start, end, every, meta)
-    data_end = pd.Timestamp(meta["end"], tz="UTC") if meta.get("end") else None
+    end = _end_option(data_end) if data_end else (
+        pd.Timestamp(meta["end"], tz="UTC") if meta.get("end") else None)
     config = LabelConfig(kind=label, horizon_days=horizon_days or meta.get("horizon_days", 30),
-                         active_within_days=active_within_days, data_end=data_end)
+                         active_within_days=active_within_days, data_end=end)
     spec_set = load_specs(specs) if specs else DEFAULT_SPECS
     out_dir = out or paths.features_dir()
     if engine != "duckdb":
@@ -106,19 +123,76 @@ def build_command(
                 "--actions is not read by --engine spark (actions do not enter the features); "
                 "check the file with `cxchurn features validate` (its --actions option) and "
                 "build without it.")
+        if score_only or date_format:
+            raise ConfigError("--score-only and --date-format are not supported by --engine "
+                              "spark; build with --engine duckdb, or (for --date-format) "
+                              "write the time columns as ISO 8601.")
+        if config.data_end is None:
+            config = replace(config, data_end=_last_event_time(events))
         from features.spark_build import build_command_spark
 
         build_command_spark(engine, master, customers, events, dates, config, spec_set, out_dir,
                             console)
         return
     with console.status("loading and validating input files"):
-        tables = load_tables(customers, events, actions, quarantine_dir=out_dir / "quarantine")
+        tables = load_tables(customers, events, actions, quarantine_dir=out_dir / "quarantine",
+                             date_format=date_format)
     for result in tables.results:
         console.print(result.summary())
+    check_quarantine(tables.results, max_quarantined)
+    if config.data_end is None:
+        config = replace(config, data_end=_observed_end(tables.events, events))
+    complete, late = split_by_data_end(dates, config)
+    console.print(f"data end {pd.Timestamp(config.data_end).isoformat()}: {len(complete)} "
+                  f"cutoff(s) with a complete {config.horizon_days}-day label window"
+                  + (f", {len(late)} scored only (no label): {[str(d.date()) for d in late]}"
+                     if late and score_only else ""))
     with console.status(f"building {len(spec_set)} features and {config.kind} labels at "
                         f"{len(dates)} cutoffs"):
         features, labels = build_examples(tables.customers, tables.events, dates, config,
-                                          spec_set)
+                                          spec_set, score_only=score_only)
     written = write_outputs(features, labels, spec_set, out_dir, config)
-    console.print(f"{len(features):,} rows x {len(spec_set)} features, churn rate "
-                  f"{labels['churned'].mean():.3f} -> {written['examples'].parent}")
+    rate = f"{labels['churned'].mean():.3f}" if len(labels) else "n/a (no labelled rows)"
+    console.print(f"{len(features):,} rows x {len(spec_set)} features, {len(labels):,} "
+                  f"labelled, churn rate {rate} -> {written['examples'].parent}")
+
+
+def _end_option(text: str) -> pd.Timestamp:
+    try:
+        ts = pd.Timestamp(text)
+    except ValueError as err:
+        raise ConfigError(f"--data-end {text!r} is not an ISO date or time; expected e.g. "
+                          "2025-06-30 or 2025-06-30T23:59:59.") from err
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def _observed_end(events: pd.DataFrame, path: Path) -> pd.Timestamp:
+    """The last accepted event time: where the observed data stops."""
+    if events.empty:
+        raise DataContractError(f"events file '{path}' has no accepted rows, so there is "
+                                "nothing to build from; run `cxchurn features validate` to "
+                                "see why rows were quarantined.")
+    return pd.Timestamp(events["event_time"].max())
+
+
+def _last_event_time(path: Path) -> pd.Timestamp:
+    """The last event time of an events file, read by DuckDB without loading the table."""
+    import duckdb
+
+    from features import pit
+
+    name = path.name.lower()
+    parquet = path.is_dir() or name.endswith((".parquet", ".pq"))
+    source = str(path / "**" / "*.parquet") if path.is_dir() else str(path)
+    reader = "read_parquet($p)" if parquet else "read_csv($p, all_varchar = true)"
+    try:
+        row = pit.connect().execute(
+            f"SELECT CAST(max(TRY_CAST(event_time AS TIMESTAMPTZ)) AS VARCHAR) FROM {reader}",
+            {"p": source}).fetchone()
+    except duckdb.Error as err:
+        raise DataContractError(f"events file '{path}' could not be read to find the last "
+                                f"event time ({err}); pass --data-end DATE.") from err
+    if row is None or row[0] is None:
+        raise DataContractError(f"events file '{path}' holds no readable event_time; check it "
+                                "with `cxchurn features validate`, or pass --data-end DATE.")
+    return _end_option(str(pd.Timestamp(row[0])))

@@ -256,6 +256,7 @@ def check_customers(
     source: str = CUSTOMERS,
     strict: bool = False,
     rows: Sequence[int] | np.ndarray | None = None,
+    date_format: str | None = None,
 ) -> Checked:
     """Validate customers: non-blank unique ``customer_id``, ISO 8601 ``signup_date``.
 
@@ -269,7 +270,7 @@ def check_customers(
     dup = ids.duplicated(keep="first").to_numpy(dtype=bool) & ~blank_id
     first_seen = pd.Series(row_numbers[~dup & ~blank_id], index=ids[~dup & ~blank_id])
     first_row = ids.map(first_seen).astype("Int64").astype("str")
-    signup, blank_t, bad_t = parse_timestamps(raw["signup_date"])
+    signup, blank_t, bad_t = parse_timestamps(raw["signup_date"], date_format)
     checks = [
         *_id_checks(ids, None, CUSTOMERS),
         _Check(
@@ -290,6 +291,7 @@ def check_events(
     source: str = EVENTS,
     strict: bool = False,
     rows: Sequence[int] | np.ndarray | None = None,
+    date_format: str | None = None,
 ) -> Checked:
     """Validate events against the vocabulary in ``features/schema.py`` and the customers.
 
@@ -301,7 +303,7 @@ def check_events(
     row_numbers = _rows(len(raw), rows)
     ids = as_text(raw[schema.CUSTOMER_ID])
     positions = lookup(ids, customers[schema.CUSTOMER_ID])
-    when, blank_t, bad_t = parse_timestamps(raw["event_time"])
+    when, blank_t, bad_t = parse_timestamps(raw["event_time"], date_format)
     types = as_text(raw["event_type"])
     channels = as_text(raw["channel"])
     numbers: dict[str, pd.Series] = {}
@@ -367,6 +369,7 @@ def check_actions(
     source: str = ACTIONS,
     strict: bool = False,
     rows: Sequence[int] | np.ndarray | None = None,
+    date_format: str | None = None,
 ) -> Checked:
     """Validate actions: known customer, ISO 8601 ``action_time``, an ``action_type``,
     numeric ``cost``. ``outcome`` is kept as nullable text (it is recorded later, often blank).
@@ -375,7 +378,7 @@ def check_actions(
     row_numbers = _rows(len(raw), rows)
     ids = as_text(raw[schema.CUSTOMER_ID])
     positions = lookup(ids, customers[schema.CUSTOMER_ID])
-    when, blank_t, bad_t = parse_timestamps(raw["action_time"])
+    when, blank_t, bad_t = parse_timestamps(raw["action_time"], date_format)
     kinds = as_text(raw["action_type"])
     checks = [
         *_id_checks(ids, positions, ACTIONS),

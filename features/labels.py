@@ -158,17 +158,47 @@ ORDER BY k.customer_id, k.cutoff"""
     return sql, params
 
 
-def check_horizon(dates: Sequence[pd.Timestamp], config: LabelConfig) -> None:
+def _data_end(config: LabelConfig) -> pd.Timestamp | None:
     if config.data_end is None:
-        return
+        return None
     end = pd.Timestamp(config.data_end)
-    end = end.tz_localize("UTC") if end.tzinfo is None else end
-    late = [str(d.date()) for d in dates
-            if d + pd.Timedelta(days=config.horizon_days) > end]
-    if late:
-        raise ConfigError(f"cutoff(s) {late} plus the {config.horizon_days}-day horizon pass the "
-                          f"end of the data ({end.date()}), so their labels would be wrong; "
-                          f"use earlier cutoffs or a shorter horizon.")
+    return end.tz_localize("UTC") if end.tzinfo is None else end.tz_convert("UTC")
+
+
+def split_by_data_end(dates: Sequence[pd.Timestamp], config: LabelConfig
+                      ) -> tuple[list[pd.Timestamp], list[pd.Timestamp]]:
+    """(complete, late): late cutoffs' label window ``[c, c + horizon)`` passes the data's end.
+
+    A late cutoff's "no cancellation" or "no activity" is only the absence of data not yet
+    collected, so it has no label: it may be scored, never trained or evaluated on.
+    """
+    end = _data_end(config)
+    ordered = sorted(_utc_ts(d) for d in dates)
+    if end is None:
+        return ordered, []
+    horizon = pd.Timedelta(days=config.horizon_days)
+    return ([d for d in ordered if d + horizon <= end],
+            [d for d in ordered if d + horizon > end])
+
+
+def check_horizon(dates: Sequence[pd.Timestamp], config: LabelConfig) -> None:
+    """Refuse cutoffs whose label window runs past the end of the observed data."""
+    complete, late = split_by_data_end(dates, config)
+    end = _data_end(config)
+    if not late or end is None:
+        return
+    shown = ", ".join(str(d.date()) for d in late[:6]) + (" ..." if len(late) > 6 else "")
+    latest = end - pd.Timedelta(days=config.horizon_days)
+    last = (f"the last cutoff with a complete label window is {complete[-1].date()}"
+            if complete else
+            f"none of the cutoffs has a complete label window (the latest possible cutoff is "
+            f"{latest.date()})")
+    raise ConfigError(
+        f"{len(late)} cutoff(s) {shown} plus the {config.horizon_days}-day horizon pass the end "
+        f"of the data ({end.isoformat()}), so their labels would count data not yet collected "
+        f"as churn; {last}. Use cutoffs up to {latest.date()} (e.g. --end {latest.date()}) or "
+        f"a shorter horizon, or add --score-only to build their features without labels "
+        f"(scored, never trained on).")
 
 
 def eligible_cutoffs(customers: pit.Source, events: pit.Source,

@@ -205,12 +205,14 @@ def _customer_frame(customers: pd.DataFrame | LoadResult) -> pd.DataFrame:
 
 
 def load_customers(
-    path: Path | str, quarantine_dir: Path | None = None, strict: bool = False
+    path: Path | str, quarantine_dir: Path | None = None, strict: bool = False,
+    date_format: str | None = None,
 ) -> LoadResult:
     """Load and validate customers; rejected rows go to ``customers.quarantine.csv``."""
     path = Path(path)
     raw = read_raw(path, CUSTOMERS)
-    checked = contract.check_customers(raw, path.name, strict=strict)
+    checked = contract.check_customers(raw, path.name, strict=strict,
+                                       date_format=date_format)
     return _finish(checked, path, quarantine_dir)
 
 
@@ -219,11 +221,13 @@ def load_events(
     customers: pd.DataFrame | LoadResult,
     quarantine_dir: Path | None = None,
     strict: bool = False,
+    date_format: str | None = None,
 ) -> LoadResult:
     """Load and validate events against the ACCEPTED customers (a frame or a LoadResult)."""
     path = Path(path)
     raw = read_raw(path, EVENTS)
-    checked = contract.check_events(raw, _customer_frame(customers), path.name, strict=strict)
+    checked = contract.check_events(raw, _customer_frame(customers), path.name, strict=strict,
+                                    date_format=date_format)
     return _finish(checked, path, quarantine_dir)
 
 
@@ -232,11 +236,13 @@ def load_actions(
     customers: pd.DataFrame | LoadResult,
     quarantine_dir: Path | None = None,
     strict: bool = False,
+    date_format: str | None = None,
 ) -> LoadResult:
     """Load and validate retention actions against the ACCEPTED customers."""
     path = Path(path)
     raw = read_raw(path, ACTIONS)
-    checked = contract.check_actions(raw, _customer_frame(customers), path.name, strict=strict)
+    checked = contract.check_actions(raw, _customer_frame(customers), path.name, strict=strict,
+                                     date_format=date_format)
     return _finish(checked, path, quarantine_dir)
 
 
@@ -246,18 +252,20 @@ def load_tables(
     actions_path: Path | str | None = None,
     quarantine_dir: Path | None = None,
     strict: bool = False,
+    date_format: str | None = None,
 ) -> Tables:
     """Load all three tables in dependency order (events and actions need the customers).
 
     ``quarantine_dir`` defaults to ``<CXCHURN_HOME>/quarantine``, resolved when called. Without
-    an actions file the actions table is empty but typed.
+    an actions file the actions table is empty but typed. ``date_format`` (strptime codes,
+    e.g. ``%d.%m.%Y``) reads every time column of the three files; default ISO 8601.
     """
     qdir = Path(quarantine_dir) if quarantine_dir is not None else paths.home() / "quarantine"
-    cust = load_customers(customers_path, qdir, strict)
-    events = load_events(events_path, cust, qdir, strict)
+    cust = load_customers(customers_path, qdir, strict, date_format)
+    events = load_events(events_path, cust, qdir, strict, date_format)
     results = [cust, events]
     if actions_path is not None:
-        actions = load_actions(actions_path, cust, qdir, strict)
+        actions = load_actions(actions_path, cust, qdir, strict, date_format)
         results.append(actions)
         actions_frame = actions.frame
     else:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import duckdb
@@ -18,7 +18,13 @@ from cxchurn.errors import DataContractError
 from features import pit, schema
 from features.compile import CUSTOMERS_TABLE, CUTOFFS_TABLE, EVENTS_TABLE, compile_features
 from features.default_specs import DEFAULT_SPECS
-from features.labels import LabelConfig, eligible_cutoffs, make_labels
+from features.labels import (
+    LabelConfig,
+    check_horizon,
+    eligible_cutoffs,
+    make_labels,
+    split_by_data_end,
+)
 from features.spec import FeatureSpec, spec_version, specs_to_data
 
 FEATURES_FILE = "features.parquet"
@@ -62,12 +68,22 @@ def build_examples(customers: pit.Source, events: pit.Source,
                    dates: Sequence[pd.Timestamp], label_config: LabelConfig | None = None,
                    specs: Sequence[FeatureSpec] = DEFAULT_SPECS,
                    con: duckdb.DuckDBPyConnection | None = None,
+                   score_only: bool = False,
                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(features, labels) for every eligible (customer, cutoff) at the given cutoff dates."""
+    """(features, labels) for every eligible (customer, cutoff) at the given cutoff dates.
+
+    A cutoff whose label window passes ``label_config.data_end`` is refused; with
+    ``score_only`` it gets features but no label rows (so it is never in the examples).
+    """
     config = label_config or LabelConfig()
     con = con or pit.connect()
-    eligible = eligible_cutoffs(customers, events, dates, config, con=con)
-    labels = make_labels(events, eligible, config, con=con)
+    complete, late = split_by_data_end(dates, config)
+    if late and not score_only:
+        check_horizon(dates, config)
+    open_config = replace(config, data_end=None) if late else config
+    eligible = eligible_cutoffs(customers, events, dates, open_config, con=con)
+    labelled = eligible[eligible[schema.CUTOFF].isin(pd.DatetimeIndex(complete))]
+    labels = make_labels(events, labelled.reset_index(drop=True), config, con=con)
     features = build_feature_table(customers, events, eligible, specs, con=con)
     return features, labels
 

@@ -24,12 +24,15 @@ def blank_mask(text: pd.Series) -> np.ndarray:
     return (text.isna() | (text == "")).to_numpy(dtype=bool)
 
 
-def parse_timestamps(values: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+def parse_timestamps(values: pd.Series, date_format: str | None = None
+                     ) -> tuple[pd.Series, np.ndarray, np.ndarray]:
     """Parse to ``datetime64[us, UTC]``; return (parsed, blank mask, unparseable mask).
 
     Naive timestamps are taken as UTC and offsets are converted to UTC, so files written in
-    different zones line up. Only ISO 8601 text is accepted: day-first or month-first dates are
-    ambiguous, and guessing would silently move events across a cutoff.
+    different zones line up. Only ISO 8601 text is accepted unless the user states the format
+    (``date_format``, strptime codes such as ``%d.%m.%Y``; ISO 8601 is then still accepted):
+    day-first or month-first dates are ambiguous, and guessing would silently move events
+    across a cutoff.
     """
     if isinstance(values.dtype, pd.DatetimeTZDtype):
         parsed = values.dt.tz_convert("UTC")
@@ -39,6 +42,9 @@ def parse_timestamps(values: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarr
         text = as_text(values)
         blank = blank_mask(text)
         parsed = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
+        if date_format:  # the stated format first; ISO 8601 stays accepted (never ambiguous)
+            stated = pd.to_datetime(text, format=date_format, utc=True, errors="coerce")
+            parsed = stated.where(stated.notna(), parsed)
         parsed = parsed.astype("datetime64[us, UTC]")
         return parsed, blank, ~blank & parsed.isna().to_numpy(dtype=bool)
     parsed = parsed.astype("datetime64[us, UTC]")

@@ -95,11 +95,15 @@ def train_command(
         help="Snapshot mode: a one-row-per-customer table (.csv, .xlsx, .parquet) with a churn "
         "column, instead of a feature build.")] = None,
     id_column: Annotated[str | None, typer.Option(
-        "--id", help="--table: the customer id column (default: row numbers).")] = None,
+        "--id", help="--table: the customer id column, filled and unique (default: row "
+        "numbers; identifier-like columns are left out of the features either way).")] = None,
     label: Annotated[str | None, typer.Option(
         help="--table: the churn column.")] = None,
     positive: Annotated[str | None, typer.Option(
         help="--table: the label value that means churn (default: yes/true/1).")] = None,
+    negative: Annotated[list[str] | None, typer.Option(
+        help="--table: a label value that means 'stayed' (repeatable); needed when the label "
+        "has more than two values, e.g. --positive 1 --negative 0 --negative 2.")] = None,
     test_table: Annotated[Path | None, typer.Option(
         help="--table: a test file the data ships (its own split) instead of k-fold CV.")
     ] = None,
@@ -121,14 +125,15 @@ def train_command(
     (--keep-feature NAME keeps one, --strict refuses to train). Options left out take the
     defaults of TrainConfig (training/train.py), defined once there.
 
-    Snapshot mode (--table FILE --label COL [--id COL] [--positive VALUE]): column types are
+    Snapshot mode (--table FILE --label COL [--id COL] [--positive VALUE [--negative VALUE]]):
+    each run writes to its own folder under --out (newest linked as `latest`); column types are
     inferred and printed; override with --categorical/--numeric/--date/--drop COL
     (repeatable). The estimate is stratified k-fold CV with a fixed seed (or --test-table).
     """
     if table is not None:
-        _train_table(table, id_column, label, positive, test_table, categorical, numeric, date,
-                     drop, as_of, folds, cv, seed, leak_threshold, keep_feature, plots, out,
-                     model_name, register, force_promote, strict)
+        _train_table(table, id_column, label, positive, tuple(negative or ()), test_table,
+                     categorical, numeric, date, drop, as_of, folds, cv, seed, leak_threshold,
+                     keep_feature, plots, out, model_name, register, force_promote, strict)
         return
     from training.job import run_training
     from training.train import TrainConfig
@@ -154,7 +159,7 @@ def train_command(
 
 
 def _train_table(table: Path, id_column: str | None, label: str | None, positive: str | None,
-                 test_table: Path | None, categorical: list[str] | None,
+                 negative: tuple[str, ...], test_table: Path | None, categorical: list[str] | None,
                  numeric: list[str] | None, date: list[str] | None, drop: list[str] | None,
                  as_of: str | None, folds: int, cv: bool, seed: int | None,
                  leak_threshold: float | None, keep_feature: list[str] | None,
@@ -168,7 +173,7 @@ def _train_table(table: Path, id_column: str | None, label: str | None, positive
         raise ConfigError("--table needs --label COL: the column that says who churned")
     given: dict[str, Any] = {"seed": seed, "leak_threshold": leak_threshold, "write_plots": plots}
     config = SnapshotConfig(
-        label=label, id_column=id_column, positive=positive,
+        label=label, id_column=id_column, positive=positive, negative=negative,
         categorical=tuple(categorical or ()), numeric=tuple(numeric or ()),
         date=tuple(date or ()), drop=tuple(drop or ()), as_of=as_of, n_folds=folds,
         cross_validate=cv, keep_features=tuple(keep_feature or ()), strict_leakage=strict,

@@ -6,12 +6,14 @@ see a customer's later life while being scored on its earlier one. The split her
 cutoff only: the newest cutoff(s) are the test fold, the ones just before are the validation
 fold (early stopping, calibration, tuning) and everything older trains. A train cutoff whose
 label window reaches into a later fold would leak the later fold's outcomes into training,
-so that is refused rather than silently accepted.
+so such cutoffs are purged (left out, and said so); only when nothing is left to train on is
+the split refused.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +23,8 @@ import pandas as pd
 
 from cxchurn.errors import ConfigError, DataContractError
 from features.schema import CUSTOMER_ID, CUTOFF, LABEL
+
+log = logging.getLogger(__name__)
 
 KEY_COLUMNS = (CUSTOMER_ID, CUTOFF, LABEL)
 
@@ -35,9 +39,27 @@ class Split:
     train_cutoffs: list[pd.Timestamp] = field(default_factory=list)
     valid_cutoffs: list[pd.Timestamp] = field(default_factory=list)
     test_cutoffs: list[pd.Timestamp] = field(default_factory=list)
+    purged_cutoffs: list[pd.Timestamp] = field(default_factory=list)
+    horizon_days: int | None = None
+    not_applicable: dict[str, str] = field(default_factory=dict)  # feature -> why dropped
+    applicable_note: str = ""
+
+    def notes(self) -> list[str]:
+        """What the split left out and why, in plain words (for the CLI and logs)."""
+        out = []
+        if self.purged_cutoffs:
+            out.append(
+                f"purged {len(self.purged_cutoffs)} cutoff(s) "
+                f"{[c.date().isoformat() for c in self.purged_cutoffs]}: their "
+                f"{self.horizon_days}-day label windows overlap the next fold's first cutoff, "
+                "so their labels would be decided by events the later fold is scored on")
+        if self.applicable_note:
+            out.append(self.applicable_note)
+        return out
 
     def describe(self) -> dict[str, dict[str, object]]:
-        """Row counts, churn rates and cutoffs per fold (for logs and run records)."""
+        """Row counts, churn rates and cutoffs per fold (for logs and run records), plus the
+        purged cutoffs and the features left out as not applicable."""
         out: dict[str, dict[str, object]] = {}
         for name, frame, cutoffs in (
             ("train", self.train, self.train_cutoffs),
@@ -49,6 +71,12 @@ class Split:
                 "churn_rate": float(frame[LABEL].mean()) if len(frame) else float("nan"),
                 "cutoffs": [c.date().isoformat() for c in cutoffs],
             }
+        if self.purged_cutoffs:
+            out["purged"] = {"cutoffs": [c.date().isoformat() for c in self.purged_cutoffs],
+                             "note": self.notes()[0]}
+        if self.not_applicable:
+            out["not_applicable"] = {"note": self.applicable_note,
+                                     "features": dict(self.not_applicable)}
         return out
 
 
@@ -110,6 +138,67 @@ def feature_columns(examples: pd.DataFrame) -> list[str]:
     return [c for c in examples.columns if c not in KEY_COLUMNS]
 
 
+def applicable_features(
+    frame: pd.DataFrame,
+    features: Sequence[str],
+    specs: object = None,
+    keep: Sequence[str] = (),
+) -> tuple[list[str], dict[str, str], str]:
+    """(kept, dropped -> reason, note): features that can inform a model, in table order.
+
+    A column that is all missing or holds one value (missing counted as a value) cannot
+    split a tree: on a purchase-only log, every survey, ticket and delivery feature is such a
+    column. They are left out before training and named, with the event types they read that
+    the data lacks (from ``specs``: FeatureSpec objects; other values give no event types).
+    Columns in ``keep`` are never dropped. Pass the train fold: what the model learns from.
+    """
+    kept: list[str] = []
+    dropped: dict[str, str] = {}
+    for name in features:
+        column = frame[name]
+        if name in keep or column.nunique(dropna=False) > 1:
+            kept.append(name)
+        elif column.isna().all():
+            dropped[name] = "all missing"
+        else:
+            value: Any = column.iloc[0] if len(column) else None
+            value = value.item() if hasattr(value, "item") else value
+            dropped[name] = f"constant ({value!r})" if len(column) else "no rows"
+    if not dropped:
+        return kept, dropped, ""
+    reads = _event_types_read(specs)
+    present = sorted({t for f in kept for t in reads.get(f, ())})
+    lacking = sorted({t for f in dropped for t in reads.get(f, ())} - set(present))
+    note = (f"{len(kept)} of {len(features)} features apply; {len(dropped)} are constant or "
+            f"all missing and left out")
+    if lacking:
+        held = ", ".join(present) if present else "none of the event types the features read"
+        note = (f"your events hold {held} only (no {', '.join(lacking)}): " + note)
+    shown = ", ".join(list(dropped)[:8]) + (" ..." if len(dropped) > 8 else "")
+    return kept, dropped, f"{note} ({shown}; all listed in split.json)"
+
+
+def _event_types_read(specs: object) -> dict[str, set[str]]:
+    """Feature name -> event types it reads, following trend / NPS-category inputs."""
+    by_name = {getattr(s, "name", None): s for s in specs} if isinstance(
+        specs, (list, tuple)) else {}
+    out: dict[str, set[str]] = {}
+
+    def types(name: str, depth: int = 0) -> set[str]:
+        spec = by_name.get(name)
+        if spec is None or depth > 5:
+            return set()
+        found = set(getattr(spec, "event_types", ()) or ())
+        for parent in getattr(spec, "inputs", ()) or ():
+            found |= types(parent, depth + 1)
+        return found
+
+    for name in by_name:
+        if isinstance(name, str):
+            out[name] = types(name)
+    return out
+
+
 def categorical_columns(df: pd.DataFrame, features: Sequence[str]) -> list[str]:
     """Features stored as text or category: the static attributes LightGBM handles natively."""
     return [
@@ -161,11 +250,13 @@ def split_out_of_time(
     n_test_cutoffs: int = 1,
     horizon_days: int = 30,
 ) -> Split:
-    """Newest cutoff(s) = test, the ones before = validation, the rest = train.
+    """Newest cutoff(s) = test, the newest before them = validation, older ones = train,
+    purged so that no label window ``[c, c + horizon)`` reaches the next fold's first cutoff.
 
-    Refuses a split where a train (or validation) cutoff's label window
-    ``[c, c + horizon)`` reaches past the first cutoff of the next fold: those labels would be
-    decided by events the later fold is evaluated on.
+    Validation takes the newest cutoffs whose windows end by the first test cutoff; train takes
+    every cutoff whose window ends by the first validation cutoff. Cutoffs in between are
+    purged (``Split.purged_cutoffs``, logged): a monthly grid with a 90-day label loses the
+    two months before each fold, not the run. Refused only when no train cutoff is left.
     """
     if n_valid_cutoffs < 1 or n_test_cutoffs < 1:
         raise ConfigError(
@@ -181,18 +272,31 @@ def split_out_of_time(
             f"expected at least {need} cutoffs (1 train + {n_valid_cutoffs} validation + "
             f"{n_test_cutoffs} test), got {len(cutoffs)}; build features over more cutoffs"
         )
-    test_c = cutoffs[-n_test_cutoffs:]
-    valid_c = cutoffs[-(n_test_cutoffs + n_valid_cutoffs):-n_test_cutoffs]
-    train_c = cutoffs[: len(cutoffs) - n_test_cutoffs - n_valid_cutoffs]
     horizon = pd.Timedelta(days=horizon_days)
-    for earlier, later, name in ((train_c, valid_c, "train"), (valid_c, test_c, "validation")):
-        if earlier[-1] + horizon > later[0]:
-            raise ConfigError(
-                f"the label window of {name} cutoff {earlier[-1].date()} (+{horizon_days} days) "
-                f"overlaps the next fold's cutoff {later[0].date()}; expected cutoffs at least "
-                f"{horizon_days} days apart at fold boundaries; use a shorter horizon or "
-                "cutoffs further apart"
-            )
+    test_c = cutoffs[-n_test_cutoffs:]
+    valid_c = [c for c in cutoffs[:-n_test_cutoffs] if c + horizon <= test_c[0]
+               ][-n_valid_cutoffs:]
+    train_c = [c for c in cutoffs if valid_c and c + horizon <= valid_c[0]]
+    span = f"got {[c.date().isoformat() for c in cutoffs]}"
+    fix = ("use a shorter horizon, fewer validation/test cutoffs, or build features over a "
+           "longer period")
+    if len(valid_c) < n_valid_cutoffs:
+        last = cutoffs[-n_test_cutoffs - 1]
+        raise ConfigError(
+            f"the label window of validation cutoff {last.date()} (+{horizon_days} days) "
+            f"overlaps the test cutoff {test_c[0].date()}, and purging leaves "
+            f"{len(valid_c)} of the {n_valid_cutoffs} validation cutoff(s) needed; {span}; {fix}")
+    if not train_c:
+        raise ConfigError(
+            f"the label window of train cutoff {cutoffs[0].date()} (+{horizon_days} days) "
+            f"overlaps the validation cutoff {valid_c[0].date()}, and purging leaves no train "
+            f"cutoff: expected cutoffs at least {horizon_days} days before "
+            f"{valid_c[0].date()}; {span}; {fix}")
+    used = set(train_c) | set(valid_c) | set(test_c)
+    purged = [c for c in cutoffs if c not in used]
+    if purged:
+        log.info("purged %d cutoff(s) %s: their %d-day label windows overlap the next fold",
+                 len(purged), [c.date().isoformat() for c in purged], horizon_days)
 
     def rows(selected: list[pd.Timestamp]) -> pd.DataFrame:
         # Row order is kept as given (not sorted by customer id) so that renaming customers
@@ -204,4 +308,5 @@ def split_out_of_time(
     return Split(
         train=rows(train_c), valid=rows(valid_c), test=rows(test_c),
         train_cutoffs=train_c, valid_cutoffs=valid_c, test_cutoffs=test_c,
+        purged_cutoffs=purged, horizon_days=horizon_days,
     )

@@ -20,7 +20,18 @@ Rules, in order, for a column that is not the id or the label:
 * categorical: otherwise, if it has at most ``max_levels`` distinct values; levels that
   differ only by case or surrounding spaces are merged into the most frequent spelling;
 * dropped: constant columns, text whose values are all distinct, and text with more distinct
-  values than ``max_levels`` (free text or another identifier), unless declared categorical.
+  values than ``max_levels`` (free text or another identifier), unless declared categorical;
+  whole numbers that are all distinct and look like an identifier (a name such as
+  ``CustomerId`` or ``RowNumber``, a consecutive run, or 1,000+ rows), unless declared
+  ``--numeric``: a row number is not a churn driver.
+
+Identifiers are never picked as the customer id on their own: without ``--id`` the ids are
+row numbers and the summary names each identifier-like column with ``--id COL`` as the fix.
+An explicit ``--id`` must be filled and unique (duplicates are an error naming the rows).
+
+The label: with ``--positive VALUE`` and one other value, that value means "stayed"; with
+more values (0/1/2), each other value must be named with ``--negative VALUE``, because a
+silent "everything else stayed" turned a third status into non-churners.
 """
 
 from __future__ import annotations
@@ -40,6 +51,9 @@ BOOLEAN_PAIRS = (("yes", "no"), ("true", "false"), ("y", "n"), ("t", "f"), ("1",
                  ("1.0", "0.0"))
 MAX_LEVELS = 100
 _MOSTLY_NUMERIC = 0.9
+_ID_NAME = re.compile(r"(id|number|num|no|nr|nummer|code|key|index)$", re.IGNORECASE)
+_INTEGER = re.compile(r"^[+-]?\d+$")
+_MIN_ID_ROWS = 20
 
 
 @dataclass(frozen=True)
@@ -64,6 +78,7 @@ class TypePlan:
     label_column: str
     positive: str
     as_of: pd.Timestamp | None = None
+    negatives: tuple[str, ...] = ()
     n_rows: int = 0
     notes: tuple[str, ...] = field(default_factory=tuple)
 
@@ -93,7 +108,8 @@ class TypePlan:
     def to_dict(self) -> dict[str, object]:
         return {
             "id_column": self.id_column, "label_column": self.label_column,
-            "positive": self.positive, "n_rows": self.n_rows,
+            "positive": self.positive, "negatives": list(self.negatives),
+            "n_rows": self.n_rows, "notes": list(self.notes),
             "as_of": None if self.as_of is None else self.as_of.isoformat(),
             "columns": [{"name": c.name, "kind": c.kind, "reason": c.reason,
                          "n_missing": c.n_missing, "notes": list(c.notes),
@@ -192,6 +208,10 @@ def infer_column(name: str, values: pd.Series, forced: str | None = None,
                           "are not one yes/no, true/false, y/n, t/f or 1/0 pair")
     _, bad = _numbers(text, missing)
     n_bad = int(bad.sum())
+    if forced is None and n_bad == 0 and _identifier_like(name, text, missing):
+        return ColumnPlan(name, "dropped", f"every value a distinct whole number: an "
+                          f"identifier (row or customer number)? --id {name} uses it as the "
+                          f"customer id, --numeric {name} keeps it as a feature", n_missing)
     if forced == "numeric" or (forced is None and n_bad == 0):
         if n_bad:
             examples = sorted(set(text[bad]))[:3]
@@ -217,7 +237,8 @@ def infer_column(name: str, values: pd.Series, forced: str | None = None,
     n_levels = len(levels) - len(merges)
     if forced is None and n_levels == len(text) - n_missing and n_levels >= 5:
         return ColumnPlan(name, "dropped", f"every value distinct ({n_levels}): an identifier? "
-                          f"--categorical {name} keeps it", n_missing)
+                          f"--id {name} uses it as the customer id, --categorical {name} "
+                          "keeps it as a feature", n_missing)
     if forced is None and n_levels > max_levels:
         return ColumnPlan(name, "dropped", f"text with {n_levels} distinct values (free text "
                           f"or an identifier?); --categorical {name} keeps it", n_missing)
@@ -227,7 +248,20 @@ def infer_column(name: str, values: pd.Series, forced: str | None = None,
     return ColumnPlan(name, "categorical", reason, n_missing, tuple(notes), merges=merges)
 
 
-def _label_positive(values: pd.Series, name: str, positive: str | None) -> str:
+def _identifier_like(name: str, text: pd.Series, missing: np.ndarray) -> bool:
+    """All filled, all distinct whole numbers that look like ids (name, a run, or many rows)."""
+    n = len(text)
+    if n < _MIN_ID_ROWS or missing.any() or not text.map(lambda v: bool(_INTEGER.match(v))).all():
+        return False
+    numbers = text.astype("int64")
+    if numbers.nunique() != n:
+        return False
+    consecutive = int(numbers.max()) - int(numbers.min()) + 1 == n
+    return bool(_ID_NAME.search(name.replace("_", ""))) or consecutive or n >= 1000
+
+
+def _label_positive(values: pd.Series, name: str, positive: str | None,
+                    negatives: Sequence[str] = ()) -> str:
     text, missing = clean_text(values)
     if missing.any():
         rows = (np.flatnonzero(missing)[:5] + 1).tolist()
@@ -236,17 +270,40 @@ def _label_positive(values: pd.Series, name: str, positive: str | None) -> str:
             "...); every row needs a churn value: fill them in or remove those rows"
         )
     levels = sorted(set(text))
+    if negatives and positive is None:
+        raise ConfigError("--negative needs --positive VALUE: the label value that means churn")
     if positive is not None:
         matches = [v for v in levels if v.lower() == positive.strip().lower()]
         if not matches:
             raise ConfigError(f"--positive {positive!r} is not a value of label column "
                               f"{name!r}; its values are {levels[:10]}")
+        _check_negatives(text, name, positive.strip(), negatives)
         return positive.strip()
     pair = _boolean_pair(levels)
     if pair is None or len(levels) < 2:
         raise ConfigError(f"cannot tell which value of label column {name!r} means churn: "
                           f"values {levels[:10]}; pass --positive VALUE")
     return pair[0]
+
+
+def _check_negatives(text: pd.Series, name: str, positive: str, negatives: Sequence[str]
+                     ) -> None:
+    """Every label value other than ``positive`` must be named, unless there is just one."""
+    counts = text.str.lower().value_counts()
+    named = {v.strip().lower() for v in negatives}
+    absent = sorted(v for v in named if v not in counts.index)
+    if absent:
+        raise ConfigError(f"--negative {absent} is not a value of label column {name!r}; its "
+                          f"values are {sorted(counts.index)[:10]}")
+    others = counts.drop(positive.lower())
+    unnamed = others[~others.index.isin(named)]
+    if (named and len(unnamed)) or (not named and len(others) > 1):
+        listed = ", ".join(f"{v!r} ({n:,} rows)" for v, n in unnamed.items())
+        raise ConfigError(
+            f"label column {name!r} holds value(s) other than --positive {positive!r}: "
+            f"{listed}; say which of them mean 'stayed' with --negative VALUE (repeatable, "
+            f"e.g. {' '.join(f'--negative {v}' for v in unnamed.index[:3])}), or fix or remove "
+            "those rows: they are never counted as non-churners silently")
 
 
 def infer_types(
@@ -262,6 +319,7 @@ def infer_types(
     drop: Sequence[str] = (),
     as_of: str | pd.Timestamp | None = None,
     max_levels: int = MAX_LEVELS,
+    negatives: Sequence[str] = (),
 ) -> TypePlan:
     """The type plan for ``raw`` (cells as text), with the user's overrides applied."""
     columns = [str(c) for c in raw.columns]
@@ -280,15 +338,8 @@ def infer_types(
                 raise ConfigError(f"column {n!r} is given two types: {forced[n]} and {kind}")
             forced[n] = kind
     if id_column is not None:
-        ids, missing = clean_text(raw[id_column])
-        dup = ids[~missing].duplicated()
-        if missing.any() or dup.any():
-            raise DataContractError(
-                f"id column {id_column!r} must be filled and unique: {int(missing.sum())} "
-                f"blank, {int(dup.sum())} duplicate(s); pick another --id or omit it to use "
-                "row numbers"
-            )
-    pos = _label_positive(raw[label], label, positive)
+        _check_ids(raw[id_column], id_column)
+    pos = _label_positive(raw[label], label, positive, negatives)
     plans = tuple(
         infer_column(c, raw[c], forced.get(c), max_levels)
         for c in columns if c not in (label, id_column)
@@ -301,7 +352,35 @@ def infer_types(
             stamps = [_parsed_dates(raw[p.name]).max() for p in plans if p.kind == "date"]
             stamp = max(stamps)
     return TypePlan(columns=plans, id_column=id_column, label_column=label, positive=pos,
-                    as_of=stamp, n_rows=len(raw))
+                    as_of=stamp, n_rows=len(raw), negatives=tuple(v.strip() for v in negatives),
+                    notes=_duplicate_rows(raw))
+
+
+def _check_ids(values: pd.Series, id_column: str) -> None:
+    """An explicit id column must be filled and unique; the error names rows, not ids."""
+    ids, missing = clean_text(values)
+    dup = ids.duplicated(keep=False).to_numpy(dtype=bool) & ~missing
+    n_dup = int((ids[~missing].duplicated()).sum())
+    if not (missing.any() or n_dup):
+        return
+    rows = (np.flatnonzero(dup | missing)[:6] + 1).tolist()
+    raise DataContractError(
+        f"id column {id_column!r} must be filled and unique: {int(missing.sum())} blank, "
+        f"{n_dup} duplicate(s) (data rows {rows}...); one row per customer: remove the "
+        "duplicate or blank rows (e.g. keep each customer's latest row), pick another --id, "
+        "or omit --id to use row numbers"
+    )
+
+
+def _duplicate_rows(raw: pd.DataFrame) -> tuple[str, ...]:
+    """A note when whole rows repeat: they count twice and can sit on both sides of a split."""
+    dup = raw.duplicated(keep="first").to_numpy(dtype=bool)
+    if not dup.any():
+        return ()
+    rows = (np.flatnonzero(dup)[:6] + 1).tolist()
+    return (f"note: {int(dup.sum())} row(s) repeat an earlier row exactly (data rows {rows}...):"
+            " they count twice in training and can land on both sides of a cross-validation "
+            "split; remove them if they are the same customer",)
 
 
 def _utc(ts: pd.Timestamp) -> pd.Timestamp:

@@ -55,6 +55,7 @@ class SnapshotConfig:
     label: str
     id_column: str | None = None
     positive: str | None = None
+    negative: tuple[str, ...] = ()  # the other label values, each meaning "stayed"
     categorical: tuple[str, ...] = ()
     numeric: tuple[str, ...] = ()
     date: tuple[str, ...] = ()
@@ -108,7 +109,7 @@ def type_plan(raw: pd.DataFrame, config: SnapshotConfig) -> TypePlan:
     return infer_types(raw, config.label, config.id_column, config.positive,
                        categorical=config.categorical, numeric=config.numeric,
                        date=config.date, boolean=config.boolean, drop=config.drop,
-                       as_of=config.as_of)
+                       as_of=config.as_of, negatives=config.negative)
 
 
 def id_buckets(ids: pd.Series, salt: str = "cxchurn") -> np.ndarray:

@@ -20,6 +20,7 @@ import pandas as pd
 from cxchurn import paths
 from training import registry
 from training.job import log_and_promote, registry_lines, start_tracking
+from training.run_dirs import link_latest, new_run_dir
 from training.snapshot import (
     SnapshotConfig,
     SnapshotResult,
@@ -71,12 +72,17 @@ def run_snapshot_training(
     register: bool = True,
     force_promote: bool = False,
 ) -> SnapshotSummary:
-    """Read, type, estimate, train, explain; log the run; register and maybe promote."""
+    """Read, type, estimate, train, explain; log the run; register and maybe promote.
+
+    The run's files go to a new folder ``<out_dir>/<UTC timestamp>`` (default ``out_dir``:
+    ``<CXCHURN_HOME>/reports/train-<model name>``), linked as ``latest`` once the run is logged.
+    """
     name = model_name or default_model_name(table)
-    out = Path(out_dir) if out_dir is not None else paths.reports_dir() / f"train-{name}"
+    parent = Path(out_dir) if out_dir is not None else paths.reports_dir() / f"train-{name}"
     experiment_id = start_tracking(experiment, register)
     raw = read_table(table)
     test_raw = read_table(test_table) if test_table is not None else None
+    out = new_run_dir(parent)
     result = train_snapshot(raw, config, out, test_raw)
     s = result.split
     examples = pd.concat([s.train, s.valid, s.test], ignore_index=True)
@@ -94,6 +100,7 @@ def run_snapshot_training(
             mlflow.log_text(result.cv.folds.to_csv(index=False), "metrics/cv_folds.csv")
         _, version, decision = log_and_promote(result.report, name, register,
                                                force=force_promote)
+    link_latest(out)
     return SnapshotSummary(result=result, run_id=run.info.run_id, model_name=name,
                            model_version=version, decision=decision, out_dir=out,
                            tracking_uri=mlflow.get_tracking_uri())

@@ -7,6 +7,7 @@ layer up (``training.tracking``), so this function is testable without a trackin
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
@@ -21,6 +22,7 @@ from features.schema import CUSTOMER_ID, CUTOFF, LABEL
 from training.baselines import event_log_baselines
 from training.dataset import (
     Split,
+    applicable_features,
     categorical_columns,
     feature_columns,
     split_out_of_time,
@@ -108,6 +110,7 @@ class TrainResult:
             f"top decile captures {h['capture_top_decile']:.1%} of churners "
             f"(lift {h['lift_top_decile']:.2f}x its 10% share)"
         )
+        lines.extend(self.split.notes())
         lines.extend(v for v in report.verdict_lines() if v != headline)
         lines.extend(self.leakage.lines())
         calibration = getattr(self.model, "calibration_report_", None)
@@ -199,6 +202,11 @@ def train_churn_model(
     unknown_keep = [f for f in config.keep_features if f not in features]
     if unknown_keep:
         raise ConfigError(f"keep_features names unknown features {unknown_keep}; have {features}")
+    features, not_applicable, note = applicable_features(split.train, features, specs,
+                                                         keep=config.keep_features)
+    split = dataclasses.replace(split, not_applicable=not_applicable, applicable_note=note)
+    for line in split.notes():
+        log.warning(line)
     y_train = split.train[LABEL].to_numpy(dtype=int)
     y_valid = split.valid[LABEL].to_numpy(dtype=int)
 

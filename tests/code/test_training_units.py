@@ -57,7 +57,7 @@ def test_split_never_shares_a_customer_cutoff_row_between_folds(small: pd.DataFr
 
 def test_split_refuses_label_window_overlapping_next_fold(small: pd.DataFrame) -> None:
     with pytest.raises(ConfigError, match=r"label window of train cutoff .* overlaps"):
-        split_out_of_time(small, horizon_days=45)
+        split_out_of_time(small, horizon_days=75)
 
 
 def test_split_refuses_too_few_cutoffs(small: pd.DataFrame) -> None:
