@@ -9,7 +9,8 @@ scales; at most one cancellation per customer). Synthesis is not timed.
 
 Each measurement runs in a child process, so the peak memory printed (``ru_maxrss`` of that
 child) is its own, not the synthesiser's: first ``kpi_table`` by month, by month x segment
-and by touchpoint on the Parquet paths (reading included), then the whole command
+and by touchpoint on the Parquet paths (reading included), then ``kpi_tables`` with four
+groupings sharing one pass over the events, then the whole command
 (``cxchurn kpis --world DIR --by segment``: two tables, six charts, CSVs, console table,
 interpreter start-up included).
 
@@ -94,7 +95,7 @@ def synthesise(folder: Path, n_customers: int, n_events: int, seed: int = 7) -> 
 def child(folder: Path) -> None:
     """Time kpi_table in this process and print seconds and peak RSS as JSON."""
     sys.path.insert(0, str(ROOT))
-    from features.kpis import kpi_table
+    from features.kpis import kpi_table, kpi_tables
 
     customers, events = folder / "customers.parquet", folder / "events.parquet"
     out = {}
@@ -102,6 +103,11 @@ def child(folder: Path) -> None:
         began = time.perf_counter()
         table = kpi_table(customers, events, by=by)
         out[" x ".join(by)] = {"seconds": time.perf_counter() - began, "rows": len(table)}
+    began = time.perf_counter()
+    tables = kpi_tables(customers, events, [("month",), ("month", "segment"),
+                                            ("month", "region"), ("touchpoint",)])
+    out["all four at once"] = {"seconds": time.perf_counter() - began,
+                               "rows": sum(len(t) for t in tables)}
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(out))
 
@@ -132,6 +138,11 @@ def main() -> None:
     for name, row in figures.items():
         if isinstance(row, dict):
             print(f"  by {name:<18} {row['seconds']:6.2f} s   {row['rows']:,} rows")
+    startup = subprocess.run([sys.executable, "-c",
+                              "import time; t = time.perf_counter(); import cxchurn.cli; "
+                              "print(time.perf_counter() - t)"], env=env, capture_output=True,
+                             text=True, check=True)
+    print(f"  (CLI start-up alone, importing cxchurn.cli: {float(startup.stdout):.2f} s)")
     print(f"  peak memory (RSS)     {figures['peak_rss_mb']:6.0f} MB")
     began = time.perf_counter()
     command = [sys.executable, "-c", "from cxchurn.cli import main; main()", "kpis", "--world",

@@ -43,7 +43,7 @@ def kpis_command(
 ) -> None:
     """NPS, CSAT, CES, response and churn rates per month with 95% intervals and n."""
     from features.kpi_plots import write_plots
-    from features.kpis import MONTH, KpiConfig, kpi_table
+    from features.kpis import MONTH, KpiConfig, kpi_tables
 
     console = Console()
     meta: dict = {}
@@ -67,9 +67,10 @@ def kpis_command(
                        touchpoint_days=touchpoint_days, start=start, end=end)
     out.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
-    monthly = kpi_table(cust_src, event_src, (MONTH,), min_n, config=config)
-    by_key = {key: kpi_table(cust_src, event_src, (MONTH, key), min_n, config=config)
-              for key in by or []}
+    keys = list(dict.fromkeys(by or []))
+    monthly, *split = kpi_tables(cust_src, event_src, [(MONTH,), *((MONTH, k) for k in keys)],
+                                 min_n, config=config)
+    by_key = dict(zip(keys, split, strict=True))
     seconds = time.perf_counter() - began
     written = [_csv(monthly, out / "kpis.csv")]
     written += [_csv(t, out / f"kpis_by_{key}.csv") for key, t in by_key.items()]
