@@ -23,7 +23,7 @@ Definitions, stated once (times UTC; a month is the calendar month ``[m, m + 1 m
 * **Touchpoint**: an answer is attributed to the latest ``touchpoint_types`` event of the same
   customer with ``answer - touchpoint_days <= touchpoint_time < answer`` (strictly before the
   answer: nothing after it can explain it), else ``"none"``. Two touchpoints at the same
-  instant: the alphabetically first type.
+  instant: the one listed last in ``touchpoint_types``.
 * **Groups** (``by``): ``month``, ``channel`` (the survey's channel), ``touchpoint``, or any
   customers column (segment, region, plan, ...; missing values are ``"(missing)"``). Response
   and churn are per customer, so with ``channel`` or ``touchpoint`` in ``by`` their columns are
@@ -72,7 +72,7 @@ class KpiConfig:
     horizon_days: int = 30
     active_within_days: int = 90
     touchpoint_days: int = 7
-    touchpoint_types: tuple[str, ...] = ("delivery", "order", "support_ticket")
+    touchpoint_types: tuple[str, ...] = ("order", "delivery", "support_ticket")  # ties: last
     start: str | None = None  # first month (any date in it); default: the first event's month
     end: str | None = None  # last month, inclusive; default: the last event's month
     data_end: pd.Timestamp | None = None  # non-contractual: default the last event's time
@@ -213,20 +213,25 @@ FROM cx_events WHERE event_type IN ($nps, $csat, $ces) AND score IS NOT NULL
         con.execute(f"CREATE OR REPLACE TEMP TABLE kpi_surveys AS {answers}", params)
         return
     types = _in_list("tp", config.touchpoint_types, params)
+    rank = " ".join(f"WHEN ${p} THEN {i}" for i, p in enumerate(
+        k for k in params if k.startswith("tp")))
+    width = len(config.touchpoint_types) + 1
     days = int(config.touchpoint_days)  # validated int, safe in SQL text
+    # The ASOF key packs the instant and the type's rank: t.key < s.key exactly when the
+    # touchpoint is strictly before the answer, and at one instant the highest rank wins.
     con.execute(f"""CREATE OR REPLACE TEMP TABLE kpi_surveys AS
-WITH s AS ({answers}),
+WITH s AS (SELECT *, epoch_us(event_time) * {width} AS k FROM ({answers})),
 t AS (
-  SELECT customer_id, event_time, min(event_type) AS touchpoint FROM cx_events
+  SELECT customer_id, event_time, event_type AS touchpoint,
+         epoch_us(event_time) * {width} + CASE event_type {rank} END AS k
+  FROM cx_events
   WHERE event_type IN ({types})
     AND event_time >= $t0 - INTERVAL {days} DAY AND event_time < $t1
-    AND customer_id IN (SELECT customer_id FROM s)
-  GROUP BY customer_id, event_time
 )
-SELECT s.*, CASE WHEN t.event_time >= s.event_time - INTERVAL {days} DAY THEN t.touchpoint
-                 ELSE '{NO_TOUCHPOINT}' END AS touchpoint
-FROM s ASOF LEFT JOIN t ON s.customer_id = t.customer_id AND s.event_time > t.event_time""",
-                params)
+SELECT s.* EXCLUDE (k),
+       CASE WHEN t.event_time >= s.event_time - INTERVAL {days} DAY THEN t.touchpoint
+            ELSE '{NO_TOUCHPOINT}' END AS touchpoint
+FROM s ASOF LEFT JOIN t ON s.customer_id = t.customer_id AND s.k > t.k""", params)
 
 
 def _active(con: duckdb.DuckDBPyConnection, window: dict) -> None:

@@ -218,10 +218,14 @@ def test_touchpoint_is_the_latest_one_within_the_window_and_never_after_the_answ
         ("Y", "2025-01-08 10:00", "survey_csat", 4),  # exactly 7 days later: attributed
         ("Y", "2025-01-08 10:00:01", "survey_nps", 9),  # 7 days and a second: none
         ("Z", "2025-01-03 10:00", "survey_csat", 1),  # X's delivery is not Z's
+        ("Z", "2025-01-20 08:00", "order", None),  # a tie at one instant: the type listed
+        ("Z", "2025-01-20 08:00", "support_ticket", None),  # last in touchpoint_types wins
+        ("Z", "2025-01-21 08:00", "survey_nps", 2),
     ])
     table = kpi_table(customers, events, by=("touchpoint",),
                       config=KpiConfig(touchpoint_days=7)).set_index("touchpoint")
     assert sorted(table.index) == ["delivery", "none", "support_ticket"]
-    assert table.loc["support_ticket", ["n_csat", "n_csat_satisfied"]].tolist() == [1, 1]
+    assert table.loc["support_ticket", ["n_csat", "n_csat_satisfied", "n_nps"]].tolist() == [
+        1, 1, 1]
     assert table.loc["delivery", ["n_csat", "n_csat_satisfied", "n_nps"]].tolist() == [1, 1, 0]
     assert table.loc["none", ["n_csat", "n_nps"]].tolist() == [1, 1]
