@@ -3,12 +3,18 @@ and the non-contractual churn rate is the churn label's own definition."""
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from cxchurn.cli import app
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_kpis_command_writes_the_table_and_the_charts(default_world_dir: Path,
@@ -46,3 +52,16 @@ def test_non_contractual_churn_is_the_label_definition(default_world: object) ->
     got = table.set_index("month").loc[months, ["n_at_risk", "n_churned"]]
     assert got.to_numpy().tolist() == expected.to_numpy().tolist()
     assert pd.isna(table["churn_rate"].iloc[-1])  # its horizon passes the end of the data
+
+
+@pytest.mark.slow
+def test_kpi_benchmark_prints_its_figures(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "kpis.py"), "--customers", "300",
+         "--events", "20000", "--workdir", str(tmp_path)],
+        capture_output=True, text=True, cwd=ROOT, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert re.search(r"by month\s+[\d.]+ s", done.stdout), done.stdout
+    assert re.search(r"peak memory \(RSS\)\s+\d+ MB", done.stdout), done.stdout
+    assert "cxchurn kpis --by segment (whole command" in done.stdout
