@@ -14,6 +14,7 @@ from cxchurn.demo import demo_command
 from cxchurn.errors import CxChurnError
 from features import commands as features_commands
 from features.adapters import commands as adapt_commands
+from features.kpi_commands import kpis_command
 from serving.api import commands as serving_commands
 from serving.retention import commands as retention_commands
 from training import commands as training_commands
@@ -34,6 +35,7 @@ serving_commands.register_top_level(app)
 uplift_commands.register(retention_commands.app)
 app.add_typer(retention_commands.app, name="retention")
 app.command("demo")(demo_command)
+app.command("kpis")(kpis_command)
 app.add_typer(spark_commands.app, name="spark", help="Batch scoring on Apache Spark.")
 
 
