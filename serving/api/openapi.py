@@ -61,9 +61,10 @@ def complete_spec(spec: dict[str, Any], max_explain_cells: int) -> dict[str, Any
             if isinstance(operation, dict) and "responses" in operation:
                 operation["responses"].update(_errors(path, max_explain_cells))
     for path in ("/score", "/explain"):
-        body = (paths.get(path, {}).get("post", {}).get("requestBody", {}).get("content", {})
-                .get("application/json", {}).get("schema"))
+        request = paths.get(path, {}).get("post", {}).get("requestBody", {})
+        body = request.get("content", {}).get("application/json", {}).get("schema")
         if isinstance(body, dict):
+            request["required"] = True
             body["oneOf"] = ONE_INPUT
             body["description"] = f"{body.get('description') or ''} {ONE_INPUT_TEXT}".strip()
     return spec
