@@ -129,8 +129,10 @@ def validate_outcome(outcome: Outcome, action_types: Sequence[str] | None = None
         problems.append(f"result must be one of {list(RESULTS)}, got {outcome.result!r}")
     if not outcome.recorded_by.strip():
         problems.append("recorded_by is empty: say who took the action")
-    if outcome.cost is not None and not (0 <= outcome.cost <= max_cost):
-        problems.append(f"cost must be a number from 0 to {max_cost:g} "
+    if outcome.cost is not None and not (outcome.cost >= 0):
+        problems.append(f"cost must be >= 0, got {outcome.cost!r}")
+    elif outcome.cost is not None and not (outcome.cost <= max_cost):
+        problems.append(f"cost must be a finite number at most {max_cost:g} "
                         f"(CXCHURN_MAX_ACTION_COST), got {outcome.cost!r}")
     if outcome.note is not None and len(outcome.note) > MAX_TEXT:
         problems.append(f"note is longer than {MAX_TEXT} characters")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -23,10 +23,12 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from cxchurn.errors import ConfigError
 from serving.auth import AuthError, check_api_key
 from serving.messages import for_lang, lang_or_default
-from serving.retention.at_risk import ListQuery
+from serving.retention.at_risk import SORTABLE, ListQuery
 from serving.retention.state import RetentionState
 
 PAGE_DIR = Path(__file__).with_name("page")
+PageBand = Literal["", "low", "medium", "high"]  # "" from the page's "all bands" option
+PageSort = Literal[SORTABLE]  # type: ignore[valid-type]
 COOKIE = "cxchurn_session"  # a random session id (serving/retention/sessions.py), never the key
 
 
@@ -119,8 +121,8 @@ def list_query(segment: str | None, risk_band: str | None, min_value: float | No
 
 
 def page_query(
-    segment: str | None = None, risk_band: str | None = None, min_value: str | None = None,
-    limit: int = Query(100, ge=1, le=10_000), sort: str = "expected_net_value",
+    segment: str | None = None, risk_band: PageBand | None = None, min_value: str | None = None,
+    limit: int = Query(100, ge=1, le=10_000), sort: PageSort = "expected_net_value",
     descending: bool = True, only_actionable: bool = False,
 ) -> ListQuery:
     """The page's and the exports' filters (a FastAPI dependency): form fields may be empty."""
