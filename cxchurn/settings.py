@@ -43,6 +43,11 @@ VARIABLES: Final[Mapping[str, str]] = {
     "CXCHURN_HOLDOUT_SHARE": "e.g. `0.1`: a stable random 10% of customers is kept out as a "
                              "control group (listed, never contacted), to measure what the "
                              "contacts really save",
+    "CXCHURN_MAX_EXPLAIN_CELLS": "most drivers one `/explain` request may ask for, customers x "
+                                 "`top_k` (default 20000); a bigger request gets 413",
+    "CXCHURN_WORKERS": "service worker processes (default: 2, or 1 on a one-core machine)",
+    "CXCHURN_MAX_ACTION_COST": "highest cost an outcome may record, in the catalogue's "
+                               "currency (default 10000)",
 }
 
 # MLflow client settings a long-running service wants: fail fast against an unreachable HTTP
@@ -56,6 +61,8 @@ SERVING_MLFLOW_DEFAULTS: Final[Mapping[str, str]] = {
 DEFAULT_BANDS: Final = (0.1, 0.3)
 DEFAULT_MAX_BATCH: Final = 10_000
 DEFAULT_MODEL_NAME: Final = "cxchurn"
+DEFAULT_MAX_EXPLAIN_CELLS: Final = 20_000
+DEFAULT_MAX_ACTION_COST: Final = 10_000.0
 
 
 def _text(env: Mapping[str, str], name: str) -> str | None:
@@ -93,14 +100,24 @@ def parse_bands(text: str | None, name: str = "CXCHURN_RISK_BANDS") -> tuple[flo
     return low, high
 
 
-def _max_batch(env: Mapping[str, str]) -> int:
-    value = _number(env, "CXCHURN_MAX_BATCH", "10000", low=1)
+def _whole(env: Mapping[str, str], name: str, example: str, default: int) -> int:
+    value = _number(env, name, example, low=1)
     if value is None:
-        return DEFAULT_MAX_BATCH
+        return default
     if value != int(value):
-        raise ConfigError(f"CXCHURN_MAX_BATCH must be a whole number such as 10000; got "
-                          f"{env['CXCHURN_MAX_BATCH'][:40]!r}.")
+        raise ConfigError(f"{name} must be a whole number such as {example}; got "
+                          f"{env[name][:40]!r}.")
     return int(value)
+
+
+def _max_batch(env: Mapping[str, str]) -> int:
+    return _whole(env, "CXCHURN_MAX_BATCH", "10000", DEFAULT_MAX_BATCH)
+
+
+def default_workers() -> int:
+    """Two worker processes where there are two cores or more (one request that computes for
+    seconds then leaves the other worker free), else one."""
+    return min(2, os.cpu_count() or 1)
 
 
 def _objective(env: Mapping[str, str]) -> Objective:
@@ -138,6 +155,9 @@ class Settings:
     retention_budget: float | None = None
     policy_objective: Objective = "value"
     holdout_share: float = 0.0
+    max_explain_cells: int = DEFAULT_MAX_EXPLAIN_CELLS
+    workers: int = 1
+    max_action_cost: float = DEFAULT_MAX_ACTION_COST
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -160,6 +180,11 @@ class Settings:
             retention_budget=_number(env, "CXCHURN_RETENTION_BUDGET", "1000"),
             policy_objective=_objective(env),
             holdout_share=_holdout(env),
+            max_explain_cells=_whole(env, "CXCHURN_MAX_EXPLAIN_CELLS", "20000",
+                                     DEFAULT_MAX_EXPLAIN_CELLS),
+            workers=_whole(env, "CXCHURN_WORKERS", "2", default_workers()),
+            max_action_cost=_number(env, "CXCHURN_MAX_ACTION_COST", "10000")
+            or DEFAULT_MAX_ACTION_COST,
         )
 
     def with_overrides(self, **changes: Any) -> Settings:
@@ -177,5 +202,7 @@ def apply_serving_mlflow_defaults() -> None:
         os.environ.setdefault(name, value)
 
 
-__all__ = ["DEFAULT_BANDS", "DEFAULT_MAX_BATCH", "DEFAULT_MODEL_NAME", "SERVING_MLFLOW_DEFAULTS",
-           "VARIABLES", "Settings", "apply_serving_mlflow_defaults", "parse_bands"]
+__all__ = ["DEFAULT_BANDS", "DEFAULT_MAX_ACTION_COST", "DEFAULT_MAX_BATCH",
+           "DEFAULT_MAX_EXPLAIN_CELLS", "DEFAULT_MODEL_NAME", "SERVING_MLFLOW_DEFAULTS",
+           "VARIABLES", "Settings", "apply_serving_mlflow_defaults", "default_workers",
+           "parse_bands"]

@@ -66,6 +66,7 @@ MESSAGES: Final[Mapping[str, Entries]] = {
                          "tr": "Maliyetine değer aksiyonlar (beklenen net değer)"},
         "expected_value": {"en": "EV", "tr": "EV"},
         "sign_in": {"en": "Sign in", "tr": "Giriş"},
+        "sign_out": {"en": "Sign out", "tr": "Çıkış"},
         "api_key": {"en": "API key", "tr": "API anahtarı"},
         "not_ready": {"en": "The service is not ready", "tr": "Servis hazır değil"},
     },

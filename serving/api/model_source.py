@@ -11,6 +11,7 @@ metadata says so (``source: "cache"`` plus the registry's error). With neither, 
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import shutil
@@ -113,7 +114,16 @@ def _describe(model: Any, info: dict[str, Any]) -> dict[str, Any]:
 
 
 def _replace_dir(new: Path, target: Path) -> None:
-    """Swap ``new`` into ``target`` so that a crash never leaves a half-written cache."""
+    """Swap ``new`` into ``target`` so that a crash never leaves a half-written cache.
+
+    Under a file lock: the service's worker processes refresh the same cache as they start.
+    """
+    with (target.parent / ".cache.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _swap(new, target)
+
+
+def _swap(new: Path, target: Path) -> None:
     old = target.with_name(target.name + ".old")
     if old.exists():
         shutil.rmtree(old)

@@ -47,6 +47,13 @@ log = logging.getLogger(__name__)
 MODEL_NAME_ENV = "CXCHURN_MODEL_NAME"
 STORE_ENV = "CXCHURN_ONLINE_STORE"
 MAX_TOP_K = 50
+RELOAD_STAMP = ".serving-reload"  # in the home: touched by a reload, followed by every worker
+
+
+class ExplainTooLargeError(CxChurnError):
+    """One /explain request asks for more drivers than ``CXCHURN_MAX_EXPLAIN_CELLS``."""
+
+    http_status = 413
 
 
 def explain_matrix(fast: FastModel, matrix: np.ndarray, columns: Mapping[str, Any],
@@ -101,8 +108,11 @@ class ServingRuntime:
         self._settings = settings
         self._tracking_uri = tracking_uri or settings.tracking_uri
         self.bands = bands or settings.risk_bands
+        self.max_explain_cells = settings.max_explain_cells
         self._lock = threading.Lock()
-        self._state = _State(None, "not started yet", None, "not started yet", _now())
+        self._reload_lock = threading.Lock()
+        self._stamp_seen: int | None = None
+        self._state_value = _State(None, "not started yet", None, "not started yet", _now())
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ServingRuntime:
@@ -146,22 +156,59 @@ class ServingRuntime:
 
     def start(self) -> dict[str, Any]:
         """Load model and store; never raises (an un-ready service explains itself instead)."""
-        return self.reload()
+        self._stamp_seen = self._stamp()
+        return self._load()
+
+    # A service runs several worker processes, each with its own runtime; POST /reload reaches
+    # one of them. That one touches a stamp file in the home, and every runtime compares the
+    # stamp (one stat) whenever a request reads its state, reloading when it changed. The
+    # request that notices waits for the reload, as the one that asked for it does.
+    @property
+    def _stamp_path(self) -> Path:
+        return self.home / RELOAD_STAMP
+
+    def _stamp(self) -> int | None:
+        try:
+            return self._stamp_path.stat().st_mtime_ns
+        except OSError:
+            return None
+
+    @property
+    def _state(self) -> _State:
+        stamp = self._stamp()
+        if stamp != self._stamp_seen:
+            with self._reload_lock:
+                if stamp != self._stamp_seen:
+                    self._stamp_seen = stamp
+                    log.info("another worker reloaded: following it")
+                    self._load()
+        return self._state_value
 
     def reload(self) -> dict[str, Any]:
-        """Load the current champion and store into a new state, then swap it in."""
+        """Load the current champion and store into a new state, then swap it in, here and
+        (through the stamp file) in the other worker processes."""
+        with self._reload_lock:
+            meta = self._load()
+            try:
+                self._stamp_path.touch()
+                self._stamp_seen = self._stamp()
+            except OSError as err:  # a read-only home: this worker still reloaded
+                log.warning("could not tell other workers to reload: %s", err)
+        return meta
+
+    def _load(self) -> dict[str, Any]:
         state = self._build_state()
         if state.loaded is not None:
             self._fast(state)
             if state.store is not None:
                 self._scored(state)  # score the store before the swap: no request waits
         with self._lock:
-            self._state = state
+            self._state_value = state
         info = state.loaded.info if state.loaded else {}
         log.info("serving state loaded: model=%s v%s source=%s, store rows=%s",
                  self.model_name, info.get("model_version"), info.get("source"),
                  len(state.store) if state.store else 0)
-        return self.metadata()
+        return self._metadata(state)
 
     # ------------------------------------------------------------------ status
     @property
@@ -190,7 +237,9 @@ class ServingRuntime:
 
     def metadata(self) -> dict[str, Any]:
         """Model name/version/alias/trained-at/spec version/metrics, store and readiness."""
-        state = self._state
+        return self._metadata(self._state)
+
+    def _metadata(self, state: _State) -> dict[str, Any]:
         model_info: dict[str, Any] | None = None
         features: dict[str, Any] = {}
         if state.loaded is not None:
@@ -306,6 +355,17 @@ class ServingRuntime:
                 "materialize` if the customer is new")
 
     # ------------------------------------------------------------------ explaining
+    def check_explain_size(self, n: int, top_k: int) -> None:
+        """ExplainTooLargeError when ``n`` customers x ``top_k`` drivers pass the limit: one
+        request must not hold a worker for minutes (``CXCHURN_MAX_EXPLAIN_CELLS``)."""
+        if n * top_k > self.max_explain_cells:
+            per = max(1, self.max_explain_cells // max(1, top_k))
+            raise ExplainTooLargeError(
+                f"this request asks for {n} customers x top_k {top_k} = {n * top_k} drivers; "
+                f"the limit is {self.max_explain_cells} per request (CXCHURN_MAX_EXPLAIN_CELLS)"
+                f": split it into requests of at most {per} customers, or ask for fewer "
+                "drivers (top_k)")
+
     def explain_columns(self, columns: Mapping[str, Any], top_k: int = 5, lang: str = "en"
                         ) -> tuple[np.ndarray, float, list[list[dict[str, Any]]]]:
         """(P(churn) per row, SHAP base value, top-k drivers with reasons per row)."""

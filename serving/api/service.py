@@ -17,9 +17,11 @@ mounts when the class is defined, so they are ``LateApp`` stand-ins the start fi
 
 Every user error is a ``CxChurnError`` answered as ``{"error": message}`` with its status
 (422 bad rows, 404 unknown, 503 not ready); request-shape errors come from pydantic as 400.
-With ``CXCHURN_API_KEY`` set every route but the health probes needs
-``Authorization: Bearer <key>``. Nothing about customers is logged: pydantic errors hide input
-values and the service logs only counts.
+With ``CXCHURN_API_KEY`` set every route but the health probes and the API descriptions needs
+``Authorization: Bearer <key>`` (``/metrics`` too; the page signs in once). An /explain asking
+for more than ``CXCHURN_MAX_EXPLAIN_CELLS`` drivers (customers x top_k) is a 413. Nothing about
+customers is logged: pydantic errors hide input values, the service logs only counts, and
+the access log names route templates, not paths (``serving/api/edge.py``).
 """
 
 from __future__ import annotations
@@ -35,22 +37,25 @@ from pydantic import ConfigDict, Field
 from starlette.responses import JSONResponse
 
 from cxchurn.errors import CxChurnError
-from cxchurn.settings import Settings, apply_serving_mlflow_defaults
+from cxchurn.settings import DEFAULT_MAX_EXPLAIN_CELLS, Settings, apply_serving_mlflow_defaults
 from features.schema import CUSTOMER_ID
 from serving.api import schemas
+from serving.api.edge import AccessLog, GateMiddleware, RouteTemplates, install_log_filters
 from serving.api.late_app import LateApp
+from serving.api.openapi import complete_spec
 from serving.api.payload import columns_from_records, columns_from_table, unseen_levels
 from serving.api.probes import make_probe_app
 from serving.api.runtime import MAX_TOP_K, ServingRuntime
-from serving.auth import ApiKeyCheck, AuthError
+from serving.auth import ApiKeyCheck
 from serving.retention.app import make_retention_app
 from training.bands import risk_band
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-PROTECTED = ("/score", "/explain", "/reload", "/metadata", "/ready")
-JSON_ONLY = ("/score", "/explain", "/reload")
+# BentoML's own paths, for the access log's route templates (the apps' routes come from them)
+BENTOML_PATHS = ("/healthz", "/livez", "/readyz", "/metrics", "/docs.json", "/schema.json",
+                 "/score", "/explain", "/reload")
 
 
 class ScoreRequest(schemas.ScoreInput, IODescriptor):
@@ -81,11 +86,19 @@ class Started:
         self.probes = LateApp("probes")
         self.retention = LateApp("retention")
         self.auth: ApiKeyCheck | None = None
+        self.max_explain_cells = DEFAULT_MAX_EXPLAIN_CELLS
+        self.templates = RouteTemplates(fixed=BENTOML_PATHS)
 
     def fill(self, runtime: ServingRuntime, settings: Settings) -> None:
         self.auth = ApiKeyCheck(settings.api_key)
+        self.max_explain_cells = settings.max_explain_cells
         self.probes.fill(make_probe_app(runtime))
         self.retention.fill(make_retention_app(runtime, settings=settings))
+        self.templates = RouteTemplates([*self.probes.routes, *self.retention.routes],
+                                        fixed=BENTOML_PATHS)
+
+    def complete_spec(self, spec: dict[str, Any]) -> dict[str, Any]:
+        return complete_spec(spec, self.max_explain_cells)
 
     def warm_retention(self) -> None:
         """Prebuild the retention page's at-risk list in the background (see RetentionState)."""
@@ -94,49 +107,6 @@ class Started:
 
 
 STARTED = Started()
-
-
-class GateMiddleware:
-    """Before any parsing: 401 without the right API key, 415 for a body that is not JSON.
-
-    The content-type check also keeps raw bodies out of the logs: BentoML's form parser would
-    otherwise name the posted text in its validation error, which it logs.
-    """
-
-    def __init__(self, app: Any, started: Started = STARTED,
-                 protected: tuple[str, ...] = PROTECTED,
-                 json_only: tuple[str, ...] = JSON_ONLY) -> None:
-        self.app = app
-        self.started = started
-        self.protected = frozenset(protected)
-        self.json_only = frozenset(json_only)
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            path = scope["path"].rstrip("/")
-            headers = dict(scope.get("headers") or [])
-            response = None
-            auth = self.started.auth
-            if path in self.protected and auth is None:
-                response = JSONResponse({"error": "the service is still starting; retry in a "
-                                         "few seconds"}, status_code=503)
-            elif path in self.protected and auth is not None:
-                header = headers.get(b"authorization")
-                try:
-                    auth(header.decode("latin-1") if header else None)
-                except AuthError as err:
-                    response = JSONResponse({"error": str(err)}, status_code=401,
-                                            headers={"WWW-Authenticate": "Bearer"})
-            if response is None and path in self.json_only and scope["method"] == "POST":
-                kind = headers.get(b"content-type", b"application/json").decode("latin-1")
-                if kind.split(";")[0].strip().lower() != "application/json":
-                    response = JSONResponse({"error": (
-                        f"unsupported Content-Type {kind[:60]!r}: send the body as JSON with "
-                        "the header 'Content-Type: application/json'")}, status_code=415)
-            if response is not None:
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
 
 
 def _error(err: CxChurnError) -> JSONResponse:
@@ -198,9 +168,17 @@ def score_body(runtime: ServingRuntime, body: schemas.ScoreInput) -> dict[str, A
             "warnings": warnings}
 
 
+def _count(body: schemas.ScoreInput) -> int:
+    for items in (body.customer_ids, body.rows, body.table.data if body.table else None):
+        if items is not None:
+            return len(items)
+    return 0
+
+
 def explain_body(runtime: ServingRuntime, body: ExplainRequest) -> dict[str, Any]:
     """The /explain answer as plain data."""
     runtime.require_model()
+    runtime.check_explain_size(_count(body), body.top_k)
     if body.customer_ids is not None:
         ids = list(body.customer_ids)
         known, p, base, drivers, errors = runtime.explain_known_ids(ids, body.top_k, body.lang)
@@ -222,12 +200,16 @@ def explain_body(runtime: ServingRuntime, body: ExplainRequest) -> dict[str, Any
 
 
 @bentoml.asgi_app(STARTED.probes, path="/", name="probes")
-@bentoml.service(name="cxchurn", workers=1, traffic={"timeout": 120})
+# BentoML reads the worker count when the class is defined, before any start: the one setting
+# read at import (Settings.from_env() checks every variable, so a bad one stops the start).
+@bentoml.service(name="cxchurn", workers=Settings.from_env().workers, traffic={"timeout": 120},
+                 logging={"access": {"enabled": False}})  # edge.AccessLog logs route templates
 class ChurnService:
     """Churn scoring with explanations; loads the registry champion at start."""
 
     def __init__(self) -> None:
         settings = Settings.from_env()
+        install_log_filters()
         apply_serving_mlflow_defaults()
         schemas.set_max_batch(settings.max_batch)
         self.runtime = ServingRuntime.from_settings(settings)
@@ -275,7 +257,9 @@ class ChurnService:
 
 
 # bentoml.service returns a Service object; its type hints describe the decorated class.
-ChurnService.add_asgi_middleware(GateMiddleware)  # type: ignore[attr-defined]
+ChurnService.add_asgi_middleware(GateMiddleware, started=STARTED,  # type: ignore[attr-defined]
+                                 spec_hook=STARTED.complete_spec)
+ChurnService.add_asgi_middleware(AccessLog, templates=lambda: STARTED.templates)  # type: ignore[attr-defined]
 ChurnService.mount_asgi_app(STARTED.retention, path="/", name="retention")  # type: ignore[attr-defined]
 
 __all__ = ["STARTED", "ChurnService", "explain_body", "score_body"]

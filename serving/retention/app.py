@@ -14,8 +14,10 @@ The app keeps one ``RetentionState`` (``state``) on ``app.state.retention``; rou
 through the ``get_state`` dependency (``web``). Every UI string is in ``serving.messages``.
 
 Auth: with ``CXCHURN_API_KEY`` set, API calls send ``Authorization: Bearer <key>``; a browser
-signs in once at ``/login`` and carries the key in an HttpOnly same-site cookie. Client
-mistakes are 4xx with a message that says what to fix, never 500.
+signs in once at ``/login`` and carries a random session id (never the key) in an HttpOnly
+same-site cookie, ended by ``POST /logout`` or after 12 hours (``sessions``). Redirect targets
+pass ``web.safe_next`` (same-site paths only). Client mistakes are 4xx with a message that
+says what to fix, never 500; an unknown query parameter on the API and the exports is a 400.
 """
 
 from __future__ import annotations

@@ -40,8 +40,12 @@ class OutcomeRequest(BaseModel):
                              description="an action name from the catalogue")
     result: Literal[RESULTS] = Field(description="what happened")  # type: ignore[valid-type]
     recorded_by: str = Field(min_length=1, max_length=128, description="who took the action")
-    action_time: datetime | None = Field(None, description="when (ISO 8601); default now")
-    cost: float | None = Field(None, ge=0, description="default: the catalogue's cost")
+    action_time: datetime | None = Field(None, description=(
+        "when (ISO 8601, UTC unless it carries a zone), from 2000-01-01 to one day ahead of "
+        "now; default now"))
+    cost: float | None = Field(None, ge=0, allow_inf_nan=False, description=(
+        "a finite number from 0 to CXCHURN_MAX_ACTION_COST (default 10000); default: the "
+        "catalogue's cost"))
     note: str | None = Field(None, max_length=2000)
 
 

@@ -33,14 +33,15 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from cxchurn.errors import ConfigError, CxChurnError, DataContractError
-from cxchurn.settings import Settings
+from cxchurn.settings import DEFAULT_MAX_ACTION_COST, Settings
 from features import schema
 
 ENV_VAR: Final = "CXCHURN_OUTCOMES_URL"
 DB_FILE: Final = "outcomes.db"
 RESULTS: Final = ("pending", "accepted", "declined", "no_answer", "retained", "churned")
 MAX_TEXT: Final = 2000
-
+EARLIEST_ACTION: Final = datetime(2000, 1, 1, tzinfo=UTC)
+FUTURE_SLACK: Final = pd.Timedelta(days=1)  # clocks and time zones of the people recording
 
 
 class OutcomeStoreUnavailableError(CxChurnError):
@@ -87,6 +88,14 @@ class Outcome:
         return out
 
 
+def create_tables(engine: Engine) -> None:
+    """Create the missing tables; tolerate another worker process creating them meanwhile."""
+    try:
+        metadata.create_all(engine)
+    except SQLAlchemyError:
+        metadata.create_all(engine)  # lost the race: the second look finds the tables
+
+
 def default_url(settings: Settings) -> str:
     """``settings.outcomes_url`` (``CXCHURN_OUTCOMES_URL``), else SQLite in the working folder."""
     if settings.outcomes_url:
@@ -101,8 +110,13 @@ def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def validate_outcome(outcome: Outcome, action_types: Sequence[str] | None = None) -> Outcome:
-    """Check a record before it is stored; raise DataContractError saying what to fix."""
+def validate_outcome(outcome: Outcome, action_types: Sequence[str] | None = None,
+                     max_cost: float = DEFAULT_MAX_ACTION_COST) -> Outcome:
+    """Check a record before it is stored; raise DataContractError saying what to fix.
+
+    ``cost`` must be a finite number from 0 to ``max_cost`` (``CXCHURN_MAX_ACTION_COST``);
+    ``action_time`` from 2000-01-01 to one day ahead of now.
+    """
     problems = []
     if not outcome.customer_id.strip():
         problems.append("customer_id is empty")
@@ -117,11 +131,18 @@ def validate_outcome(outcome: Outcome, action_types: Sequence[str] | None = None
         problems.append("recorded_by is empty: say who took the action")
     if outcome.cost is not None and not (outcome.cost >= 0):
         problems.append(f"cost must be >= 0, got {outcome.cost!r}")
+    elif outcome.cost is not None and not (outcome.cost <= max_cost):
+        problems.append(f"cost must be a finite number at most {max_cost:g} "
+                        f"(CXCHURN_MAX_ACTION_COST), got {outcome.cost!r}")
     if outcome.note is not None and len(outcome.note) > MAX_TEXT:
         problems.append(f"note is longer than {MAX_TEXT} characters")
     when = _utc(outcome.action_time)
-    if when > datetime.now(UTC) + pd.Timedelta(minutes=5):
-        problems.append("action_time is in the future")
+    if when > datetime.now(UTC) + FUTURE_SLACK:
+        problems.append("action_time is in the future: give when the action was taken "
+                        "(at most one day ahead of now, in UTC)")
+    elif when < EARLIEST_ACTION:
+        problems.append(f"action_time {when.date().isoformat()} is before "
+                        f"{EARLIEST_ACTION.date().isoformat()}: check the year")
     if problems:
         raise DataContractError("cannot record the outcome: " + "; ".join(problems) + ".")
     return Outcome(**{**asdict(outcome), "action_time": when,
@@ -132,12 +153,15 @@ def validate_outcome(outcome: Outcome, action_types: Sequence[str] | None = None
 class OutcomeStore:
     """Append-only store of outcomes in SQLite (default) or PostgreSQL."""
 
-    def __init__(self, url: str, engine: Engine | None = None) -> None:
-        """``url``: a SQLAlchemy URL, e.g. ``default_url(settings)``."""
+    def __init__(self, url: str, engine: Engine | None = None,
+                 max_cost: float = DEFAULT_MAX_ACTION_COST) -> None:
+        """``url``: a SQLAlchemy URL, e.g. ``default_url(settings)``; ``max_cost``: the highest
+        cost a record may carry (``Settings.max_action_cost``)."""
         self.url = url
+        self.max_cost = max_cost
         try:
             self.engine = engine or create_engine(self.url, pool_pre_ping=True)
-            metadata.create_all(self.engine)
+            create_tables(self.engine)
         except (SQLAlchemyError, ImportError) as err:
             raise ConfigError(
                 f"cannot open the outcome store {self.safe_url()}: {str(err)[:300]}; check "
@@ -163,9 +187,13 @@ class OutcomeStore:
                 f"database is reachable."
             ) from err
 
-    def record(self, outcome: Outcome, action_types: Sequence[str] | None = None) -> Outcome:
-        """Validate and store one outcome; returns it with its id and recorded_at."""
-        clean = validate_outcome(outcome, action_types)
+    def record(self, outcome: Outcome, action_types: Sequence[str] | None = None,
+               max_cost: float | None = None) -> Outcome:
+        """Validate and store one outcome; returns it with its id and recorded_at.
+
+        ``max_cost`` overrides the store's own limit (the service passes its settings')."""
+        clean = validate_outcome(outcome, action_types,
+                                 self.max_cost if max_cost is None else max_cost)
         now = datetime.now(UTC)
         values = {k: v for k, v in asdict(clean).items() if k not in ("id", "recorded_at")}
 

@@ -32,10 +32,18 @@ from serving.retention.models import (
     at_risk_row,
 )
 from serving.retention.policy import ranked_options
-from serving.retention.web import StateDep, api_auth, list_query
+from serving.retention.web import StateDep, api_auth, list_query, reject_unknown_query
 
-router = APIRouter(prefix="/retention", tags=["retention"], dependencies=[Depends(api_auth)],
-                   responses={status: {"model": ErrorBody} for status in (400, 401, 404, 503)})
+ERRORS = {
+    400: "The request is malformed: a field, a value or a query parameter is wrong (named).",
+    401: "No API key, or a wrong one (CXCHURN_API_KEY is set).",
+    404: "The customer is not in the online store.",
+    503: "No model or online store is loaded yet, or the outcome database is unreachable.",
+}
+router = APIRouter(prefix="/retention", tags=["retention"],
+                   dependencies=[Depends(api_auth), Depends(reject_unknown_query)],
+                   responses={status: {"model": ErrorBody, "description": text}
+                              for status, text in ERRORS.items()})
 
 
 @router.get("/at-risk", response_model=AtRiskResponse)
@@ -84,7 +92,9 @@ def recommend(state: StateDep, body: RecommendRequest) -> RecommendResponse:
 
 
 @router.post("/outcomes", status_code=201, response_model=OutcomeRecord,
-             responses={422: {"model": ErrorBody}})
+             responses={422: {"model": ErrorBody, "description": (
+                 "The outcome breaks a rule: unknown action, cost above "
+                 "CXCHURN_MAX_ACTION_COST, action_time before 2000 or in the future.")}})
 def record_outcome(state: StateDep, body: OutcomeRequest) -> OutcomeRecord:
     """Record an action taken and its result; kept in the outcome database."""
     when = body.action_time or datetime.now(UTC)

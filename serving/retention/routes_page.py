@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 import numpy as np
 import pandas as pd
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from cxchurn.errors import DataContractError, NotFoundError
@@ -33,6 +33,7 @@ from serving.retention.history import customer_history
 from serving.retention.models import Lang
 from serving.retention.outcomes import RESULTS
 from serving.retention.policy import ranked_options
+from serving.retention.sessions import SESSION_TTL
 from serving.retention.state import RetentionState
 from serving.retention.web import (
     COOKIE,
@@ -41,6 +42,8 @@ from serving.retention.web import (
     error_response,
     page_auth,
     page_context,
+    reject_unknown_query,
+    safe_next,
     templates,
 )
 
@@ -52,11 +55,6 @@ EXPORT_FORMATS = {
     "csv": (to_csv_bytes, "text/csv; charset=utf-8"),
     "xlsx": (to_xlsx_bytes, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
 }
-
-
-def _local(target: str) -> str:
-    """Only same-site paths as redirect targets (no open redirect through ``next``/``back``)."""
-    return target if target.startswith("/") else "/"
 
 
 def _guarded(request: Request, state: RetentionState) -> Response | None:
@@ -86,7 +84,7 @@ def _chart(drivers: list[dict[str, Any]]) -> dict[str, Any]:
 def login_page(request: Request, state: StateDep, lang: str = "en", next: str = "/"
                ) -> Response:
     return templates().TemplateResponse(request, "login.html", page_context(
-        request, state, lang, next=_local(next), error=None))
+        request, state, lang, next=safe_next(next), error=None))
 
 
 @router.post("/login", include_in_schema=False)
@@ -96,9 +94,23 @@ def login(request: Request, state: StateDep, key: Annotated[str, Form()] = "",
         check_api_key(f"Bearer {key}", state.settings.api_key)
     except AuthError as err:
         return templates().TemplateResponse(request, "login.html", page_context(
-            request, state, lang, next=next, error=str(err)), status_code=401)
-    response = RedirectResponse(_local(next), status_code=303)
-    response.set_cookie(COOKIE, key, httponly=True, samesite="strict")
+            request, state, lang, next=safe_next(next), error=str(err)), status_code=401)
+    response = RedirectResponse(safe_next(next), status_code=303)
+    if state.settings.api_key:
+        response.set_cookie(COOKIE, state.sessions.create(),
+                            max_age=int(SESSION_TTL.total_seconds()), httponly=True,
+                            samesite="strict", secure=request.url.scheme == "https")
+    return response
+
+
+@router.post("/logout", include_in_schema=False)
+def logout(request: Request, state: StateDep) -> Response:
+    """End the browser's session (everywhere: sessions live in the database)."""
+    if state.settings.api_key:
+        state.sessions.end(request.cookies.get(COOKIE))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(COOKIE, httponly=True, samesite="strict",
+                           secure=request.url.scheme == "https")
     return response
 
 
@@ -138,7 +150,7 @@ def customer_page(request: Request, state: StateDep, customer_id: str, lang: str
     if (redirect := _guarded(request, state)) is not None:
         return redirect
     return _customer_view(request, state, customer_id, lang_or_default(lang), bool(recorded),
-                          _local(back))
+                          safe_next(back))
 
 
 def _customer_view(request: Request, state: RetentionState, customer_id: str, lang: str,
@@ -183,7 +195,7 @@ def record_from_form(
 ) -> Response:
     if (redirect := _guarded(request, state)) is not None:
         return redirect
-    lang = lang_or_default(lang)
+    lang, back = lang_or_default(lang), safe_next(back)
     form = {"action_type": action_type, "result": result, "recorded_by": recorded_by,
             "action_time": action_time, "cost": cost, "note": note}
     try:
@@ -217,14 +229,30 @@ def _export(request: Request, state: RetentionState, ext: str, lang: str, query:
         "Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-@router.get("/retention/export.csv", tags=["retention"])
+def _export_responses(media_type: str, what: str) -> dict[int | str, dict[str, Any]]:
+    error = {"content": {"text/html": {"schema": {"type": "string"}}}}
+    return {
+        200: {"description": f"The rows as {what}, as an attachment.",
+              "content": {media_type: {"schema": {"type": "string", "format": "binary"}}}},
+        400: {**error, "description": "A filter or query parameter is invalid (the page says "
+                                      "which)."},
+        401: {**error, "description": "No API key or session (CXCHURN_API_KEY is set)."},
+        503: {**error, "description": "No model or online store is loaded yet."},
+    }
+
+
+@router.get("/retention/export.csv", tags=["retention"], response_class=Response,
+            dependencies=[Depends(reject_unknown_query)],
+            responses=_export_responses("text/csv", "CSV (UTF-8 with BOM)"))
 def export_csv(request: Request, state: StateDep, query: PageQuery, lang: Lang = "en"
                ) -> Response:
     """The at-risk rows the page shows for the same filters, as CSV (UTF-8)."""
     return _export(request, state, "csv", lang, query)
 
 
-@router.get("/retention/export.xlsx", tags=["retention"])
+@router.get("/retention/export.xlsx", tags=["retention"], response_class=Response,
+            dependencies=[Depends(reject_unknown_query)],
+            responses=_export_responses(EXPORT_FORMATS["xlsx"][1], "an Excel workbook"))
 def export_xlsx(request: Request, state: StateDep, query: PageQuery, lang: Lang = "en"
                 ) -> Response:
     """The at-risk rows the page shows for the same filters, as an Excel workbook."""

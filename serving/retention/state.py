@@ -23,6 +23,7 @@ from serving.retention.at_risk import AtRiskBook, build_book
 from serving.retention.catalogue import Catalogue, load_catalogue
 from serving.retention.outcomes import Outcome, OutcomeStore, default_url
 from serving.retention.policy import PolicyConfig, decision_frame
+from serving.retention.sessions import SessionStore
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +44,22 @@ class RetentionState:
                                    objective=self.settings.policy_objective,
                                    holdout=self.settings.holdout_share)
         self._book: AtRiskBook | None = None
+        self._sessions: SessionStore | None = None
         self._lock = threading.Lock()
 
     @property
     def outcomes(self) -> OutcomeStore:
         if self._outcomes is None:  # opened lazily: the page loads even if the DB is slow
-            self._outcomes = OutcomeStore(default_url(self.settings))
+            self._outcomes = OutcomeStore(default_url(self.settings),
+                                          max_cost=self.settings.max_action_cost)
         return self._outcomes
+
+    @property
+    def sessions(self) -> SessionStore:
+        """Browser sign-in sessions, kept in the outcome database (shared by the workers)."""
+        if self._sessions is None:
+            self._sessions = SessionStore(self.outcomes.engine)
+        return self._sessions
 
     def _version(self) -> str:
         meta = self.runtime.metadata()
@@ -97,7 +107,7 @@ class RetentionState:
         return self.outcomes.record(
             Outcome(customer_id=customer_id, action_type=action_type, action_time=when,
                     result=result, recorded_by=recorded_by, cost=cost, note=note),
-            action_types=self.catalogue.names())
+            action_types=self.catalogue.names(), max_cost=self.settings.max_action_cost)
 
     def warm(self) -> threading.Thread:
         """Build the book in the background, so the first page view after a start or a reload

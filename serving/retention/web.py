@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import numpy as np
 from fastapi import Depends, Query, Request
@@ -20,13 +21,15 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from cxchurn.errors import ConfigError
-from serving.auth import check_api_key
+from serving.auth import AuthError, check_api_key
 from serving.messages import for_lang, lang_or_default
-from serving.retention.at_risk import ListQuery
+from serving.retention.at_risk import SORTABLE, ListQuery
 from serving.retention.state import RetentionState
 
 PAGE_DIR = Path(__file__).with_name("page")
-COOKIE = "cxchurn_key"
+PageBand = Literal["", "low", "medium", "high"]  # "" from the page's "all bands" option
+PageSort = Literal[SORTABLE]  # type: ignore[valid-type]
+COOKIE = "cxchurn_session"  # a random session id (serving/retention/sessions.py), never the key
 
 
 # ---------------------------------------------------------------------------- dependencies
@@ -44,11 +47,55 @@ def api_auth(request: Request) -> None:
 
 
 def page_auth(request: Request) -> None:
-    """Browser requests: the header, or the key the sign-in form put in a cookie."""
+    """Browser requests: the header, or the session the sign-in form put in a cookie."""
+    state = get_state(request)
     header = request.headers.get("authorization")
-    cookie = request.cookies.get(COOKIE)
-    check_api_key(header or (f"Bearer {cookie}" if cookie else None),
-                  get_state(request).settings.api_key)
+    if header or not state.settings.api_key:
+        check_api_key(header, state.settings.api_key)
+    elif not state.sessions.valid(request.cookies.get(COOKIE)):
+        raise AuthError("not signed in, or the session has expired: sign in at /login, or "
+                        "send the header 'Authorization: Bearer <key>'")
+
+
+def safe_next(text: str | None) -> str:
+    """``text`` when it is a path on this site, else ``/``: the only redirect targets.
+
+    Refused: anything with a scheme or host (``https://x``, ``//x``), backslashes (browsers
+    read ``/\\x`` as ``//x``), control characters, and overlong values.
+    """
+    if not text or len(text) > 2000 or not text.startswith("/") or text.startswith("//"):
+        return "/"
+    if "\\" in text or any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+        return "/"
+    parts = urlsplit(text)
+    return "/" if parts.scheme or parts.netloc else text
+
+
+_QUERY_NAMES: dict[int, frozenset[str]] = {}
+
+
+def _query_names(dependant: Any) -> set[str]:
+    """The query parameters a route's dependency tree declares."""
+    names = {p.alias for p in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+def reject_unknown_query(request: Request) -> None:
+    """400 for a query parameter the route does not take (a typo would silently do nothing)."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    known = _QUERY_NAMES.get(id(route))
+    if known is None:
+        known = frozenset(_query_names(dependant))
+        _QUERY_NAMES[id(route)] = known
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise ConfigError(f"unknown query parameter(s) {[u[:40] for u in unknown[:5]]}: this "
+                          f"route takes {sorted(known)}; check the spelling")
 
 
 def optional_number(text: str | None, name: str) -> float | None:
@@ -74,8 +121,8 @@ def list_query(segment: str | None, risk_band: str | None, min_value: float | No
 
 
 def page_query(
-    segment: str | None = None, risk_band: str | None = None, min_value: str | None = None,
-    limit: int = Query(100, ge=1, le=10_000), sort: str = "expected_net_value",
+    segment: str | None = None, risk_band: PageBand | None = None, min_value: str | None = None,
+    limit: int = Query(100, ge=1, le=10_000), sort: PageSort = "expected_net_value",
     descending: bool = True, only_actionable: bool = False,
 ) -> ListQuery:
     """The page's and the exports' filters (a FastAPI dependency): form fields may be empty."""
