@@ -129,11 +129,31 @@ def wait_ready(service: Service, timeout: float = 180) -> Service:
     return service
 
 
+PORT_TAKEN = "Address already in use"
+
+
+def launch_ready(home: Path, env: Mapping[str, str] | None = None, timeout: float = 180,
+                 attempts: int = 3) -> Service:
+    """Launch and wait; when another process took the free port first, try a new one.
+
+    ``free_port`` releases the port before BentoML binds it, so a server started at the same
+    moment (the other test worker) can take it in between.
+    """
+    for attempt in range(attempts):
+        service = launch(home, env)
+        try:
+            return wait_ready(service, timeout)
+        except RuntimeError:
+            if attempt + 1 == attempts or PORT_TAKEN not in service.log_text():
+                raise
+    raise AssertionError("unreachable")
+
+
 @contextmanager
 def start_service(home: Path, env: Mapping[str, str] | None = None, timeout: float = 180
                   ) -> Iterator[Service]:
     """Run the service on ``home`` for the duration of the block."""
-    service = wait_ready(launch(home, env), timeout)
+    service = launch_ready(home, env, timeout)
     try:
         yield service
     finally:

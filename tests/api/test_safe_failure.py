@@ -12,7 +12,7 @@ import pytest
 from serving.api.model_source import load_from_registry
 from tests.api.conftest import copy_home
 from tests.api.helpers import store_rows, training_model
-from tests.api.server import launch, stop, wait_ready
+from tests.api.server import launch_ready, stop
 from tests.api.trained_home import home_env
 from training.pyfunc import model_frame
 
@@ -33,10 +33,11 @@ def servers(trained_home, tmp_path_factory):
     moved.mkdir()
     for name in ("mlflow.db", "mlartifacts"):
         shutil.move(cached / name, moved / name)
-    started = [launch(empty), launch(cached)]
+    started = []
     try:
-        for svc in started:
-            wait_ready(svc)
+        # One after the other: two free_port() calls made together can return the same port.
+        for home in (empty, cached):
+            started.append(launch_ready(home))
         yield {"unready": started[0], "fallback": started[1], "model": model, "home": cached}
     finally:
         for svc in started:
