@@ -9,6 +9,9 @@ store, see ``serving/api/runtime.py``); the BentoML service mounts it at ``/``. 
 * ``GET /retention/at-risk``, ``POST /retention/recommend``, ``POST /retention/outcomes``,
   ``GET /retention/outcomes``: the JSON API, same validation and auth as the scoring API
   (``routes_api``, bodies in ``models``).
+* ``GET /kpis`` CX KPIs per month and group as JSON (API auth), ``GET /experience`` the page's
+  Experience tab: cards, trend, heat map, NPS composition (``routes_kpi``, cached tables in
+  ``kpi_data``).
 
 The app keeps one ``RetentionState`` (``state``) on ``app.state.retention``; routes get it
 through the ``get_state`` dependency (``web``). Every UI string is in ``serving.messages``.
@@ -32,8 +35,9 @@ from fastapi.staticfiles import StaticFiles
 
 from cxchurn.errors import CxChurnError
 from cxchurn.settings import Settings
-from serving.retention import routes_api, routes_page
+from serving.retention import routes_api, routes_kpi, routes_page
 from serving.retention.catalogue import Catalogue
+from serving.retention.kpi_data import KpiCache
 from serving.retention.outcomes import OutcomeStore
 from serving.retention.state import RetentionState
 from serving.retention.web import PAGE_DIR, error_response, validation_message
@@ -67,9 +71,11 @@ def make_retention_app(runtime: Any, *, settings: Settings | None = None,
                   description="At-risk list, recommended actions and recorded outcomes.")
     app.state.retention = RetentionState(runtime, settings, catalogue=catalogue,
                                          outcomes=outcomes)
+    app.state.kpis = KpiCache()  # KPI tables per events file mtime and parameters
     app.mount("/static", StaticFiles(directory=str(PAGE_DIR / "static")), name="static")
     app.exception_handler(CxChurnError)(_cx_error)
     app.exception_handler(RequestValidationError)(_invalid)
     app.include_router(routes_page.router)
     app.include_router(routes_api.router)
+    app.include_router(routes_kpi.router)
     return app
