@@ -84,6 +84,9 @@ def import_command(
     out: Annotated[Path | None, typer.Option(
         help="With --mapping: output folder. With --suggest: where to write the mapping "
         "(default: print it).")] = None,
+    data: Annotated[Path | None, typer.Option(
+        help="Folder that relative paths in the mapping start from (default: the mapping "
+        "file's folder); e.g. the data folder for a shipped mapping.")] = None,
     max_quarantined: MaxQuarantined = DEFAULT_MAX_QUARANTINED,
 ) -> None:
     """Import your own export into the data contract through a mapping file (no code)."""
@@ -107,7 +110,7 @@ def import_command(
     if files:
         raise ConfigError("files come from the mapping when importing; pass files only with "
                           "--suggest")
-    imported = apply_mapping(load_mapping(mapping))
+    imported = apply_mapping(load_mapping(mapping, data))
     for outcome in imported.sources:
         typer.echo(outcome.summary())
         typer.echo(f"    read as {outcome.how_read}")

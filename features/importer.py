@@ -49,6 +49,7 @@ class Prepared:
 @dataclass(frozen=True)
 class SourceOutcome:
     table: str
+    key: str  # the source's place in the mapping, e.g. events[1]
     name: str
     how_read: str
     n_read: int
@@ -58,7 +59,7 @@ class SourceOutcome:
 
     def summary(self) -> str:
         left = f" + left out by filter {self.n_left_out:,}" if self.n_left_out else ""
-        return (f"{self.table} ({self.name}): read {self.n_read:,} = accepted "
+        return (f"{self.key} ({self.name}): read {self.n_read:,} = accepted "
                 f"{self.n_accepted:,} + quarantined {self.n_quarantined:,}{left}")
 
 
@@ -203,10 +204,18 @@ def _check_header(read: SourceRead, source: Source, extra: list[str]) -> None:
             )
 
 
-def prepare(source: Source, mapping: Mapping) -> Prepared:
-    """Read, filter and rename one source; values converted but not yet checked."""
-    read = read_source(source.path, ReadOptions(source.encoding, source.sep, source.decimal,
-                                                source.sheet))
+def prepare(source: Source, mapping: Mapping, cache: dict | None = None) -> Prepared:
+    """Read, filter and rename one source; values converted but not yet checked.
+
+    ``cache`` shares one read between sources that use the same file the same way (e.g.
+    orders and returns filtered from one invoice file).
+    """
+    options = ReadOptions(source.encoding, source.sep, source.decimal, source.sheet)
+    cache = {} if cache is None else cache
+    key = (source.path.resolve(), options)
+    if key not in cache:
+        cache[key] = read_source(source.path, options)
+    read = cache[key]
     attrs = mapping.customer_attributes if source.table == "events" else {}
     _check_header(read, source, list(attrs.values()))
     keep = _keep(read.frame, source)
@@ -295,7 +304,8 @@ def _outcomes(table: str, parts: list[Prepared], checked: contract.Checked, whic
     for i, part in enumerate(parts):
         mine = rejected[which[index] == i].reset_index(drop=True)
         entered = len(part.frame)
-        outcomes.append(SourceOutcome(table, part.read.path.name, part.read.describe(),
+        outcomes.append(SourceOutcome(table, part.source.key, part.read.path.name,
+                                      part.read.describe(),
                                       part.n_read, part.n_read - entered, entered - len(mine),
                                       len(mine)))
         results.append(LoadResult(frame=pd.DataFrame(), table=table, path=part.read.path,
@@ -319,7 +329,8 @@ def _check(table: str, parts: list[Prepared], customers: pd.DataFrame
 
 def apply_mapping(mapping: Mapping) -> Imported:
     """Every source of the mapping read, mapped and checked; nothing dropped uncounted."""
-    event_parts = [prepare(s, mapping) for s in mapping.events]
+    cache: dict = {}
+    event_parts = [prepare(s, mapping, cache) for s in mapping.events]
     outcomes: list[SourceOutcome] = []
     results: list[LoadResult] = []
     rejected: dict[str, pd.DataFrame] = {}
@@ -327,10 +338,11 @@ def apply_mapping(mapping: Mapping) -> Imported:
         derived = _from_events(event_parts, mapping)
         cust = contract.check_customers(derived, "customers (from events)")
         rejected["customers"] = cust.rejected
-        outcomes.append(SourceOutcome("customers", "(from events)", "first event per customer",
+        outcomes.append(SourceOutcome("customers", "customers", "from events",
+                                      "signup = first event per customer",
                                       len(derived), 0, len(cust.accepted), len(cust.rejected)))
     else:
-        parts = [prepare(s, mapping) for s in mapping.customers]
+        parts = [prepare(s, mapping, cache) for s in mapping.customers]
         cust, rejected["customers"], outs, res = _check("customers", parts, pd.DataFrame())
         outcomes += outs
         results += res
@@ -340,7 +352,7 @@ def apply_mapping(mapping: Mapping) -> Imported:
     results += res
     actions = None
     if mapping.actions:
-        parts = [prepare(s, mapping) for s in mapping.actions]
+        parts = [prepare(s, mapping, cache) for s in mapping.actions]
         actions, rejected["actions"], outs, res = _check("actions", parts, cust.accepted)
         outcomes += outs
         results += res

@@ -239,11 +239,12 @@ def _sources(raw: Any, table: str, base: Path, defaults: dict[str, Any]) -> tupl
                  for i, item in enumerate(items))
 
 
-def parse_mapping(raw_value: Any, path: Path) -> Mapping:
-    """A validated ``Mapping`` from parsed YAML; source paths resolve from ``path``'s folder."""
+def parse_mapping(raw_value: Any, path: Path, data_dir: Path | None = None) -> Mapping:
+    """A validated ``Mapping`` from parsed YAML; relative source paths start from
+    ``data_dir`` (default: the mapping file's folder)."""
     raw = _dict(raw_value, "(top level)")
     _keys(raw, TOP_KEYS, "(top level)")
-    base = path.parent
+    base = data_dir if data_dir is not None else path.parent
     _keys(_dict(raw.get("defaults", {}), "defaults"), READ_KEYS, "defaults")
     defaults = _read_options(_dict(raw.get("defaults", {}), "defaults"), "defaults")
     if "events" not in raw:
@@ -276,8 +277,8 @@ def parse_mapping(raw_value: Any, path: Path) -> Mapping:
     )
 
 
-def load_mapping(path: Path | str) -> Mapping:
-    """Read and validate a mapping YAML file."""
+def load_mapping(path: Path | str, data_dir: Path | None = None) -> Mapping:
+    """Read and validate a mapping YAML file (``data_dir``: see ``parse_mapping``)."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"mapping file '{path}' does not exist; write one with "
@@ -286,7 +287,7 @@ def load_mapping(path: Path | str) -> Mapping:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as err:
         raise ConfigError(f"mapping file '{path}' is not valid YAML ({err})") from err
-    return parse_mapping(raw, path)
+    return parse_mapping(raw, path, data_dir)
 
 
 __all__ = ["Condition", "Mapping", "Source", "load_mapping", "parse_mapping"]

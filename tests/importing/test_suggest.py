@@ -48,4 +48,4 @@ def test_suggested_mapping_for_a_turkish_export_runs_as_is(tmp_path):
     result = runner.invoke(app, ["import", "--mapping", str(mapping), "--out",
                                  str(tmp_path / "out"), "--max-quarantined", "0.5"])
     assert result.exit_code == 0, result.output
-    assert "events (siparisler.csv): read 4 = accepted 3 + quarantined 1" in result.output
+    assert "events[0] (siparisler.csv): read 4 = accepted 3 + quarantined 1" in result.output
