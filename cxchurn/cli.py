@@ -13,6 +13,7 @@ import typer
 from cxchurn.demo import demo_command
 from cxchurn.errors import CxChurnError
 from features import commands as features_commands
+from features import import_commands
 from features.adapters import commands as adapt_commands
 from features.kpi_commands import kpis_command
 from serving.api import commands as serving_commands
@@ -30,6 +31,7 @@ app.add_typer(features_commands.app, name="features", help="Simulate, load and b
 features_commands.app.add_typer(adapt_commands.make_app(training_commands.train_event_log),
                                 name="adapt")
 features_commands.register_top_level(app)
+import_commands.register(app)
 training_commands.register_top_level(app)
 serving_commands.register_top_level(app)
 uplift_commands.register(retention_commands.app)

@@ -1,0 +1,58 @@
+"""Category values as one level however they were typed: 'BİREYSEL' and 'bireysel' alike.
+
+Exports written by hand spell the same level many ways: case, stray spaces, composed or
+decomposed accents, and in Turkish the dotted and dotless i. Python's ``str.lower()`` turns
+'İ' into 'i̇' (i + combining dot), so 'İstanbul'.lower() != 'istanbul'. The rule, applied the
+same wherever a category value is read (import, training, the online store, the API):
+
+1. Unicode NFC, surrounding whitespace stripped, inner runs of whitespace collapsed to one
+   space;
+2. lower-casing is Turkish-aware when the value contains a Turkish-only letter (ı İ ğ Ğ ş Ş)
+   or the mapping says ``locale: tr``: 'İ' -> 'i' and 'I' -> 'ı' first, then ``lower()``;
+3. otherwise plain ``lower()`` (so 'ISPARTA' and 'Isparta' both read 'isparta'; with
+   ``locale: tr`` both read 'ısparta' — within one setting they always agree).
+
+The rule works value by value (no table is needed to repeat it at serving time); the only
+setting is the locale, which the mapping states once.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import pandas as pd
+
+TURKISH_LETTERS = frozenset("ıİğĞşŞ")
+_SPACES = re.compile(r"\s+")
+_TURKISH_UPPER = str.maketrans({"İ": "i", "I": "ı"})
+
+
+def fold_category(text: str, locale: str | None = None) -> str:
+    """The matching form of one category value (see the module docstring for the rule)."""
+    value = _SPACES.sub(" ", unicodedata.normalize("NFC", text).strip())
+    if locale == "tr" or not TURKISH_LETTERS.isdisjoint(value):
+        value = value.translate(_TURKISH_UPPER)
+    return value.lower()
+
+
+def normalise_categories(values: pd.Series, locale: str | None = None
+                         ) -> tuple[pd.Series, dict[str, list[str]]]:
+    """Fold every value; return the folded column and the merges.
+
+    ``merges`` maps each folded level that more than one raw spelling fell into to those
+    spellings (sorted), so the caller can report once that e.g. 'BİREYSEL' and 'bireysel'
+    were read as one level. Missing values stay missing.
+    """
+    present = values.dropna().astype(str)
+    spellings = pd.unique(present)
+    folded = {raw: fold_category(raw, locale) for raw in spellings}
+    out = values.map(lambda v: folded[str(v)] if not pd.isna(v) else v).astype("str")
+    groups: dict[str, list[str]] = {}
+    for raw, level in folded.items():
+        groups.setdefault(level, []).append(raw)
+    merges = {level: sorted(raws) for level, raws in groups.items() if len(raws) > 1}
+    return out, merges
+
+
+__all__ = ["TURKISH_LETTERS", "fold_category", "normalise_categories"]
