@@ -333,5 +333,20 @@ def evaluate_on_test(
     )
 
 
+
+class ReportView:
+    """Shortcuts a training mode's result gives to its ``RunReport`` (model and metrics)."""
+
+    report: RunReport
+
+    @property
+    def model(self) -> ChurnModel:
+        return self.report.model
+
+    @property
+    def metrics(self) -> dict[str, dict[str, float]]:
+        """Model name -> test metrics (the main model, its baselines, the truth if known)."""
+        return self.report.metrics
+
 __all__ = ["BASELINE_COLUMNS", "MAIN_MODEL", "UNCALIBRATED", "RunReport", "baseline_scores",
            "evaluate_on_test", "jsonable", "write_json"]

@@ -39,7 +39,13 @@ from training.infer_types import (
 )
 from training.leakage import SUSPECT_THRESHOLD, LeakageReport, find_leaks
 from training.model import ChurnModel
-from training.report import RunReport, baseline_scores, evaluate_on_test, write_json
+from training.report import (
+    ReportView,
+    RunReport,
+    baseline_scores,
+    evaluate_on_test,
+    write_json,
+)
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +180,7 @@ def final_split(rows: pd.DataFrame, test_rows: pd.DataFrame | None, seed: int) -
 
 
 @dataclass
-class SnapshotResult:
+class SnapshotResult(ReportView):
     """One snapshot run: the final model's test report plus the estimate and the type plan."""
 
     report: RunReport
@@ -184,15 +190,6 @@ class SnapshotResult:
     leakage: LeakageReport
     cv: CVResult | None = None
     protocol: str = ""
-
-    @property
-    def model(self) -> ChurnModel:
-        return self.report.model
-
-    @property
-    def metrics(self) -> dict[str, dict[str, float]]:
-        """Model name -> metrics of the final model and its baseline on the held-out rows."""
-        return self.report.metrics
 
     @property
     def global_importance(self) -> pd.DataFrame:

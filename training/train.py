@@ -29,7 +29,13 @@ from training.dataset import (
 )
 from training.leakage import SUSPECT_THRESHOLD, LeakageReport, find_leaks
 from training.model import ChurnModel
-from training.report import RunReport, baseline_scores, evaluate_on_test, write_json
+from training.report import (
+    ReportView,
+    RunReport,
+    baseline_scores,
+    evaluate_on_test,
+    write_json,
+)
 
 log = logging.getLogger(__name__)
 
@@ -74,22 +80,13 @@ SUMMARY_KEYS = ("roc_auc", "pr_auc", "log_loss", "brier", "ece", "lift_top_decil
 
 
 @dataclass
-class TrainResult:
+class TrainResult(ReportView):
     """One training run: the test-fold report plus the split and the leakage guard's verdict."""
 
     report: RunReport
     split: Split
     leakage: LeakageReport
     tuning: pd.DataFrame | None = None
-
-    @property
-    def model(self) -> ChurnModel:
-        return self.report.model
-
-    @property
-    def metrics(self) -> dict[str, dict[str, float]]:
-        """Model name -> test-fold metrics."""
-        return self.report.metrics
 
     def headline(self) -> dict[str, float]:
         return self.report.headline()
