@@ -1,15 +1,21 @@
 """Monitoring against known causes: drift ranking under a shock, false alarms, CBPE error.
 
 For each seed, two simulated worlds that are identical up to the shock date: one without a
-shock and one with ``--shock`` (default ``delivery:2025-04-01``). Each gets the feature build
-at monthly cutoffs, a champion trained on the cutoffs up to ``--train-until`` (early stopping
-and calibration on the next cutoff), and ``training.monitor.monitor`` on every later cutoff,
-labels included (the simulator's labels have all matured). Printed: the top drifted features
+shock and one with a ``--shock`` crisis (default ``delivery``) from April 1st of ``--year``.
+Each gets the feature build at monthly cutoffs, a champion trained on the six cutoffs up to
+January 1st (early stopping and calibration on February 1st), and
+``training.monitor.monitor`` on March to June, labels included (all have matured).
+
+The calendar: a world runs two years to July 1st of ``--year``. The simulator schedules
+company-wide price rises on 2024-04-01 and 2025-03-01, real causes of price drift that the
+monitor rightly flags; the default ``--year 2027`` puts the world after both, so that the
+unshocked world has no cause of drift at all and every alert in it is a false alarm.
+``--year 2025`` runs the default calendar (rises included). Printed: the top drifted features
 at each cutoff of the shocked world, the alerts of the unshocked one (false alarms), and the
 estimated vs realised AUC per cutoff (the CBPE error).
 
     .venv/bin/python benchmarks/monitor.py                       # 20,000 customers, 3 seeds
-    .venv/bin/python benchmarks/monitor.py --customers 3000 --seeds 1
+    .venv/bin/python benchmarks/monitor.py --customers 3000 --seeds 1 --year 2025
 """
 
 from __future__ import annotations
@@ -34,7 +40,13 @@ from training.dataset import feature_columns  # noqa: E402
 from training.model import ChurnModel  # noqa: E402
 from training.monitor import MonitorConfig, MonitorReport, monitor  # noqa: E402
 
-TRAIN_UNTIL = "2025-01-01"
+
+def world_config(n_customers: int, seed: int, year: int = 2027, shock: str | None = None
+                 ) -> SimConfig:
+    """A two-year world ending July 1st of ``year``; ``shock`` is a kind, starting April 1st."""
+    return SimConfig(n_customers=n_customers, seed=seed, start=f"{year - 2}-07-01",
+                     end=f"{year}-07-01", cutoffs=tuple(f"{year}-{m:02d}-01" for m in range(1, 7)),
+                     shock=f"{shock}:{year}-04-01" if shock else None)
 
 
 def world_examples(config: SimConfig) -> pd.DataFrame:
@@ -48,8 +60,8 @@ def world_examples(config: SimConfig) -> pd.DataFrame:
     return features.merge(label_rows[[*keys, LABEL]], on=keys, how="inner")
 
 
-def train_champion(examples: pd.DataFrame, train_until: str = TRAIN_UNTIL,
-                   n_train_cutoffs: int = 6) -> tuple[ChurnModel, pd.DataFrame]:
+def train_champion(examples: pd.DataFrame, train_until: str, n_train_cutoffs: int = 6
+                   ) -> tuple[ChurnModel, pd.DataFrame]:
     """(model, reference rows): trained on the ``n_train_cutoffs`` cutoffs up to
     ``train_until``, early-stopped and calibrated on the next cutoff."""
     cutoffs = sorted(examples[CUTOFF].unique())
@@ -64,11 +76,11 @@ def train_champion(examples: pd.DataFrame, train_until: str = TRAIN_UNTIL,
     return model, train
 
 
-def simulated_monitor(n_customers: int, seed: int, shock: str | None,
-                      train_until: str = TRAIN_UNTIL,
+def simulated_monitor(n_customers: int, seed: int, shock: str | None, year: int = 2027,
                       config: MonitorConfig | None = None) -> MonitorReport:
     """Simulate, build, train and monitor every cutoff after the validation one."""
-    examples = world_examples(SimConfig(n_customers=n_customers, seed=seed, shock=shock))
+    examples = world_examples(world_config(n_customers, seed, year, shock))
+    train_until = f"{year}-01-01"
     model, reference = train_champion(examples, train_until)
     cutoffs = sorted(examples[CUTOFF].unique())
     later = [c for c in cutoffs if c > pd.Timestamp(train_until, tz="UTC")][1:]
@@ -82,15 +94,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--customers", type=int, default=20_000)
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--shock", default="delivery:2025-04-01")
+    parser.add_argument("--shock", default="delivery", help="delivery, price or support")
+    parser.add_argument("--year", type=int, default=2027)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "monitor_results.json")
     args = parser.parse_args()
-    results: dict[str, object] = {"customers": args.customers, "shock": args.shock, "runs": []}
+    results: dict[str, object] = {"customers": args.customers, "shock": args.shock,
+                                  "year": args.year, "runs": []}
     errors = []
     for seed in range(1, args.seeds + 1):
         for shock in (None, args.shock):
             began = time.perf_counter()
-            report = simulated_monitor(args.customers, seed, shock)
+            report = simulated_monitor(args.customers, seed, shock, args.year)
             table = report.table()
             label = shock or "no shock"
             print(f"\n== seed {seed}, {label} ({time.perf_counter() - began:.0f}s); reference "

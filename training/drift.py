@@ -8,7 +8,8 @@ Two views of every feature, because each misses what the other sees:
   of their own in both cases), e = reference share and a = current share of each bin, and
   ``PSI = sum((a - e) * ln(a / e))``, an empty bin's share replaced by ``epsilon`` so the
   logarithm is defined. Rules of thumb: < 0.1 stable, 0.1-0.2 moderate, > 0.2 a real shift.
-- A two-sample test: Kolmogorov-Smirnov (``scipy.stats.ks_2samp``) on the non-missing numbers,
+- A two-sample test: Kolmogorov-Smirnov (``scipy.stats.ks_2samp``) on the numbers (missing
+  values placed above every number),
   chi-square of independence (``scipy.stats.chi2_contingency``) on the 2 x levels table of
   categories (missing as a level). On tens of thousands of rows any difference is
   "significant", so a test alone flags a feature only when its effect is also large enough:
@@ -129,8 +130,8 @@ def psi(reference: pd.Series | np.ndarray, current: pd.Series | np.ndarray,
 def two_sample_test(reference: pd.Series, current: pd.Series) -> tuple[str, float, float, float]:
     """(test name, statistic, p-value, effect): KS for numbers, chi-square for categories.
 
-    The effect is KS's D, or Cramér's V for the chi-square. A side without values (all
-    missing) gives statistic 0 and p-value 1: nothing to compare.
+    The effect is KS's D, or Cramér's V for the chi-square. An empty side gives statistic 0
+    and p-value 1: nothing to compare.
     """
     if is_categorical(reference) or is_categorical(current):
         ref_counts, cur_counts = category_counts(reference, current)
@@ -140,9 +141,10 @@ def two_sample_test(reference: pd.Series, current: pd.Series) -> tuple[str, floa
             return "chi2", 0.0, 1.0, 0.0
         chi2, p_value, _, _ = stats.chi2_contingency(table, correction=False)
         return "chi2", float(chi2), float(p_value), float(np.sqrt(chi2 / table.sum()))
-    ref = reference.to_numpy(dtype=float)
-    cur = current.to_numpy(dtype=float)
-    ref, cur = ref[~np.isnan(ref)], cur[~np.isnan(cur)]
+    # Missing values count as a value above every number (as PSI gives them a bin), so a
+    # mostly-missing feature's D measures the whole population, not its few filled rows.
+    ref = np.nan_to_num(reference.to_numpy(dtype=float), nan=np.inf)
+    cur = np.nan_to_num(current.to_numpy(dtype=float), nan=np.inf)
     if not ref.size or not cur.size:
         return "ks", 0.0, 1.0, 0.0
     result = stats.ks_2samp(ref, cur)
