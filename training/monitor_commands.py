@@ -162,7 +162,7 @@ def monitor_command(
     p_value: Annotated[float, typer.Option(
         help="... or when KS / chi-square gives a p-value below this ...")] = 0.01,
     min_effect: Annotated[float, typer.Option(
-        help="... with an effect (KS D, Cramér's V) of at least this.")] = 0.1,
+        help="... with an effect (KS D, Cramér's V) of at least this.")] = 0.15,
     auc_drop: Annotated[float, typer.Option(
         help="Alert when estimated or realised AUC falls this far below the champion's test "
         "AUC.")] = 0.05,
