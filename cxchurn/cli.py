@@ -19,7 +19,7 @@ from features.kpi_commands import kpis_command
 from serving.api import commands as serving_commands
 from serving.retention import commands as retention_commands
 from training import commands as training_commands
-from training import spark_commands
+from training import monitor_commands, spark_commands
 from uplift import commands as uplift_commands
 
 app = typer.Typer(
@@ -33,6 +33,7 @@ features_commands.app.add_typer(adapt_commands.make_app(training_commands.train_
 features_commands.register_top_level(app)
 import_commands.register(app)
 training_commands.register_top_level(app)
+monitor_commands.register_top_level(app)
 serving_commands.register_top_level(app)
 uplift_commands.register(retention_commands.app)
 app.add_typer(retention_commands.app, name="retention")

@@ -31,6 +31,14 @@ def simulate_command(
             "written to actions.parquet, so uplift can be learned from outcomes. 0 = no pilot."
         ),
     ] = 0.0,
+    shock: Annotated[
+        str | None,
+        typer.Option(
+            help="Start a crisis on a date, e.g. delivery:2025-04-01 (late deliveries triple), "
+            "support:DATE (tickets double and take twice as long) or price:DATE (every price "
+            "rises about 12%); it lasts to the end of the world. Default: no shock."
+        ),
+    ] = None,
     chunk_size: Annotated[
         int, typer.Option(help="Customers held in memory at a time (data do not depend on it).")
     ] = 20_000,
@@ -39,7 +47,8 @@ def simulate_command(
     """Simulate a seeded CX world (customers, events, pilot actions, true churn and effects)."""
     folder = out if out is not None else paths.world_dir()
     config = SimConfig(
-        n_customers=customers, seed=seed, activity=activity, pilot_share=pilot_share
+        n_customers=customers, seed=seed, activity=activity, pilot_share=pilot_share,
+        shock=shock,
     )
     began = time.perf_counter()
     summary = simulate_to_folder(config, folder, chunk_size=chunk_size, progress=progress)

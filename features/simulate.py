@@ -13,6 +13,11 @@ treatment really changes them, and the ``actions`` table records it, so uplift c
 from observed outcomes. The pilot's randomness comes from ``default_rng([seed, block, 1])``,
 so the pilot-free world (the default) is unchanged by the pilot's existence.
 
+With ``shock`` (e.g. ``"delivery:2025-04-01"``) a crisis starts on that date and lasts to
+the end: late deliveries triple, support gets busier and slower, or prices rise (see
+``simulate_dynamics``), so that drift monitoring can be tested against a known cause. Without
+one (the default) the world is the same, draw for draw, as before shocks existed.
+
 How the world works is told in the modules it is made of:
 ``simulate_population`` (who the customers are), ``simulate_dynamics`` (the daily loop:
 satisfaction, events, cancellations), ``simulate_truth`` (hazard, true churn probability and
@@ -37,7 +42,7 @@ from rich.progress import Progress
 from cxchurn.errors import ConfigError, DataContractError
 from features.contract import ACTION_DTYPES, empty_actions
 from features.schema import ACTION_COLUMNS
-from features.simulate_dynamics import BlockResult, simulate_block
+from features.simulate_dynamics import SHOCK_KINDS, BlockResult, Shock, simulate_block
 from features.simulate_events import events_frame, events_table
 from features.simulate_population import (
     Population,
@@ -56,6 +61,17 @@ FILES: Final = (
     "truth_action_effects.parquet", "world.json",
 )
 _DEFAULT_CUTOFFS: Final = tuple(f"2025-{m:02d}-01" for m in range(1, 7))
+
+
+def parse_shock(text: str) -> tuple[str, str]:
+    """``"kind:YYYY-MM-DD"`` -> (kind, ISO date); ConfigError naming the allowed kinds."""
+    kind, _, date = str(text).partition(":")
+    if kind not in SHOCK_KINDS or not date:
+        raise ConfigError(
+            f"SimConfig.shock must look like 'KIND:YYYY-MM-DD' with KIND one of "
+            f"{list(SHOCK_KINDS)}, e.g. 'delivery:2025-04-01'; got {text!r}."
+        )
+    return kind, _iso(date, "shock")
 
 
 def _iso(value: object, name: str) -> str:
@@ -89,6 +105,7 @@ class SimConfig:
     cutoffs: tuple[str, ...] = _DEFAULT_CUTOFFS
     activity: float = 1.0
     pilot_share: float = 0.0
+    shock: str | None = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -122,6 +139,14 @@ class SimConfig:
                 "SimConfig.cutoffs must be a non-empty, increasing list of distinct dates; "
                 f"got {list(self.cutoffs)}."
             )
+        if self.shock is not None:
+            kind, date = parse_shock(self.shock)
+            if not self.start < date < self.end:
+                raise ConfigError(
+                    f"SimConfig.shock starts on {date}, outside the world ({self.start}, "
+                    f"{self.end}); pick a date between start and end."
+                )
+            set_(self, "shock", f"{kind}:{date}")
         last_ok = (pd.Timestamp(self.end) - pd.Timedelta(days=self.horizon_days)).date()
         bad = [c for c in self.cutoffs if not self.start < c <= last_ok.isoformat()]
         if bad:
@@ -136,6 +161,7 @@ class SimConfig:
             "seed": self.seed, "n_customers": self.n_customers, "start": self.start,
             "end": self.end, "horizon_days": self.horizon_days, "cutoffs": list(self.cutoffs),
             "activity": self.activity, "pilot_share": self.pilot_share,
+            **({"shock": self.shock} if self.shock else {}),
         }
 
     @classmethod
@@ -172,6 +198,10 @@ def _blocks(config: SimConfig) -> Iterator[tuple[Population, BlockResult]]:
     """Simulate block after block; each block's randomness depends only on (seed, block)."""
     start_us, end_us = to_us(config.start), to_us(config.end)
     cutoffs_us = tuple(to_us(c) for c in config.cutoffs)
+    crisis = None
+    if config.shock:
+        kind, date = parse_shock(config.shock)
+        crisis = Shock(kind, to_us(date))
     for b in range(math.ceil(config.n_customers / BLOCK_SIZE)):
         rng = np.random.default_rng([config.seed, b])
         # The pilot's own stream: without a pilot, rng's draws are exactly as they always were.
@@ -180,7 +210,7 @@ def _blocks(config: SimConfig) -> Iterator[tuple[Population, BlockResult]]:
         pop = draw_population(rng, b * BLOCK_SIZE, n, start_us, end_us)
         yield pop, simulate_block(
             rng, pop, start_us, end_us, cutoffs_us, config.horizon_days, config.activity,
-            config.pilot_share, pilot_rng,
+            config.pilot_share, pilot_rng, crisis,
         )
 
 
@@ -373,7 +403,7 @@ def simulate_to_folder(
 
 
 __all__ = [
-    "BLOCK_SIZE", "FILES", "SimConfig", "World", "auc", "monthly_cutoffs", "read_world",
-    "simulate",
+    "BLOCK_SIZE", "FILES", "SimConfig", "World", "auc", "monthly_cutoffs", "parse_shock",
+    "read_world", "simulate",
     "simulate_to_folder", "to_arrow", "world_summary", "write_world",
 ]

@@ -16,6 +16,16 @@ the truth at a cutoff is the risk *before* that cutoff's treatment, and the real
 of treated customers show the true effects. The pilot draws from its own generator, so a world
 without a pilot is the same, draw for draw, as one simulated before the pilot existed.
 
+An optional crisis (``Shock``) starts on a date and lasts to the end of the world, so that
+drift monitoring can be tested against a known cause: ``delivery`` makes late deliveries
+SHOCK_LATE times as likely, ``support`` makes tickets SHOCK_TICKETS times as frequent and
+SHOCK_HOURS times as slow, ``price`` raises every active customer's price by SHOCK_RISE on the
+day. Delivery and support shocks only move thresholds and scales of draws that happen anyway;
+the price shock draws its own numbers on its day only; so a world without a shock is the same,
+draw for draw, as one simulated before shocks existed. From the shock on, the truth knows the
+new late-delivery rate (it is part of the customer's state); the ticket rate of the truth's
+expected path stays the normal one, so after a support shock the truth runs a little low.
+
 There is one Python iteration per simulated day, never one per customer.
 """
 
@@ -75,6 +85,21 @@ EMAIL_OPENS_PER_DAY: Final = 0.05
 # CSAT and a CES invitation; NPS goes out every NPS_EVERY days of tenure.
 CSAT_AFTER_DELIVERY: Final = 0.25
 NPS_EVERY: Final = 91
+# Crises (SimConfig.shock): what changes from the shock's day to the end of the world.
+SHOCK_KINDS: Final = ("delivery", "price", "support")
+SHOCK_LATE: Final = 3.0  # late-delivery probability multiplied (capped at SHOCK_LATE_MAX)
+SHOCK_LATE_MAX: Final = 0.9
+SHOCK_TICKETS: Final = 2.0  # ticket rate multiplied (capped at TICKET_MAX)
+SHOCK_HOURS: Final = 2.0  # hours to resolve a ticket multiplied
+SHOCK_RISE: Final = 0.12  # relative price rise of every active customer on the day
+
+
+@dataclass(frozen=True)
+class Shock:
+    """A crisis of one of SHOCK_KINDS starting at ``start_us`` (UTC microseconds)."""
+
+    kind: str
+    start_us: int
 
 
 @dataclass(frozen=True)
@@ -158,11 +183,13 @@ def simulate_block(
     activity: float,
     pilot_share: float = 0.0,
     pilot_rng: np.random.Generator | None = None,
+    crisis: Shock | None = None,
 ) -> BlockResult:
     """Simulate one block from start to end; see the module docstring for the day's steps.
 
     ``pilot_rng`` is the pilot's own generator (needed when ``pilot_share`` > 0, untouched
     otherwise), so that adding a pilot leaves every other draw of ``rng`` where it was.
+    ``crisis`` starts a shock (see the module docstring); None leaves the world as it was.
     """
     if pilot_share > 0 and pilot_rng is None:
         raise ValueError("simulate_block needs pilot_rng when pilot_share > 0")
@@ -181,6 +208,10 @@ def simulate_block(
     first_day = np.maximum(0, signup_abs - start_abs + 1)  # active from the day after signup
     tenure0 = (start_us - pop.signup_us) / DAY_US
     late_rate = np.asarray(REGION_LATE_RATE)[pop.region]
+    # Day the shock starts (never, without one); the day's own steps already feel it.
+    shock_day = (crisis.start_us - start_us + DAY_US - 1) // DAY_US if crisis else n_days
+    kind = crisis.kind if crisis else None
+    shocked_late = np.minimum(late_rate * SHOCK_LATE, SHOCK_LATE_MAX)
     respond = np.where(pop.responder, 0.45, 0.006)
     language = pop.turkish.astype(np.int64)
     billing_phase = (signup_abs % 30).astype(np.int16)  # monthly billing on the signup day
@@ -212,6 +243,8 @@ def simulate_block(
 
     for d in range(n_days):
         day_us = start_us + d * DAY_US
+        if d == shock_day and kind == "delivery":
+            late_rate = shocked_late
         if d in cutoff_day:
             who = np.flatnonzero(alive & (pop.signup_us < day_us))
             state = CutoffState(
@@ -289,14 +322,17 @@ def simulate_block(
             buf.add("survey_csat", who[asked], t_csat[asked], score=csat[asked])
 
         # Support tickets: more likely after late deliveries and payment trouble; slow ones hurt.
+        support_crisis = kind == "support" and d >= shock_day
         p_ticket = np.minimum(
-            TICKET_BASE * np.exp(-TICKET_DAMAGE * (d_delivery + d_payment)), TICKET_MAX
+            TICKET_BASE * np.exp(-TICKET_DAMAGE * (d_delivery + d_payment))
+            * (SHOCK_TICKETS if support_crisis else 1.0), TICKET_MAX
         )
         who = np.flatnonzero(act & (u[2] < p_ticket))
         k = who.size
         if k:
             t = _times(rng, day_us, k)
-            hours = np.minimum(rng.lognormal(*TICKET_HOURS_LOG, k), 400.0)
+            hours = rng.lognormal(*TICKET_HOURS_LOG, k)
+            hours = np.minimum(hours * SHOCK_HOURS if support_crisis else hours, 400.0)
             slow = hours > 48
             shock = TICKET_SHOCK + SLOW_SHOCK * slow_factor(hours)
             d_support[who] += shock
@@ -346,6 +382,8 @@ def simulate_block(
             plans, share, rise = rise_day[d]
             hit = act & plans & (rng.random(n) < share * np.where(pop.annual, 0.35, 1.0))
             rel[hit] = rise * rng.uniform(0.8, 1.2, hit.sum())
+        if d == shock_day and kind == "price":
+            rel[act] = SHOCK_RISE * rng.uniform(0.8, 1.2, act.sum())
         single = np.flatnonzero(act & (rel == 0) & (u[6] < 1 / 700))
         size = rng.uniform(0.05, 0.15, single.size)
         rel[single] = np.where(u[6][single] < 0.65 / 700, size, -size)
