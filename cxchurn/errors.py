@@ -7,6 +7,9 @@ status codes; the CLI prints the message without a traceback.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 
 class CxChurnError(Exception):
     """Base class: a problem the user can fix, explained in the message."""
@@ -48,3 +51,9 @@ class RegistryUnavailableError(CxChurnError):
     """The MLflow tracking/registry store cannot be reached or used."""
 
     http_status = 503
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """" (did you mean 'x'?)" for the closest of ``choices`` to a mistyped name, else ""."""
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""

@@ -24,7 +24,6 @@ whitespace; timestamps are parsed as ISO 8601 (naive = UTC, offsets converted to
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -33,7 +32,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cxchurn.errors import DataContractError
+from cxchurn.errors import DataContractError, did_you_mean
 from features import schema
 from features.values import as_text, blank_mask, nullable_text, parse_numbers, parse_timestamps
 
@@ -110,8 +109,7 @@ def require_columns(columns: Sequence[str], table: str, source: str) -> None:
     for col in REQUIRED_COLUMNS[table]:
         if col in found:
             continue
-        close = difflib.get_close_matches(col, found, n=1, cutoff=0.6)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        hint = did_you_mean(col, found)
         raise DataContractError(
             f"{table} file '{source}' has no column '{col}' (found: {found_text}). "
             f"Rename the column that holds {_COLUMN_MEANING.get(col, col)} to '{col}'{hint}, "

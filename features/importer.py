@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from cxchurn.errors import DataContractError
+from cxchurn.errors import DataContractError, did_you_mean
 from features import contract, schema
 from features.load import LoadResult
 from features.mapping import NUMBER_COLUMNS, TIME_COLUMNS, VOCABULARY, Mapping, Source
@@ -190,13 +190,11 @@ def _keep(frame: pd.DataFrame, source: Source) -> np.ndarray:
 
 
 def _check_header(read: SourceRead, source: Source, extra: list[str]) -> None:
-    import difflib
 
     found = list(read.frame.columns)
     for column in source.source_columns() + extra:
         if column not in found:
-            close = difflib.get_close_matches(column, found, n=1, cutoff=0.6)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            hint = did_you_mean(column, found)
             raise DataContractError(
                 f"{source.table} source '{read.path.name}' ({source.key} in the mapping) has no "
                 f"column '{column}'{hint}; found: {', '.join(found)}. Fix the column name in "
