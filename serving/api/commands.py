@@ -134,8 +134,10 @@ def _score(model_name: str, out: Path, table: Path | None, customers: Path | Non
     plan = bs.model_plan(model)
     if table is not None:
         if plan is None:
-            raise ConfigError(f"model {model_name!r} was trained on an event log, not a table; "
-                              "score it with --customers FILE --events FILE")
+            raise ConfigError(f"model {model_name!r} carries no table type plan: it was trained "
+                              "on an event log (score it with --customers FILE --events FILE) "
+                              "or on a table before models stored their plan (retrain it with "
+                              "cxchurn train --table FILE)")
         from training.snapshot import read_table
 
         X, ids = bs.table_features(read_table(table), plan, table.name)
