@@ -14,7 +14,7 @@ same table load to the same frame.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -25,6 +25,8 @@ from cxchurn import paths
 from cxchurn.errors import DataContractError
 from features import contract
 from features.contract import ACTIONS, CUSTOMERS, EVENTS
+from features.normalize import fold_text_columns, merge_lines
+from features.schema import CUSTOMER_COLUMNS
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +54,17 @@ class LoadResult:
     n_quarantined: int
     quarantine_path: Path | None
     rejected: pd.DataFrame = field(repr=False)
+    # customers: column -> {folded level: the spellings merged into it}
+    merges: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
     def summary(self) -> str:
         """One line for logs and the CLI: counts and file names only, no customer data."""
         where = f" -> {self.quarantine_path}" if self.quarantine_path and self.n_quarantined else ""
+        folded = (f"; category spellings merged in {sorted(self.merges)}" if self.merges
+                  else "")
         return (
             f"{self.table} ({self.path.name}): read {self.n_read:,} = accepted "
-            f"{self.n_accepted:,} + quarantined {self.n_quarantined:,}{where}"
+            f"{self.n_accepted:,} + quarantined {self.n_quarantined:,}{where}{folded}"
         )
 
     def reasons(self) -> pd.Series:
@@ -213,7 +219,12 @@ def load_customers(
     raw = read_raw(path, CUSTOMERS)
     checked = contract.check_customers(raw, path.name, strict=strict,
                                        date_format=date_format)
-    return _finish(checked, path, quarantine_dir)
+    result = _finish(checked, path, quarantine_dir)
+    # Static attributes are categories: folded here as at the API (features.normalize).
+    frame, merges = fold_text_columns(result.frame, CUSTOMER_COLUMNS)
+    for line in merge_lines(merges):
+        log.info("customers: merged category spellings %s", line)
+    return replace(result, frame=frame, merges=merges)
 
 
 def load_events(

@@ -13,13 +13,16 @@ same wherever a category value is read (import, training, the online store, the 
    ``locale: tr`` both read 'ısparta' — within one setting they always agree).
 
 The rule works value by value (no table is needed to repeat it at serving time); the only
-setting is the locale, which the mapping states once.
+setting is the locale, which the mapping states once. A model stores it as ``fold_rule(locale)``
+(``"default"`` or ``"tr"``) in each categorical feature's schema entry, and serving folds posted
+values with ``fold_values`` under that rule before looking up the model's levels.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 
 import pandas as pd
 
@@ -34,6 +37,53 @@ def fold_category(text: str, locale: str | None = None) -> str:
     if locale == "tr" or not TURKISH_LETTERS.isdisjoint(value):
         value = value.translate(_TURKISH_UPPER)
     return value.lower()
+
+
+def fold_rule(locale: str | None) -> str:
+    """The rule's name as stored with a model: ``"default"`` or the locale (``"tr"``)."""
+    return locale or "default"
+
+
+def fold_values(values: Iterable[object], rule: str) -> list[object]:
+    """Fold the text cells of a list under a stored rule; other cells (None, numbers) stay."""
+    locale = None if rule == "default" else rule
+    return [fold_category(v, locale) if isinstance(v, str) else v
+            for v in values]
+
+
+def merge_lines(merges: dict[str, dict[str, list[str]]]) -> list[str]:
+    """One line per column whose spellings were merged: ``column: 'A', 'a' -> 'a'``."""
+    out = []
+    for column, groups in merges.items():
+        shown = "; ".join(f"{', '.join(map(repr, raws))} -> {level!r}"
+                          for level, raws in list(groups.items())[:4])
+        more = f" (+{len(groups) - 4} more)" if len(groups) > 4 else ""
+        out.append(f"{column}: {shown}{more}")
+    return out
+
+
+def fold_text_columns(frame: pd.DataFrame, skip: Iterable[str] = (), locale: str | None = None
+                      ) -> tuple[pd.DataFrame, dict[str, dict[str, list[str]]]]:
+    """Fold every text column of ``frame`` but ``skip``; return it and the merges per column.
+
+    Event mode's customers file: its extra columns are the static attributes the model uses
+    as categories, so they are folded when loaded, the same rule the API applies to posted
+    values.
+    """
+    out = frame.copy()
+    merges: dict[str, dict[str, list[str]]] = {}
+    skipped = set(skip)
+    for column in frame.columns:
+        col = frame[column]
+        if column in skipped or not (pd.api.types.is_object_dtype(col)
+                                     or pd.api.types.is_string_dtype(col)):
+            continue
+        if not col.dropna().map(lambda v: isinstance(v, str)).all():
+            continue
+        out[column], merged = normalise_categories(col, locale)
+        if merged:
+            merges[str(column)] = merged
+    return out, merges
 
 
 def normalise_categories(values: pd.Series, locale: str | None = None
@@ -55,4 +105,5 @@ def normalise_categories(values: pd.Series, locale: str | None = None
     return out, merges
 
 
-__all__ = ["TURKISH_LETTERS", "fold_category", "normalise_categories"]
+__all__ = ["TURKISH_LETTERS", "fold_category", "fold_rule", "fold_text_columns", "fold_values",
+           "merge_lines", "normalise_categories"]

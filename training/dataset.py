@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from cxchurn.errors import ConfigError, DataContractError
+from features.normalize import fold_rule
 from features.schema import CUSTOMER_ID, CUTOFF, LABEL
 
 log = logging.getLogger(__name__)
@@ -83,8 +84,9 @@ class Split:
 def load_examples(features_dir: str | Path) -> pd.DataFrame:
     """Read ``examples.parquet`` and attach the version of the feature spec it was built with.
 
-    Only ``spec_version`` (a short string) travels in ``df.attrs``, so that the fitted model
-    can record which spec it expects without a second argument everywhere. The spec itself
+    Only ``spec_version`` and ``category_fold`` (short strings) travel in ``df.attrs``, so
+    that the fitted model can record which spec and category folding rule it expects without
+    a second argument everywhere. The spec itself
     does not: pandas deep-copies ``attrs`` on every operation, and the whole spec there made
     a training run about a third slower. Read it with ``load_feature_spec`` where it is logged.
     """
@@ -98,6 +100,7 @@ def load_examples(features_dir: str | Path) -> pd.DataFrame:
     examples = pd.read_parquet(path)
     validate_examples(examples, source=str(path))
     examples.attrs["spec_version"] = spec_version_of(load_feature_spec(folder))
+    examples.attrs["category_fold"] = fold_rule(None)  # static attributes folded at load
     return examples
 
 

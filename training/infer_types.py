@@ -17,8 +17,10 @@ Rules, in order, for a column that is not the id or the label:
   with examples: declare it ``--numeric`` (the text becomes missing, counted) or
   ``--categorical``;
 * date: every non-missing value parses as an ISO date -> age in days at ``as_of``;
-* categorical: otherwise, if it has at most ``max_levels`` distinct values; levels that
-  differ only by case or surrounding spaces are merged into the most frequent spelling;
+* categorical: otherwise, if it has at most ``max_levels`` distinct values; every value is
+  folded with ``features.normalize.fold_category`` (Unicode NFC, trimmed, Turkish-aware lower
+  case), so 'BİREYSEL' and 'bireysel' are one level; the merged spellings are reported, and the
+  rule is stored with the model so the API folds posted values the same way;
 * dropped: constant columns, text whose values are all distinct, and text with more distinct
   values than ``max_levels`` (free text or another identifier), unless declared categorical;
   whole numbers that are all distinct and look like an identifier (a name such as
@@ -39,11 +41,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from cxchurn.errors import ConfigError, DataContractError
+from features.normalize import fold_category, fold_rule, normalise_categories
 
 KINDS = ("numeric", "categorical", "boolean", "date", "dropped")
 MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "?", "-"})
@@ -66,7 +70,7 @@ class ColumnPlan:
     n_missing: int = 0
     notes: tuple[str, ...] = ()
     true_value: str | None = None  # boolean: the spelling read as 1
-    merges: tuple[tuple[str, str], ...] = ()  # categorical: (variant, kept spelling)
+    merges: tuple[tuple[str, str], ...] = ()  # categorical: (spelling, folded level)
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,12 @@ class TypePlan:
     negatives: tuple[str, ...] = ()
     n_rows: int = 0
     notes: tuple[str, ...] = field(default_factory=tuple)
+    locale: str | None = None  # category folding: None = automatic, "tr" = always Turkish
+
+    @property
+    def fold(self) -> str:
+        """The category folding rule as stored with a model (``features.normalize``)."""
+        return fold_rule(self.locale)
 
     def of_kind(self, kind: str) -> list[str]:
         return [c.name for c in self.columns if c.kind == kind]
@@ -111,11 +121,28 @@ class TypePlan:
             "positive": self.positive, "negatives": list(self.negatives),
             "n_rows": self.n_rows, "notes": list(self.notes),
             "as_of": None if self.as_of is None else self.as_of.isoformat(),
+            "locale": self.locale,
             "columns": [{"name": c.name, "kind": c.kind, "reason": c.reason,
                          "n_missing": c.n_missing, "notes": list(c.notes),
                          "true_value": c.true_value, "merges": [list(m) for m in c.merges]}
                         for c in self.columns],
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TypePlan:
+        """The plan ``to_dict`` wrote (as stored with a model), to type new rows the same way."""
+        columns = tuple(
+            ColumnPlan(name=c["name"], kind=c["kind"], reason=c["reason"],
+                       n_missing=int(c.get("n_missing", 0)), notes=tuple(c.get("notes", ())),
+                       true_value=c.get("true_value"),
+                       merges=tuple((a, b) for a, b in c.get("merges", ())))
+            for c in data["columns"])
+        as_of = data.get("as_of")
+        return cls(columns=columns, id_column=data.get("id_column"),
+                   label_column=data["label_column"], positive=data["positive"],
+                   as_of=None if as_of is None else pd.Timestamp(as_of),
+                   negatives=tuple(data.get("negatives", ())), n_rows=int(data.get("n_rows", 0)),
+                   notes=tuple(data.get("notes", ())), locale=data.get("locale"))
 
 
 # ------------------------------------------------------------------------------ cells
@@ -165,28 +192,19 @@ def _dates(text: pd.Series, missing: np.ndarray) -> pd.Series | None:
     return parsed
 
 
-def _case_merges(text: pd.Series, missing: np.ndarray) -> tuple[tuple[str, str], ...]:
-    """Spellings that differ only by case, mapped to the most frequent one (ties: the first
-    spelling in the table)."""
-    present = text[~missing]
-    counts = present.value_counts()
-    first = {v: i for i, v in reversed(list(enumerate(present)))}
-    groups: dict[str, list[str]] = {}
-    for value in counts.index:
-        groups.setdefault(value.lower(), []).append(value)
-    merges: list[tuple[str, str]] = []
-    for variants in groups.values():
-        if len(variants) > 1:
-            keep = max(variants, key=lambda v: (counts[v], -first[v]))
-            merges.extend((v, keep) for v in variants if v != keep)
-    return tuple(sorted(merges))
+def _fold_merges(text: pd.Series, missing: np.ndarray, locale: str | None
+                 ) -> tuple[tuple[str, str], ...]:
+    """(spelling, folded level) for every spelling that shares its level with another one."""
+    _, merges = normalise_categories(text[~missing], locale)
+    return tuple(sorted((raw, level) for level, raws in merges.items() for raw in raws
+                        if raw != level))
 
 
 # ------------------------------------------------------------------------------ inference
 
 
 def infer_column(name: str, values: pd.Series, forced: str | None = None,
-                 max_levels: int = MAX_LEVELS) -> ColumnPlan:
+                 max_levels: int = MAX_LEVELS, locale: str | None = None) -> ColumnPlan:
     """Decide one column's type (``forced`` = the user's override)."""
     if forced is not None and forced not in KINDS:
         raise ConfigError(f"type of column {name!r} must be one of {KINDS}, got {forced!r}")
@@ -233,8 +251,8 @@ def infer_column(name: str, values: pd.Series, forced: str | None = None,
         if forced == "date":
             raise ConfigError(f"column {name!r} cannot be read as dates: expected ISO 8601 "
                               f"(2025-01-31) in every non-blank cell, e.g. got {levels[:3]}")
-    merges = _case_merges(text, missing)
-    n_levels = len(levels) - len(merges)
+    merges = _fold_merges(text, missing, locale)
+    n_levels = len({fold_category(v, locale) for v in levels})
     if forced is None and n_levels == len(text) - n_missing and n_levels >= 5:
         return ColumnPlan(name, "dropped", f"every value distinct ({n_levels}): an identifier? "
                           f"--id {name} uses it as the customer id, --categorical {name} "
@@ -243,7 +261,9 @@ def infer_column(name: str, values: pd.Series, forced: str | None = None,
         return ColumnPlan(name, "dropped", f"text with {n_levels} distinct values (free text "
                           f"or an identifier?); --categorical {name} keeps it", n_missing)
     if merges:
-        notes.append(f"merged case variants {[f'{a}->{b}' for a, b in merges][:4]}")
+        shown = [f"{a!r}->{b!r}" for a, b in merges]
+        notes.append(f"merged spellings of one level (case, spaces, Unicode): {shown[:4]}"
+                     f"{f' (+{len(shown) - 4} more)' if len(shown) > 4 else ''}")
     reason = f"{n_levels} levels" + ("" if forced is None else " (categorical on request)")
     return ColumnPlan(name, "categorical", reason, n_missing, tuple(notes), merges=merges)
 
@@ -320,6 +340,7 @@ def infer_types(
     as_of: str | pd.Timestamp | None = None,
     max_levels: int = MAX_LEVELS,
     negatives: Sequence[str] = (),
+    locale: str | None = None,
 ) -> TypePlan:
     """The type plan for ``raw`` (cells as text), with the user's overrides applied."""
     columns = [str(c) for c in raw.columns]
@@ -341,7 +362,7 @@ def infer_types(
         _check_ids(raw[id_column], id_column)
     pos = _label_positive(raw[label], label, positive, negatives)
     plans = tuple(
-        infer_column(c, raw[c], forced.get(c), max_levels)
+        infer_column(c, raw[c], forced.get(c), max_levels, locale)
         for c in columns if c not in (label, id_column)
     )
     stamp = None
@@ -353,7 +374,7 @@ def infer_types(
             stamp = max(stamps)
     return TypePlan(columns=plans, id_column=id_column, label_column=label, positive=pos,
                     as_of=stamp, n_rows=len(raw), negatives=tuple(v.strip() for v in negatives),
-                    notes=_duplicate_rows(raw))
+                    notes=_duplicate_rows(raw), locale=locale)
 
 
 def _check_ids(values: pd.Series, id_column: str) -> None:
@@ -396,7 +417,7 @@ def _parsed_dates(values: pd.Series) -> pd.Series:
 
 
 def apply_types(raw: pd.DataFrame, plan: TypePlan) -> pd.DataFrame:
-    """Feature frame: floats for numeric/boolean/date columns, text for categoricals.
+    """Feature frame: floats for numeric/boolean/date columns, folded text for categoricals.
 
     Works on any table with the plan's columns (a test file, rows posted for scoring), so the
     same plan types training and scoring rows alike. The label and id are not included.
@@ -420,10 +441,10 @@ def apply_types(raw: pd.DataFrame, plan: TypePlan) -> pd.DataFrame:
             parsed = _parsed_dates(raw[col.name])
             out[col.name] = (plan.as_of - parsed).dt.total_seconds() / 86400.0
         else:
-            mapping = dict(col.merges)
-            values = text.where(~missing, None).map(lambda v, m=mapping: m.get(v, v)
-                                                    if v is not None else None)
-            out[col.name] = values.astype("object")
+            out[col.name] = pd.Series(
+                [None if m else fold_category(v, plan.locale)
+                 for v, m in zip(text, missing, strict=True)],
+                index=raw.index, dtype="object")
     return pd.DataFrame(out, index=raw.index)
 
 

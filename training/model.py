@@ -30,6 +30,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.isotonic import IsotonicRegression
 
 from cxchurn.errors import ConfigError, FeatureMismatchError
+from features.normalize import fold_category
 from training.calibration import (
     NONE,
     apply_calibrator,
@@ -144,6 +145,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         self.categorical_features_ = categorical_columns(X, self.feature_names_)
         self.categories_ = learn_categories(X, self.categorical_features_)
         self.spec_version_ = str(self.spec_version or X.attrs.get("spec_version") or "unknown")
+        self.category_fold_ = _fold_rule(X.attrs.get("category_fold"), self.categories_)
         self.classes_ = np.array([0, 1])
         self.n_features_in_ = len(self.feature_names_)
 
@@ -214,6 +216,9 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         for f in self.feature_names_:
             if f in self.categories_:
                 schema[f] = {"type": "category", "categories": list(self.categories_[f])}
+                fold = getattr(self, "category_fold_", None)  # absent in older models
+                if fold:
+                    schema[f]["fold"] = fold
             else:
                 schema[f] = {"type": "float"}
         return schema
@@ -255,6 +260,20 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
     def predict(self, X: pd.DataFrame, threshold: float = 0.5) -> np.ndarray:
         """0/1 decision at ``threshold`` (retention lists rank by probability instead)."""
         return (self.predict_churn(X) >= threshold).astype(int)
+
+
+def _fold_rule(rule: object, categories: Mapping[str, Sequence[object]]) -> str | None:
+    """The category folding rule the training rows were written under, kept only if true.
+
+    Rows built before category values were folded (an old feature build) may hold 'Premium';
+    folding posted values to 'premium' would then miss the level, so such a model records no
+    rule and serving compares posted values as sent.
+    """
+    if not isinstance(rule, str):
+        return None
+    locale = None if rule == "default" else rule
+    levels = [str(v) for values in categories.values() for v in values]
+    return rule if all(fold_category(v, locale) == v for v in levels) else None
 
 
 def _labels(y: object) -> np.ndarray:

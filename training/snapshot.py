@@ -145,6 +145,7 @@ def _rows(raw: pd.DataFrame, plan: TypePlan, offset: int = 0) -> pd.DataFrame:
     frame.insert(0, CUSTOMER_ID, customer_ids(raw, plan, offset).to_numpy())
     frame[LABEL] = label_vector(raw, plan)
     frame.attrs["spec_version"] = plan_version(plan)
+    frame.attrs["category_fold"] = plan.fold
     return frame.reset_index(drop=True)
 
 
@@ -263,6 +264,8 @@ def train_snapshot(
     split = final_split(rows, test_rows, config.seed)
     train_valid = pd.concat([split.train, split.valid], ignore_index=True)
     model, chosen = _fit_final(split, features, grid, config.seed)
+    # The plan travels with the model: `cxchurn score --table` types new rows with it.
+    model.type_plan_ = plan.to_dict()
     report = evaluate_on_test(
         model, split.test, budget_share=config.budget_share, keys=(CUSTOMER_ID,),
         baselines=baseline_scores(train_valid[features], train_valid[LABEL].to_numpy(dtype=int),

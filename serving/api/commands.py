@@ -1,4 +1,5 @@
-"""CLI of the serving package: ``cxchurn serve`` and ``cxchurn online materialize``."""
+"""CLI of the serving package: ``cxchurn serve``, ``cxchurn score`` and ``cxchurn online
+materialize``."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ import typer
 from rich.console import Console
 
 from cxchurn import paths
-from cxchurn.errors import ConfigError
+from cxchurn.errors import ConfigError, CxChurnError
+from features.schema import CUSTOMER_ID
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SERVICE = "serving.api.service:ChurnService"
@@ -24,6 +26,7 @@ online_app = typer.Typer(no_args_is_help=True, help="The online feature store th
 def register_top_level(root: typer.Typer) -> None:
     """Attach ``cxchurn serve`` and the ``cxchurn online`` group."""
     root.command("serve")(serve_command)
+    root.command("score")(score_command)
     root.add_typer(online_app, name="online")
 
 
@@ -65,6 +68,96 @@ def serve_command(
     except KeyboardInterrupt:
         code = 0
     raise typer.Exit(code)
+
+
+def _load_model(name: str) -> object:
+    """The champion of registered model ``name`` (or a ``models:/`` / run URI as given)."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    from training.pyfunc import load_churn_model
+    from training.registry import champion_uri
+
+    mlflow.set_tracking_uri(paths.tracking_uri())
+    uri = name if ":/" in name else champion_uri(name)
+    try:
+        return load_churn_model(uri)
+    except (MlflowException, OSError) as err:
+        raise ConfigError(
+            f"--model {name!r}: no model at {uri} in {paths.tracking_uri()} ({err}); train one "
+            "first (cxchurn train --table FILE registers cxchurn-<file name>), or give the name "
+            "the training command printed ('registered: NAME vN')") from err
+
+
+def score_command(
+    model: Annotated[str, typer.Option(
+        help="Registered model name (its champion is used), or a models:/ URI.")],
+    out: Annotated[Path, typer.Option(help="Output file: .csv, .parquet or .xlsx.")],
+    table: Annotated[Path | None, typer.Option(
+        help="Customer table (one row per customer; .csv, .xlsx, .parquet) for a model trained "
+             "with --table.")] = None,
+    customers: Annotated[Path | None, typer.Option(
+        help="Customers file, with --events, for a model trained on an event log.")] = None,
+    events: Annotated[Path | None, typer.Option(help="Events file, with --customers.")] = None,
+    cutoff: Annotated[str | None, typer.Option(
+        help="Event log only: score as of this instant (UTC); default midnight after the "
+             "latest event.")] = None,
+    label: Annotated[str, typer.Option(
+        help="Event log only: who is still a customer: contractual or non_contractual.")
+    ] = "contractual",
+    specs: Annotated[Path | None, typer.Option(
+        help="Event log only: the feature spec file the model was trained with; default "
+             "built-in.")] = None,
+    top: Annotated[int, typer.Option(help="Drivers (reasons) per customer.")] = 3,
+) -> None:
+    """Score a new customer table or event log with a registered model: P(churn), risk band and
+    the top reasons per customer, written to CSV, Parquet or Excel."""
+    try:
+        _score(model, out, table, customers, events, cutoff, label, specs, top)
+    except CxChurnError as err:  # exit code 2 here too when the app is invoked directly
+        typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from err
+
+
+def _score(model_name: str, out: Path, table: Path | None, customers: Path | None,
+           events: Path | None, cutoff: str | None, label: str, specs: Path | None,
+           top: int) -> None:
+    from serving import batch_score as bs
+
+    if (table is None) == (customers is None and events is None) or (
+            table is None and (customers is None or events is None)):
+        raise ConfigError("give --table FILE (a customer table), or --customers FILE and "
+                          "--events FILE (an event log), not both")
+    bs.check_out_path(out)
+    console = Console(stderr=True)
+    model = _load_model(model_name)
+    plan = bs.model_plan(model)
+    if table is not None:
+        if plan is None:
+            raise ConfigError(f"model {model_name!r} carries no table type plan: it was trained "
+                              "on an event log (score it with --customers FILE --events FILE) "
+                              "or on a table before models stored their plan (retrain it with "
+                              "cxchurn train --table FILE)")
+        from training.snapshot import read_table
+
+        X, ids = bs.table_features(read_table(table), plan, table.name)
+        scores = bs.score_frame(model, X, ids, top)
+        console.print(f"scored {len(scores):,} rows of {table} with {model_name}")
+    else:
+        assert customers is not None and events is not None  # checked above
+        if plan is not None:
+            raise ConfigError(f"model {model_name!r} was trained on a customer table; score "
+                              "it with --table FILE")
+        from features.spec import load_specs
+
+        spec_set = load_specs(specs) if specs else None
+        rows, at = bs.event_features(model, customers, events, bs.as_utc(cutoff), spec_set,
+                                     label, out.parent / "quarantine")
+        scores = bs.score_frame(model, rows, rows[CUSTOMER_ID].tolist(), top)
+        console.print(f"scored {len(scores):,} customers eligible at {at.isoformat()} "
+                      f"with {model_name}")
+    written = bs.write_scores(scores, out)
+    console.print(f"risk bands: {bs.band_counts(scores)} -> {written}")
 
 
 @online_app.command("materialize")

@@ -4,8 +4,18 @@ Validation follows the model's own feature schema (``ChurnModel.feature_schema()
 spec list, so a model trained on a snapshot table with its own columns is checked the same way.
 Work is per column, not per row: a 1,000-row batch costs a few list scans and one
 ``np.array`` per feature. Checks: every feature present and nothing unknown; numbers are
-numbers (not text, not true/false) and finite (NaN and infinity are refused: send ``null`` for
-"no data"); categorical features are text or null. A category the model never saw is accepted
+numbers (not true/false) and finite (NaN and infinity are refused: send ``null`` for
+"no data"); categorical features are text or null.
+
+Numbers sent as text are read as the model's type, the way its training table was read:
+'619', ' 12.5 ', '-3', '1e3' are numbers. A decimal comma is read only where it cannot be a
+thousands separator: one comma, no dot, and not exactly three digits after it ('12,5' and
+'0,25' are 12.5 and 0.25; '1,234' is refused because it may mean 1234). Any other text in a
+numeric feature is a 422 naming the feature and the row.
+
+Categorical values are folded with the rule stored in the schema entry (``"fold"``, see
+``features.normalize``), as the training rows were, so 'BİREYSEL' finds the level 'bireysel'.
+A category the model never saw is accepted
 and scored as missing, which is how LightGBM treats unseen levels; ``unseen_levels`` names each
 such cell so the answer can warn the caller instead of scoring it silently.
 """
@@ -13,12 +23,14 @@ such cell so the answer can warn the caller instead of scoring it silently.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from cxchurn.errors import DataContractError, FeatureMismatchError
+from features.normalize import fold_values
 from features.schema import CUSTOMER_ID
 from training.explain import unseen_rows
 
@@ -43,7 +55,31 @@ def _mismatch(schema: Mapping[str, Any], missing: list[str], extra: list[str], w
     )
 
 
+_NUMBER_TEXT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,(\d{1,2}|\d{4,})$")
+
+
+def _number_from_text(name: str, text: str, row: int) -> float | None:
+    """A numeric string as a float (blank -> None); anything else a 422 naming the cell."""
+    value = text.strip()
+    if not value:
+        return None
+    if _NUMBER_TEXT.match(value):
+        return float(value)
+    if _DECIMAL_COMMA.match(value):
+        return float(value.replace(",", "."))
+    hint = ("; a comma followed by three digits may be a thousands separator: send "
+            "1234 or 1.234" if "," in value else "")
+    raise DataContractError(
+        f"feature '{name}' must be a number or null, got text {value[:40]!r} in row {row}"
+        f"{hint}; send a number (quoted or not) and null for no data"
+    )
+
+
 def _numeric(name: str, values: Sequence[Any]) -> np.ndarray:
+    if any(type(v) is str for v in values):
+        values = [_number_from_text(name, v, i) if type(v) is str else v
+                  for i, v in enumerate(values)]
     kinds = set(map(type, values))
     bad = kinds - {float, int, type(None)}
     if bad:
@@ -78,14 +114,22 @@ def _categorical(name: str, values: Sequence[Any]) -> np.ndarray:
     return np.array(values, dtype=object)
 
 
+def fold_column(spec: Mapping[str, Any], values: np.ndarray) -> np.ndarray:
+    """A categorical column folded under the model's stored rule (as sent if it has none)."""
+    rule = spec.get("fold")
+    if not rule:
+        return values
+    return np.array(fold_values(values, str(rule)), dtype=object)
+
+
 def typed_columns(schema: Mapping[str, Mapping[str, Any]],
                   columns: Mapping[str, Sequence[Any]]) -> dict[str, np.ndarray]:
     """Columns (name -> values) checked against the schema, as arrays the model scores."""
     out: dict[str, np.ndarray] = {}
     for name, spec in schema.items():
         values = columns[name]
-        out[name] = (_categorical(name, values) if spec.get("type") == "category"
-                     else _numeric(name, values))
+        out[name] = (fold_column(spec, _categorical(name, values))
+                     if spec.get("type") == "category" else _numeric(name, values))
     return out
 
 

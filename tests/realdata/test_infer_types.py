@@ -50,14 +50,14 @@ def test_yes_no_in_any_case_is_boolean_and_the_label_is_read_the_same_way():
     assert label_vector(raw, plan).tolist() == [1, 0, 0, 1, 0, 0]
 
 
-def test_case_variants_of_a_category_are_merged_and_reported():
+def test_case_variants_of_a_category_are_folded_to_one_level_and_reported():
     plan = infer_types(messy(), "Churn", "id")
     col = next(c for c in plan.columns if c.name == "plan")
     assert col.kind == "categorical"
-    assert dict(col.merges) == {"BASIC": "Basic", "basic": "Basic"}
-    assert "merged case variants" in plan.summary()
+    assert dict(col.merges) == {"BASIC": "basic", "Basic": "basic"}
+    assert "merged spellings of one level" in plan.summary()
     assert apply_types(messy(), plan)["plan"].tolist() == [
-        "Basic", "Basic", "Premium", "Basic", "Premium", "Plus"]
+        "basic", "basic", "premium", "basic", "premium", "plus"]
 
 
 def test_dates_become_ages_in_days_at_the_latest_date_and_constants_are_dropped():
