@@ -227,6 +227,18 @@ def load_customers(
     return replace(result, frame=frame, merges=merges)
 
 
+def _load_against_customers(
+    table: str, path: Path | str, customers: pd.DataFrame | LoadResult,
+    quarantine_dir: Path | None, strict: bool, date_format: str | None,
+) -> LoadResult:
+    """Read and check a table whose rows must name an ACCEPTED customer (events, actions)."""
+    path = Path(path)
+    check = contract.check_events if table == EVENTS else contract.check_actions
+    checked = check(read_raw(path, table), _customer_frame(customers), path.name, strict=strict,
+                    date_format=date_format)
+    return _finish(checked, path, quarantine_dir)
+
+
 def load_events(
     path: Path | str,
     customers: pd.DataFrame | LoadResult,
@@ -235,11 +247,7 @@ def load_events(
     date_format: str | None = None,
 ) -> LoadResult:
     """Load and validate events against the ACCEPTED customers (a frame or a LoadResult)."""
-    path = Path(path)
-    raw = read_raw(path, EVENTS)
-    checked = contract.check_events(raw, _customer_frame(customers), path.name, strict=strict,
-                                    date_format=date_format)
-    return _finish(checked, path, quarantine_dir)
+    return _load_against_customers(EVENTS, path, customers, quarantine_dir, strict, date_format)
 
 
 def load_actions(
@@ -250,11 +258,7 @@ def load_actions(
     date_format: str | None = None,
 ) -> LoadResult:
     """Load and validate retention actions against the ACCEPTED customers."""
-    path = Path(path)
-    raw = read_raw(path, ACTIONS)
-    checked = contract.check_actions(raw, _customer_frame(customers), path.name, strict=strict,
-                                     date_format=date_format)
-    return _finish(checked, path, quarantine_dir)
+    return _load_against_customers(ACTIONS, path, customers, quarantine_dir, strict, date_format)
 
 
 def load_tables(
