@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import mlflow
@@ -11,10 +12,11 @@ import pytest
 from mlflow import MlflowClient
 from typer.testing import CliRunner
 
-from cxchurn import paths
+from tests.api.trained_home import home_env
 from training.infer_types import apply_types, infer_types, label_vector
 from training.model import ChurnModel
 from training.pyfunc import log_churn_model
+from training.tracking import setup_tracking
 
 
 def crm(n: int = 400, seed: int = 5) -> pd.DataFrame:
@@ -29,10 +31,8 @@ def crm(n: int = 400, seed: int = 5) -> pd.DataFrame:
 
 
 @pytest.fixture
-def registered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+def registered(tmp_path: Path) -> Iterator[str]:
     """A small snapshot model registered as champion of 'cxchurn-crm' in a fresh home."""
-    monkeypatch.setenv("CXCHURN_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     raw = crm().astype(str)
     plan = infer_types(raw, "Churn", "cust")
     X = apply_types(raw, plan)
@@ -40,12 +40,16 @@ def registered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     model = ChurnModel(n_estimators=40, min_child_samples=10, calibration=None).fit(
         X, label_vector(raw, plan))
     model.type_plan_ = plan.to_dict()
-    mlflow.set_tracking_uri(paths.tracking_uri())
-    with mlflow.start_run():
-        info = log_churn_model(model, X, registered_model_name="cxchurn-crm")
-    MlflowClient().set_registered_model_alias("cxchurn-crm", "champion",
-                                              str(info.registered_model_version))
-    return "cxchurn-crm"
+    home = tmp_path / "home"
+    home.mkdir()
+    # A fresh store and experiment, and MLflow's globals put back after (other tests in this
+    # worker may have left an active experiment of another store behind).
+    with home_env(home):
+        with mlflow.start_run(experiment_id=setup_tracking("score-test", root=home)):
+            info = log_churn_model(model, X, registered_model_name="cxchurn-crm")
+        MlflowClient().set_registered_model_alias("cxchurn-crm", "champion",
+                                                  str(info.registered_model_version))
+        yield "cxchurn-crm"
 
 
 def invoke(*args: str):
