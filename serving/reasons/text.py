@@ -81,7 +81,8 @@ def _events(spec: FeatureSpec) -> set[str]:
 
 def _aggregate_text(spec: AggregateSpec, value: Any, lang: str, row: Row | None) -> str:
     if spec.aggregation in DECAYED:
-        facts = fact_clauses(feature_family(spec.name), sorted(_events(spec)), row or {}, lang)
+        facts = fact_clauses(feature_family(spec.name), sorted(_events(spec)),
+                             {} if row is None else row, lang)
         if spec.aggregation == "decayed_mean":  # a recent average is a plain number
             noun = (f"average {value_noun(spec)}" if lang == "en"
                     else f"ortalama {value_noun_tr(spec)}")
@@ -124,7 +125,7 @@ def _what(feature: str, value: Any, lang: str, row: Row | None) -> str:
         return _trend_text(spec, value, lang, row)
     if isinstance(spec, NpsCategorySpec):
         group = text("reason", "nps_group", lang).format(value=_value_text(value, lang))
-        last = own_fact(spec.inputs[0], (row or {}).get(spec.inputs[0]), lang)
+        last = own_fact(spec.inputs[0], None if row is None else row.get(spec.inputs[0]), lang)
         return f"{group}, {last}" if last else group
     own = own_fact(feature, value, lang)  # a static attribute with a fact of its own (tenure)
     if own is not None:

@@ -93,3 +93,12 @@ def test_values_are_translated_through_the_catalogue() -> None:
     assert "NPS grubu: kötüleyen, son NPS puanı 10 üzerinden 4" in reason(
         "nps_category", "detractor", "raises", "tr", ROW)
     assert "sözleşme türü: yıllık" in reason("contract", "annual", "lowers", "tr")
+
+
+def test_a_row_can_be_a_pandas_series() -> None:
+    import pandas as pd
+
+    row = pd.Series(ROW, dtype=object)
+    assert reason("late_delivery_damage", 4.0, "raises", "en", row) == \
+        reason("late_delivery_damage", 4.0, "raises", "en", ROW)
+    assert "4 out of 10" in reason("nps_category", "detractor", "raises", "en", row)
