@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -71,12 +71,31 @@ def explain_matrix(fast: FastModel, matrix: np.ndarray, columns: Mapping[str, An
         return np.zeros(0), float("nan"), []
     p = fast.predict_churn(matrix)
     values, base = fast.shap_values(matrix)
+    # each reason reads the customer's other feature values (raw facts behind a driver)
     drivers = [
         [{**d.to_dict(), "family": feature_family(d.feature),
-          "reason": reason(d.feature, d.value, d.direction, lang)} for d in row]
-        for row in top_drivers(values, fast.features, columns, int(top_k))
+          "reason": reason(d.feature, d.value, d.direction, lang, _RowView(columns, i))}
+         for d in row]
+        for i, row in enumerate(top_drivers(values, fast.features, columns, int(top_k)))
     ]
     return p, base, drivers
+
+
+class _RowView(Mapping[str, Any]):
+    """Row ``i`` of name -> values columns, read lazily (a reason reads a few features)."""
+
+    def __init__(self, columns: Mapping[str, Any], i: int) -> None:
+        self._columns, self._i = columns, i
+
+    def __getitem__(self, name: str) -> Any:
+        column = self._columns[name]
+        return column.iloc[self._i] if isinstance(column, pd.Series) else column[self._i]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._columns)
+
+    def __len__(self) -> int:
+        return len(self._columns)
 
 
 @dataclass(frozen=True)

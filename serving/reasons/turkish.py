@@ -2,11 +2,13 @@
 
 The English description is written in each feature spec; a Turkish one per feature would be
 a second hand-kept list that drifts when specs change. Instead the Turkish text is composed
-from what the spec declares (event types, aggregation, window, filter, channel, text signal,
-decay), so any new or tuned spec gets a Turkish description for free. Only the vocabulary
-(event types, value columns, channels, categorical values) is listed here (labels of customer
-attributes outside the specs are in the message catalogue, ``serving.messages``), and a test checks
-every event type and channel of ``features/schema.py`` has a word.
+from what the spec declares (event types, aggregation, window, filter, channel, text signal),
+so any new or tuned spec gets a Turkish description for free; a decayed feature reads as what
+it sums up ("son dönemdeki geç kalan teslimat yoğunluğu"), never as its half-life or shape.
+Only the vocabulary (event types, value columns, channels, categorical values) is listed here
+(labels of customer attributes outside the specs are in the message catalogue,
+``serving.messages``), and a test checks every event type and channel of
+``features/schema.py`` has a word.
 
 Turkish suffixes depend on the word they attach to, so the templates put variable words only
 in positions that need no suffix ("son 90 günde geç kalan teslimat sayısı").
@@ -135,18 +137,6 @@ def _window(spec: AggregateSpec) -> str:
     return f"son {spec.window_days} günde " if spec.window_days is not None else ""
 
 
-def _decay(spec: AggregateSpec) -> tuple[str, str]:
-    shape = []
-    if spec.cap is not None:
-        event = spec.event_types[0] if len(spec.event_types) == 1 else ""
-        unit = FILTER_NOUNS.get((event, spec.column or ""), ("", ""))[1]
-        shape.append(f"en fazla {_number(spec.cap)}{unit} ile sınırlı")
-    if spec.power is not None:
-        shape.append(f"üs {_number(spec.power)}")
-    shaped = f", {', '.join(shape)}" if shape else ""
-    return shaped, f"yarı ömür {_number(spec.half_life_days or 0)} gün"
-
-
 def _aggregate(spec: AggregateSpec) -> str:
     adjective, note = _condition(spec)
     noun = f"{adjective} {_event_noun(spec)}".strip()
@@ -169,16 +159,10 @@ def _aggregate(spec: AggregateSpec) -> str:
         word = {"sum": "toplam", "mean": "ortalama", "min": "en düşük", "max": "en yüksek"}[agg]
         scope = f" ({adjective} {_event_noun(spec)})" if adjective else ""
         return f"{window or 'şimdiye kadarki '}{word} {value}{scope}{note}"
-    shaped, half_life = _decay(spec)
+    # decayed: what the feature sums up, never how (the agent reads the raw facts instead)
     if agg == "decayed_mean":
-        return f"ortalama {value}{note}, yeni yanıtlar daha ağır basar ({half_life})"
-    parts = [note.strip(" ()")] if note else []
-    if spec.column:
-        event = spec.event_types[0] if len(spec.event_types) == 1 else ""
-        short = FILTER_NOUNS.get((event, spec.column), (value, ""))[0]
-        parts.append(f"{short} ile ağırlıklı{shaped}")
-    weighted = f" ({', '.join(parts)})" if parts else ""
-    return f"{noun}{weighted}, her biri eskidikçe daha az sayılır ({half_life})"
+        return f"son dönemdeki ortalama {value}{note}"
+    return f"son dönemdeki {noun}{note} yoğunluğu"
 
 
 def describe_tr(spec: FeatureSpec, by_name: Mapping[str, FeatureSpec]) -> str:
@@ -195,3 +179,14 @@ def describe_tr(spec: FeatureSpec, by_name: Mapping[str, FeatureSpec]) -> str:
 def value_tr(value: str) -> str:
     """A categorical value in Turkish where it is a known word, else unchanged."""
     return VALUES.get(value, value)
+
+
+def event_noun_tr(spec: AggregateSpec) -> str:
+    """What the spec counts, with its condition: "geç kalan teslimat"."""
+    adjective, note = _condition(spec)
+    return f"{adjective} {_event_noun(spec)}".strip() + note
+
+
+def value_noun_tr(spec: AggregateSpec) -> str:
+    """What the spec's value column measures: "NPS puanı", "sipariş tutarı"."""
+    return _value_noun(spec, spec.column) if spec.column else _event_noun(spec)

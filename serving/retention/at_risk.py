@@ -44,6 +44,8 @@ class AtRiskBook:
     mass: pd.DataFrame  # log-odds each driver family adds, rows as customers
     drivers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     version: str = ""
+    # feature values by customer_id: the raw facts a reason tells (serving.reasons)
+    facts: pd.DataFrame | None = None
 
     def segments(self) -> list[str]:
         return sorted(self.table[SEGMENT_COLUMN].dropna().astype(str).unique())
@@ -72,7 +74,8 @@ def build_book(features: pd.DataFrame, p_churn: np.ndarray, risk_band: Sequence[
     drivers = [[d.to_dict() for d in row] for row in top_drivers(
         shap, list(feature_names), features, shown_reasons, raising_only=True)]
     return AtRiskBook(table=table, drivers=dict(zip(ids, drivers, strict=True)),
-                      version=version, customers=customers, mass=mass)
+                      version=version, customers=customers, mass=mass,
+                      facts=features.set_index(ids.to_numpy()))
 
 
 @dataclass(frozen=True)
@@ -131,10 +134,20 @@ def short_reason(text: str) -> str:
     return head if sep else text.rstrip(".")
 
 
-def reason_texts(drivers: Sequence[Mapping[str, Any]], lang: str) -> list[str]:
-    """Plain-word reasons (``serving.reasons.text``, the scoring API's wording), kept short."""
+def reason_texts(drivers: Sequence[Mapping[str, Any]], lang: str,
+                 row: Mapping[str, Any] | None = None) -> list[str]:
+    """Plain-word reasons (``serving.reasons.text``, the scoring API's wording), kept short;
+    ``row`` is the customer's feature values, the raw facts the reasons tell."""
     return [short_reason(reason(str(d["feature"]), d.get("value"),
-                                str(d.get("direction", "raises")), lang)) for d in drivers]
+                                str(d.get("direction", "raises")), lang, row)) for d in drivers]
+
+
+def _facts_row(book: AtRiskBook, customer_id: str) -> Mapping[str, Any] | None:
+    facts = book.facts
+    if facts is None or customer_id not in facts.index:
+        return None
+    found = facts.loc[customer_id]
+    return found if isinstance(found, pd.Series) else found.iloc[0]
 
 
 def display_records(rows: pd.DataFrame, book: AtRiskBook, catalogue: Catalogue, lang: str
@@ -147,7 +160,8 @@ def display_records(rows: pd.DataFrame, book: AtRiskBook, catalogue: Catalogue, 
             **r,
             "action": action,
             "action_title": catalogue.get(action).title(lang) if action else None,
-            "reasons": reason_texts(book.drivers.get(r["customer_id"], []), lang),
+            "reasons": reason_texts(book.drivers.get(r["customer_id"], []), lang,
+                                    _facts_row(book, r["customer_id"])),
         })
     return out
 

@@ -63,8 +63,8 @@ def test_the_vocabulary_covers_every_event_type_and_channel() -> None:
     ("plan", "premium", ["Paket"]),
     ("segment", "family", ["müşteri segmenti", "aile"]),
     ("monthly_price", 30.0, ["Fiyat", "aylık fiyat"]),
-    ("tenure_days", 400.0, ["Müşteri olma süresi", "müşteri olunan gün sayısı"]),
-    ("nps_category", "detractor", ["= kötüleyen"]),
+    ("tenure_days", 400.0, ["Müşteri olma süresi", "400 gündür müşteri"]),
+    ("nps_category", "detractor", ["NPS grubu: kötüleyen"]),
 ])
 def test_static_attributes_and_categories_read_in_turkish(feature: str, value: object,
                                                           words: list[str]) -> None:
