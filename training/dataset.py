@@ -169,9 +169,11 @@ def applicable_features(
             dropped[name] = f"constant ({value!r})" if len(column) else "no rows"
     if not dropped:
         return kept, dropped, ""
-    reads = _event_types_read(specs)
-    present = sorted({t for f in kept for t in reads.get(f, ())})
-    lacking = sorted({t for f in dropped for t in reads.get(f, ())} - set(present))
+    # Only features that read one event type say whether the data holds it: an "any activity"
+    # feature applies when orders alone are there, and must not make sessions look present.
+    single = {f: types for f, types in _event_types_read(specs).items() if len(types) == 1}
+    present = sorted({t for f in kept for t in single.get(f, ())})
+    lacking = sorted({t for f in dropped for t in single.get(f, ())} - set(present))
     note = (f"{len(kept)} of {len(features)} features apply; {len(dropped)} are constant or "
             f"all missing and left out")
     if lacking:

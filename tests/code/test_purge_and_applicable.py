@@ -69,6 +69,17 @@ def test_applicable_features_name_what_the_data_lacks() -> None:
     assert len(kept_all) == 5 and not none
 
 
+def test_a_feature_over_every_activity_does_not_make_sessions_look_present() -> None:
+    frame = pd.DataFrame({
+        "orders_total": [1.0, 2.0, 0.0],
+        "active_events_30d": [3.0, 1.0, 0.0],  # reads orders, sessions, e-mail opens ...
+        "sessions_30d": [0.0, 0.0, 0.0],
+    })
+    _, dropped, note = applicable_features(frame, list(frame.columns), DEFAULT_SPECS)
+    assert dropped == {"sessions_30d": "constant (0.0)"}
+    assert note.startswith("your events hold order only (no session)")
+
+
 @pytest.mark.slow
 def test_training_drops_constant_features_and_records_them(tmp_path: Path) -> None:
     from tests.conftest import make_toy_examples
