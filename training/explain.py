@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from cxchurn.errors import FeatureMismatchError
+from features.normalize import fold_values
 from training.model import ChurnModel
 
 
@@ -80,7 +81,12 @@ class FastModel:
         self.booster = model.booster_
         self.iteration = int(model.best_iteration_)
         self.codes = _codes(model)
-        self.calibrator = getattr(model, "calibrator_", None)
+        # The rule category levels were folded by in training (None in older models): stored
+        # rows (online store, a scored file) and posted rows are folded by it the same way.
+        self.fold: str | None = getattr(model, "category_fold_", None)
+
+    def _categories(self, col: Any) -> Any:
+        return fold_values(col, self.fold) if self.fold else col
 
     def unseen_levels(self, columns: Mapping[str, Any]) -> dict[str, int]:
         """Per categorical feature, how many values the model never saw (scored as missing).
@@ -90,7 +96,7 @@ class FastModel:
         """
         out: dict[str, int] = {}
         for name, codes in self.codes.items():
-            n = len(unseen_rows(columns[name], codes))
+            n = len(unseen_rows(self._categories(columns[name]), codes))
             if n:
                 out[name] = n
         return out
@@ -103,7 +109,7 @@ class FastModel:
             col = columns[name]
             codes = self.codes.get(name)
             if codes is not None:
-                out[:, j] = _category_column(col, codes)
+                out[:, j] = _category_column(self._categories(col), codes)
             elif isinstance(col, pd.Series):
                 out[:, j] = col.to_numpy(dtype=np.float64, na_value=np.nan)
             else:

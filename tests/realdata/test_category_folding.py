@@ -61,6 +61,16 @@ def test_the_model_stores_the_rule_and_the_api_folds_posted_values_the_same_way(
     assert fast.predict_churn(fast.matrix(corporate))[0] < p[0]
 
 
+def test_stored_rows_are_folded_like_posted_ones() -> None:
+    """An online store written from a table as given (``online materialize --table``)."""
+    model, _ = fitted(crm())
+    fast = FastModel(model)
+    stored = pd.DataFrame({"segment": ["BİREYSEL", "bireysel", "KURUMSAL"], "calls": 2.0})
+    p = fast.predict_churn(fast.matrix(stored))
+    assert p[0] == p[1] and p[2] < p[0]
+    assert fast.unseen_levels(stored) == {}
+
+
 def test_a_model_whose_levels_were_never_folded_records_no_rule() -> None:
     X = pd.DataFrame({"segment": ["Premium", "Basic"] * 50, "calls": np.arange(100.0)})
     X.attrs["category_fold"] = "default"
