@@ -9,7 +9,7 @@ declared numeric) is counted in the plan's summary so the user can check and ove
 
 Rules, in order, for a column that is not the id or the label:
 
-* missing: a blank or whitespace-only cell, or one of ``MISSING_TOKENS`` (counted);
+* missing: a blank or whitespace-only cell, or one of ``table_checks.MISSING_TOKENS`` (counted);
 * boolean: the non-missing values, case-insensitively, are one known pair (yes/no,
   true/false, y/n, t/f, 1/0) -> 1.0 / 0.0;
 * numeric: every non-missing value parses as a number -> float;
@@ -39,7 +39,7 @@ silent "everything else stayed" turned a third status into non-churners.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,16 +48,18 @@ import pandas as pd
 
 from cxchurn.errors import ConfigError, DataContractError
 from features.normalize import fold_category, fold_rule, normalise_categories
+from training.table_checks import (
+    boolean_pair,
+    check_ids,
+    clean_text,
+    duplicate_rows,
+    identifier_like,
+    label_positive,
+)
 
 KINDS = ("numeric", "categorical", "boolean", "date", "dropped")
-MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "?", "-"})
-BOOLEAN_PAIRS = (("yes", "no"), ("true", "false"), ("y", "n"), ("t", "f"), ("1", "0"),
-                 ("1.0", "0.0"))
 MAX_LEVELS = 100
 _MOSTLY_NUMERIC = 0.9
-_ID_NAME = re.compile(r"(id|number|num|no|nr|nummer|code|key|index)$", re.IGNORECASE)
-_INTEGER = re.compile(r"^[+-]?\d+$")
-_MIN_ID_ROWS = 20
 
 
 @dataclass(frozen=True)
@@ -148,15 +150,6 @@ class TypePlan:
 # ------------------------------------------------------------------------------ cells
 
 
-def clean_text(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """Stripped text and a missing mask (blank, whitespace-only or a missing token)."""
-    text = values.astype("object").where(values.notna(), None)
-    text = pd.Series([None if v is None else str(v).strip() for v in text], index=values.index,
-                     dtype="object")
-    missing = np.array([v is None or v.lower() in MISSING_TOKENS for v in text], dtype=bool)
-    return text, missing
-
-
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
@@ -172,14 +165,6 @@ def _numbers(text: pd.Series, missing: np.ndarray) -> tuple[np.ndarray, np.ndarr
         else:
             bad[i] = True
     return out, bad
-
-
-def _boolean_pair(levels: Iterable[str]) -> tuple[str, str] | None:
-    lower = {v.lower() for v in levels}
-    for true, false in BOOLEAN_PAIRS:
-        if lower and lower <= {true, false}:
-            return true, false
-    return None
 
 
 def _dates(text: pd.Series, missing: np.ndarray) -> pd.Series | None:
@@ -217,7 +202,7 @@ def infer_column(name: str, values: pd.Series, forced: str | None = None,
         return ColumnPlan(name, "dropped", "dropped on request", n_missing)
     if forced is None and len(levels) <= 1:
         return ColumnPlan(name, "dropped", "constant: carries no information", n_missing)
-    pair = _boolean_pair(levels)
+    pair = boolean_pair(levels)
     if forced in (None, "boolean") and pair is not None:
         return ColumnPlan(name, "boolean", f"values {pair[0]}/{pair[1]} (any case) -> 1/0",
                           n_missing, tuple(notes), true_value=pair[0])
@@ -226,7 +211,7 @@ def infer_column(name: str, values: pd.Series, forced: str | None = None,
                           "are not one yes/no, true/false, y/n, t/f or 1/0 pair")
     _, bad = _numbers(text, missing)
     n_bad = int(bad.sum())
-    if forced is None and n_bad == 0 and _identifier_like(name, text, missing):
+    if forced is None and n_bad == 0 and identifier_like(name, text, missing):
         return ColumnPlan(name, "dropped", f"every value a distinct whole number: an "
                           f"identifier (row or customer number)? --id {name} uses it as the "
                           f"customer id, --numeric {name} keeps it as a feature", n_missing)
@@ -268,64 +253,6 @@ def infer_column(name: str, values: pd.Series, forced: str | None = None,
     return ColumnPlan(name, "categorical", reason, n_missing, tuple(notes), merges=merges)
 
 
-def _identifier_like(name: str, text: pd.Series, missing: np.ndarray) -> bool:
-    """All filled, all distinct whole numbers that look like ids (name, a run, or many rows)."""
-    n = len(text)
-    if n < _MIN_ID_ROWS or missing.any() or not text.map(lambda v: bool(_INTEGER.match(v))).all():
-        return False
-    numbers = text.astype("int64")
-    if numbers.nunique() != n:
-        return False
-    consecutive = int(numbers.max()) - int(numbers.min()) + 1 == n
-    return bool(_ID_NAME.search(name.replace("_", ""))) or consecutive or n >= 1000
-
-
-def _label_positive(values: pd.Series, name: str, positive: str | None,
-                    negatives: Sequence[str] = ()) -> str:
-    text, missing = clean_text(values)
-    if missing.any():
-        rows = (np.flatnonzero(missing)[:5] + 1).tolist()
-        raise DataContractError(
-            f"label column {name!r} is blank in {int(missing.sum())} row(s) (data rows {rows}"
-            "...); every row needs a churn value: fill them in or remove those rows"
-        )
-    levels = sorted(set(text))
-    if negatives and positive is None:
-        raise ConfigError("--negative needs --positive VALUE: the label value that means churn")
-    if positive is not None:
-        matches = [v for v in levels if v.lower() == positive.strip().lower()]
-        if not matches:
-            raise ConfigError(f"--positive {positive!r} is not a value of label column "
-                              f"{name!r}; its values are {levels[:10]}")
-        _check_negatives(text, name, positive.strip(), negatives)
-        return positive.strip()
-    pair = _boolean_pair(levels)
-    if pair is None or len(levels) < 2:
-        raise ConfigError(f"cannot tell which value of label column {name!r} means churn: "
-                          f"values {levels[:10]}; pass --positive VALUE")
-    return pair[0]
-
-
-def _check_negatives(text: pd.Series, name: str, positive: str, negatives: Sequence[str]
-                     ) -> None:
-    """Every label value other than ``positive`` must be named, unless there is just one."""
-    counts = text.str.lower().value_counts()
-    named = {v.strip().lower() for v in negatives}
-    absent = sorted(v for v in named if v not in counts.index)
-    if absent:
-        raise ConfigError(f"--negative {absent} is not a value of label column {name!r}; its "
-                          f"values are {sorted(counts.index)[:10]}")
-    others = counts.drop(positive.lower())
-    unnamed = others[~others.index.isin(named)]
-    if (named and len(unnamed)) or (not named and len(others) > 1):
-        listed = ", ".join(f"{v!r} ({n:,} rows)" for v, n in unnamed.items())
-        raise ConfigError(
-            f"label column {name!r} holds value(s) other than --positive {positive!r}: "
-            f"{listed}; say which of them mean 'stayed' with --negative VALUE (repeatable, "
-            f"e.g. {' '.join(f'--negative {v}' for v in unnamed.index[:3])}), or fix or remove "
-            "those rows: they are never counted as non-churners silently")
-
-
 def infer_types(
     raw: pd.DataFrame,
     label: str,
@@ -359,8 +286,8 @@ def infer_types(
                 raise ConfigError(f"column {n!r} is given two types: {forced[n]} and {kind}")
             forced[n] = kind
     if id_column is not None:
-        _check_ids(raw[id_column], id_column)
-    pos = _label_positive(raw[label], label, positive, negatives)
+        check_ids(raw[id_column], id_column)
+    pos = label_positive(raw[label], label, positive, negatives)
     plans = tuple(
         infer_column(c, raw[c], forced.get(c), max_levels, locale)
         for c in columns if c not in (label, id_column)
@@ -374,34 +301,7 @@ def infer_types(
             stamp = max(stamps)
     return TypePlan(columns=plans, id_column=id_column, label_column=label, positive=pos,
                     as_of=stamp, n_rows=len(raw), negatives=tuple(v.strip() for v in negatives),
-                    notes=_duplicate_rows(raw), locale=locale)
-
-
-def _check_ids(values: pd.Series, id_column: str) -> None:
-    """An explicit id column must be filled and unique; the error names rows, not ids."""
-    ids, missing = clean_text(values)
-    dup = ids.duplicated(keep=False).to_numpy(dtype=bool) & ~missing
-    n_dup = int((ids[~missing].duplicated()).sum())
-    if not (missing.any() or n_dup):
-        return
-    rows = (np.flatnonzero(dup | missing)[:6] + 1).tolist()
-    raise DataContractError(
-        f"id column {id_column!r} must be filled and unique: {int(missing.sum())} blank, "
-        f"{n_dup} duplicate(s) (data rows {rows}...); one row per customer: remove the "
-        "duplicate or blank rows (e.g. keep each customer's latest row), pick another --id, "
-        "or omit --id to use row numbers"
-    )
-
-
-def _duplicate_rows(raw: pd.DataFrame) -> tuple[str, ...]:
-    """A note when whole rows repeat: they count twice and can sit on both sides of a split."""
-    dup = raw.duplicated(keep="first").to_numpy(dtype=bool)
-    if not dup.any():
-        return ()
-    rows = (np.flatnonzero(dup)[:6] + 1).tolist()
-    return (f"note: {int(dup.sum())} row(s) repeat an earlier row exactly (data rows {rows}...):"
-            " they count twice in training and can land on both sides of a cross-validation "
-            "split; remove them if they are the same customer",)
+                    notes=duplicate_rows(raw), locale=locale)
 
 
 def _utc(ts: pd.Timestamp) -> pd.Timestamp:
