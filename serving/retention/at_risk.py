@@ -20,6 +20,7 @@ import pandas as pd
 from cxchurn.errors import ConfigError
 from serving.messages import MESSAGES
 from serving.reasons.text import reason
+from serving.reasons.turkish import value_tr
 from serving.retention.catalogue import Catalogue
 from serving.retention.policy import PolicyConfig, family_mass, plan_actions
 from serving.retention.value import ValueConfig, customer_value
@@ -167,10 +168,13 @@ def display_records(rows: pd.DataFrame, book: AtRiskBook, catalogue: Catalogue, 
 
 
 def export_frame(records: Sequence[Mapping[str, Any]], lang: str) -> pd.DataFrame:
-    """The visible rows with translated headers, for CSV and Excel."""
+    """The visible rows with translated headers, risk bands and known segment names."""
+    bands = MESSAGES["band"]
     frame = pd.DataFrame([{
-        "rank": r["rank"], "customer_id": r["customer_id"], "segment": r["segment"],
-        "p_churn": round(float(r["p_churn"]), 4), "risk_band": r["risk_band"],
+        "rank": r["rank"], "customer_id": r["customer_id"],
+        "segment": value_tr(r["segment"]) if lang == "tr" and r["segment"] else r["segment"],
+        "p_churn": round(float(r["p_churn"]), 4),
+        "risk_band": bands.get(r["risk_band"], {}).get(lang, r["risk_band"]),
         "value": round(float(r["value"]), 2), "reasons": " | ".join(r["reasons"]),
         "action": r["action_title"] or "",
         "status": STATUS_LABELS.get(r["status"], {}).get(lang, r["status"]),

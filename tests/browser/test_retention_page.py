@@ -78,7 +78,7 @@ def check_exports(page: Any, url: str, tmp_path: Path) -> None:
     csv_download.value.save_as(path)
     rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
     assert [r["Müşteri"] for r in rows] == visible
-    assert {r["Segment"] for r in rows} == {"consumer"}
+    assert {r["Segment"] for r in rows} == {"bireysel"}  # the consumer segment, in Turkish
     with page.expect_download() as xlsx_download:
         page.click("#export-xlsx")
     book = tmp_path / "export.xlsx"

@@ -106,6 +106,9 @@ def test_exports_hold_the_rows_of_the_list(client: TestClient) -> None:
     assert csv.status_code == 200 and "attachment" in csv.headers["content-disposition"]
     frame = pd.read_csv(io.StringIO(csv.content.decode("utf-8-sig")))
     assert list(frame["Müşteri"]) == [r["customer_id"] for r in listed]
+    # Turkish throughout: the band and the known segment names, not only the headers
+    assert set(frame["Risk grubu"]) == {"orta"}
+    assert not set(frame["Segment"]) & {"family", "business", "consumer"}
     xlsx = client.get("/retention/export.xlsx", params=params)
     sheet = pd.read_excel(io.BytesIO(xlsx.content))
     assert list(sheet["Müşteri"]) == [r["customer_id"] for r in listed]
