@@ -96,7 +96,8 @@ def refit_final(examples: pd.DataFrame, selected: TrainResult, config: TrainConf
         reference={BEFORE_REFIT: selected.metrics[MAIN_MODEL]}, uncalibrated=False,
         segment_columns=config.segment_columns, budget_share=config.budget_share,
         plots_dir=out / "plots" if config.write_plots else None,
-        leakage=selected.leakage, bootstrap_seed=config.seed,
+        leakage=selected.leakage, n_bootstrap=config.bootstrap_resamples,
+        bootstrap_seed=config.seed,
     )
     # The run record says which cutoffs the final model learned from (evaluate warns on them).
     refit_split = Split(train=rows, valid=split.valid, test=split.test, train_cutoffs=cutoffs,
@@ -113,7 +114,10 @@ def train_event_log(examples: pd.DataFrame, specs: object, config: TrainConfig,
                     out_dir: str | Path, refit: bool = True) -> TrainResult:
     """Select on the purged cutoffs (early stopping, leakage guard), then maybe refit."""
     selection = selection_examples(examples, config.horizon_days)
-    config_sel = dataclasses.replace(config, write_plots=config.write_plots and not refit)
+    # The selection run's test figures are kept only as 'before refit' metrics, so neither its
+    # plots nor its bootstrap intervals are worth computing when a refit follows.
+    config_sel = dataclasses.replace(config, write_plots=config.write_plots and not refit,
+                                     bootstrap_resamples=0 if refit else config.bootstrap_resamples)
     selected = train_churn_model(selection, specs, config_sel, out_dir)
     if not refit:
         return selected

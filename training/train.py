@@ -20,6 +20,7 @@ import pandas as pd
 from cxchurn.errors import ConfigError, DataContractError
 from features.schema import CUSTOMER_ID, CUTOFF, LABEL
 from training.baselines import event_log_baselines
+from training.bootstrap import DEFAULT_RESAMPLES
 from training.dataset import (
     Split,
     applicable_features,
@@ -62,6 +63,8 @@ class TrainConfig:
     min_child_samples: int = 100
     colsample_bytree: float = 0.5
     write_plots: bool = True
+    # Paired resamples of the test fold behind every interval (0: no intervals).
+    bootstrap_resamples: int = DEFAULT_RESAMPLES
 
     def model_params(self) -> dict[str, Any]:
         return {
@@ -236,7 +239,7 @@ def train_churn_model(
         truth=_truth_scores(split.test, truth) if truth is not None else None,
         segment_columns=config.segment_columns, budget_share=config.budget_share,
         plots_dir=out / "plots" if config.write_plots else None,
-        leakage=leakage, bootstrap_seed=config.seed,
+        leakage=leakage, n_bootstrap=config.bootstrap_resamples, bootstrap_seed=config.seed,
     )
     if not report.beats_baselines:
         log.warning("the LightGBM model does NOT beat every baseline on the test fold: %s",

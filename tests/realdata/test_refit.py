@@ -66,5 +66,7 @@ def test_the_final_model_learns_on_all_labelled_cutoffs_and_never_on_the_test_fo
     assert set(result.report.test_frame[CUTOFF]) == {MONTHS[-1]}
     assert {"lightgbm", BEFORE_REFIT, "logistic", "recency_rule"} <= set(result.metrics)
     assert result.metrics["lightgbm"]["roc_auc"] > result.metrics["recency_rule"]["roc_auc"]
+    # the final model's figures carry their intervals (the selection run's are not needed)
+    assert {"roc_auc", "roc_auc_diff_vs_logistic"} <= set(result.report.intervals)
     written = pd.read_parquet(tmp_path / "test_predictions.parquet")
     assert np.allclose(written["p_churn"], result.report.test_frame["p_churn"])
