@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+pytest_plugins = ["tests.postgres"]  # the PostgreSQL server fixtures
+
 TOY_CUTOFFS = pd.date_range("2025-01-01", periods=5, freq="MS", tz="UTC").as_unit("us")
 
 
@@ -177,3 +179,4 @@ def default_training_examples(default_world: object, tmp_path_factory: pytest.Te
         )
         write_outputs(features, labels, DEFAULT_SPECS, out, labels_cfg)
     return load_examples(out)
+

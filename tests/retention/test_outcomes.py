@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -85,44 +79,6 @@ def test_an_unusable_url_says_what_to_set() -> None:
     with pytest.raises(ConfigError, match="CXCHURN_OUTCOMES_URL") as err:
         OutcomeStore("postgresql+psycopg://u:secret@127.0.0.1:1/none")
     assert "secret" not in str(err.value)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture()
-def postgres_url() -> Iterator[str]:
-    """A throwaway PostgreSQL server (initdb + pg_ctl), or the one in CXCHURN_TEST_PG_URL."""
-    if os.environ.get("CXCHURN_TEST_PG_URL"):
-        yield os.environ["CXCHURN_TEST_PG_URL"]
-        return
-    initdb = shutil.which("initdb")
-    if initdb is None:
-        pytest.skip("PostgreSQL (initdb) not installed; set CXCHURN_TEST_PG_URL to test it")
-    as_user: list[str] = []
-    if os.geteuid() == 0:  # postgres refuses to run as root
-        if shutil.which("runuser") is None:
-            pytest.skip("running as root without runuser: cannot start PostgreSQL")
-        as_user = ["runuser", "-u", "postgres", "--"]
-    # Not pytest's tmp_path: its parents are private to root, and postgres must reach it.
-    folder = Path(tempfile.mkdtemp(prefix="cxchurn-pg-"))
-    folder.chmod(0o777)
-    data, port = folder / "pg", _free_port()
-    subprocess.run([*as_user, initdb, "-D", str(data), "-U", "cx", "--auth=trust", "-E", "UTF8"],
-                   check=True, capture_output=True)
-    pg_ctl = str(Path(initdb).with_name("pg_ctl"))
-    opts = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1"
-    subprocess.run([*as_user, pg_ctl, "-D", str(data), "-o", opts, "-w", "start",
-                    "-l", str(folder / "pg.log")], check=True, capture_output=True)
-    try:
-        yield f"postgresql+psycopg://cx@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run([*as_user, pg_ctl, "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True)
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_postgresql_store_when_a_url_is_given(postgres_url: str) -> None:
