@@ -26,12 +26,11 @@ from cxchurn.errors import DataContractError
 from features import contract
 from features.contract import ACTIONS, CUSTOMERS, EVENTS
 from features.normalize import fold_text_columns, merge_lines
+from features.readers import PARQUET_SUFFIXES, file_kind
 from features.schema import CUSTOMER_COLUMNS
 
 log = logging.getLogger(__name__)
 
-CSV_SUFFIXES = (".csv", ".csv.gz")
-PARQUET_SUFFIXES = (".parquet", ".pq")
 
 # Contract columns read as text from CSV (extra customer columns are type-inferred).
 _TEXT_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -99,16 +98,17 @@ class Tables:
 
 
 def _format(path: Path, table: str) -> str:
-    name = path.name.lower()
-    if name.endswith(CSV_SUFFIXES):
-        return "csv"
-    if name.endswith(PARQUET_SUFFIXES):
-        return "parquet"
-    raise DataContractError(
-        f"{table} file '{path}' has an unsupported suffix; expected one of "
-        f"{', '.join(CSV_SUFFIXES + PARQUET_SUFFIXES)}. Rename the file or convert it "
-        "to CSV or Parquet."
-    )
+    """CSV or Parquet by suffix (the one suffix rule is ``readers.file_kind``)."""
+    try:
+        kind = file_kind(path)
+    except DataContractError as err:
+        raise DataContractError(f"{table} file: {err}") from None
+    if kind == "excel" or not path.name.lower().endswith((".csv", ".csv.gz", *PARQUET_SUFFIXES)):
+        raise DataContractError(
+            f"{table} file '{path}' is not a comma-separated CSV or Parquet file, which is "
+            "what the contract loader reads. Run `cxchurn import` on it (reads Excel, tabs, "
+            "semicolons, cp1254, decimal commas), or save it as CSV.")
+    return kind
 
 
 def _unreadable(path: Path, table: str, fmt: str, err: Exception) -> DataContractError:

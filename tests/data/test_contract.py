@@ -90,8 +90,14 @@ def test_missing_file_names_the_file(tmp_path: Path) -> None:
 
 
 def test_unknown_suffix_lists_supported_formats(tmp_path: Path) -> None:
+    path = write(tmp_path / "customers.json", CUSTOMERS_CSV)
+    with pytest.raises(DataContractError, match=r"customers\.json.*unsupported suffix.*\.csv"):
+        load_customers(path)
+
+
+def test_an_excel_file_is_pointed_at_the_importer(tmp_path: Path) -> None:
     path = write(tmp_path / "customers.xlsx", CUSTOMERS_CSV)
-    with pytest.raises(DataContractError, match=r"unsupported suffix.*\.csv, \.csv\.gz, \.parquet"):
+    with pytest.raises(DataContractError, match=r"customers\.xlsx.*cxchurn import"):
         load_customers(path)
 
 
