@@ -33,6 +33,7 @@ RULE_KEYS: Final = ("id", "kind", "params", "due_hours", "severity")
 ID_PATTERN: Final = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 NPS_EVENT: Final = "survey_nps"
 COMPLAINT_EVENT: Final = "complaint"
+EPSILON: Final = 1e-9
 
 
 @dataclass(frozen=True)
@@ -222,7 +223,9 @@ def _fires(rule: Rule, change: ScoreChange) -> dict[str, str] | None:
             return _why(key, band=change.new_band, old=change.old_score, new=change.new_score)
         return None
     if rule.kind == "risk_rise":
-        if change.old_score is not None and change.rise > p["by"]:
+        # "more than": a rise of exactly ``by`` (0.05 -> 0.20 is 0.15000000000000002 in
+        # floating point) does not fire
+        if change.old_score is not None and change.rise > p["by"] + EPSILON:
             return _why("why_risk_rise", old=change.old_score, new=change.new_score,
                         rise=f"{change.rise * 100:.0f}")
         return None

@@ -164,6 +164,11 @@ def _stored(row: Any) -> StoredAlert:
     return StoredAlert(**data)
 
 
+def _cause(err: Exception) -> str:
+    """The driver's own words, without the SQL statement and its parameters (customer ids)."""
+    return str(getattr(err, "orig", None) or type(err).__name__).split("\n")[0][:200]
+
+
 def _open_key(rule_id: str, customer_id: str) -> str:
     return f"{rule_id}|{customer_id}"[:200]
 
@@ -177,7 +182,7 @@ class AlertStore:
             raise ValueError("AlertStore needs a url or an engine")
         try:
             self.engine = engine if engine is not None else create_engine(
-                str(url), pool_pre_ping=True)
+                str(url), pool_pre_ping=True, hide_parameters=True)
             self._own_engine = engine is None
             try:
                 metadata.create_all(self.engine)
@@ -200,7 +205,7 @@ class AlertStore:
                 return fn(con)
         except SQLAlchemyError as err:
             raise AlertStoreUnavailableError(
-                f"the alert store {self.safe_url()} failed: {str(err)[:200]}; check that the "
+                f"the alert store {self.safe_url()} failed: {_cause(err)}; check that the "
                 "outcome database (CXCHURN_OUTCOMES_URL) is reachable") from err
 
     # ------------------------------------------------------------------------ writing alerts
@@ -232,7 +237,7 @@ class AlertStore:
                 continue  # an open alert of this rule for this customer exists
             except SQLAlchemyError as err:
                 raise AlertStoreUnavailableError(
-                    f"the alert store {self.safe_url()} failed: {str(err)[:200]}; check that "
+                    f"the alert store {self.safe_url()} failed: {_cause(err)}; check that "
                     "the outcome database (CXCHURN_OUTCOMES_URL) is reachable") from err
         return new
 
