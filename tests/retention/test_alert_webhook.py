@@ -4,73 +4,28 @@ recorded, a restart picks up what was pending, and the ingest never waits for an
 
 from __future__ import annotations
 
-import json
 import logging
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from serving.alerts.desk import make_alert_subscriber
 from serving.alerts.rules import load_rules
 from serving.alerts.store import AlertStore, StoredAlert
-from serving.alerts.webhook import (
-    DELIVERY_HEADER,
-    SIGNATURE_HEADER,
-    WebhookConfig,
-    WebhookDeliverer,
-    sign,
-    verify_signature,
-)
+from serving.alerts.webhook import WebhookConfig, WebhookDeliverer, sign, verify_signature
 from serving.live.change import ScoreChange
+from tests.retention.receiver import SECRET, Receiver, receiving
 
-SECRET = "test-secret-0123456789abcdef"
 RULES = load_rules()
-
-
-@dataclass
-class Receiver:
-    """Fails the first ``failures`` requests with ``fail_status``; checks every signature."""
-
-    failures: int = 0
-    fail_status: int = 503
-    delay: float = 0.0
-    requests: list[dict[str, Any]] = field(default_factory=list)
-    url: str = ""
 
 
 @pytest.fixture()
 def receiver() -> Iterator[Receiver]:
-    state = Receiver()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            time.sleep(state.delay)
-            state.requests.append({
-                "valid": verify_signature(SECRET, self.headers[SIGNATURE_HEADER], body),
-                "delivery": self.headers[DELIVERY_HEADER], "body": json.loads(body),
-                "at": time.monotonic()})
-            failing = len(state.requests) <= state.failures
-            self.send_response(state.fail_status if failing else 200)
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/cx"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
+    with receiving() as state:
+        yield state
 
 
 def detractor(cid: str) -> ScoreChange:
