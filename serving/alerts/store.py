@@ -285,7 +285,7 @@ class AlertStore:
     def assign(self, alert_id: int, owner: str, now: datetime | None = None) -> StoredAlert:
         """Give an open (or already assigned) alert to ``owner``."""
         owner = (owner or "").strip()
-        if not owner or len(owner) > MAX_OWNER:
+        if not owner or len(owner) > MAX_OWNER or "\x00" in owner:
             raise ConfigError(f"owner must be a name of 1 to {MAX_OWNER} characters: say who "
                               "takes the alert")
         return self._change(alert_id, ACTIVE, {
@@ -295,11 +295,11 @@ class AlertStore:
     def resolve(self, alert_id: int, note: str, by: str | None = None,
                 now: datetime | None = None) -> StoredAlert:
         """Close an alert with what was done; the rule may fire again for the customer."""
-        note = (note or "").strip()
+        note = (note or "").replace("\x00", "").strip()
         if not note or len(note) > MAX_NOTE:
             raise ConfigError(f"a resolution note of 1 to {MAX_NOTE} characters is required: "
                               "say what was done (e.g. 'called, offered a voucher')")
-        by = (by or "").strip() or None
+        by = (by or "").replace("\x00", "").strip() or None
         if by is not None and len(by) > MAX_OWNER:
             raise ConfigError(f"'by' must be at most {MAX_OWNER} characters")
         return self._change(alert_id, ACTIVE, {

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import quote, unquote, urlencode
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -33,6 +33,12 @@ from serving.retention.web import (
 StateFilter = Literal["active", "open", "assigned", "resolved", "all"]
 FILTERS: dict[str, tuple[str, ...]] = {"active": ACTIVE, "all": STATES,
                                        **{s: (s,) for s in STATES}}
+# Names: something besides spaces, no control characters; notes may hold line breaks but no
+# NUL (PostgreSQL cannot store it). Checked here so the schema says what the store accepts.
+NAME = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+OPTIONAL_NAME = r"^[^\x00-\x1f\x7f]*$"
+NOTE = r"^[^\x00]*[^\s\x00][^\x00]*$"
+AlertId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The alert's id.")]
 ME_COOKIE = "cxchurn_me"  # the name "assign to me" uses; not a credential
 
 ERRORS = {
@@ -102,15 +108,18 @@ class AlertList(BaseModel):
 class AssignRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {"owner": "ayse"}})
 
-    owner: str = Field(min_length=1, max_length=MAX_OWNER, description="Who takes the alert.")
+    owner: str = Field(min_length=1, max_length=MAX_OWNER, pattern=NAME,
+                       description="Who takes the alert.")
 
 
 class ResolveRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={
         "example": {"note": "called back, offered a voucher", "by": "ayse"}})
 
-    note: str = Field(min_length=1, max_length=MAX_NOTE, description="What was done.")
-    by: str | None = Field(None, max_length=MAX_OWNER, description="Who resolved it.")
+    note: str = Field(min_length=1, max_length=MAX_NOTE, pattern=NOTE,
+                      description="What was done.")
+    by: str | None = Field(None, max_length=MAX_OWNER, pattern=OPTIONAL_NAME,
+                           description="Who resolved it.")
 
 
 # ---------------------------------------------------------------------------- JSON API
@@ -126,7 +135,7 @@ def list_alerts(state: StateDep,
 
 
 @router.post("/{alert_id}/assign", response_model=AlertRecord)
-def assign_alert(state: StateDep, alert_id: int, body: AssignRequest, lang: Lang = "en"
+def assign_alert(state: StateDep, alert_id: AlertId, body: AssignRequest, lang: Lang = "en"
                  ) -> AlertRecord:
     """Give an open or assigned alert to someone."""
     alert = state.alerts.store.assign(alert_id, body.owner)
@@ -134,7 +143,7 @@ def assign_alert(state: StateDep, alert_id: int, body: AssignRequest, lang: Lang
 
 
 @router.post("/{alert_id}/resolve", response_model=AlertRecord)
-def resolve_alert(state: StateDep, alert_id: int, body: ResolveRequest, lang: Lang = "en"
+def resolve_alert(state: StateDep, alert_id: AlertId, body: ResolveRequest, lang: Lang = "en"
                   ) -> AlertRecord:
     """Close an alert with what was done; the rule may fire again for this customer."""
     alert = state.alerts.store.resolve(alert_id, body.note, body.by)
@@ -184,7 +193,7 @@ def _after(request: Request, state: Any, lang: str, show: str, action: Any) -> R
 
 
 @page_router.post("/inbox/{alert_id}/assign")
-def assign_from_page(request: Request, state: StateDep, alert_id: int,
+def assign_from_page(request: Request, state: StateDep, alert_id: AlertId,
                      owner: Annotated[str, Form()] = "", lang: Annotated[str, Form()] = "en",
                      show: Annotated[str, Form()] = "active") -> Response:
     if (redirect := _signed_in(request)) is not None:
@@ -198,7 +207,7 @@ def assign_from_page(request: Request, state: StateDep, alert_id: int,
 
 
 @page_router.post("/inbox/{alert_id}/resolve")
-def resolve_from_page(request: Request, state: StateDep, alert_id: int,
+def resolve_from_page(request: Request, state: StateDep, alert_id: AlertId,
                       note: Annotated[str, Form()] = "", by: Annotated[str, Form()] = "",
                       lang: Annotated[str, Form()] = "en",
                       show: Annotated[str, Form()] = "active") -> Response:
