@@ -212,34 +212,60 @@ class AlertStore:
     def add(self, alerts: Sequence[Alert], deliver: bool = False) -> list[StoredAlert]:
         """Store the alerts no open alert already covers; returns only the new ones.
 
-        ``deliver``: mark each new alert ``pending`` for the webhook.
+        One transaction for the whole batch (one commit, not one per alert: an ingest of a
+        hundred events waits for one disk flush). ``deliver``: mark each new alert
+        ``pending`` for the webhook.
         """
-        new: list[StoredAlert] = []
-        for alert in alerts:
-            values = {
-                "rule_id": alert.rule_id, "kind": alert.kind, "severity": alert.severity,
-                "customer_id": alert.customer_id, "why": json.dumps(dict(alert.why)),
-                "details": json.dumps(list(alert.details)), "old_score": alert.old_score,
-                "new_score": alert.new_score, "new_band": alert.new_band, "state": "open",
-                "open_key": _open_key(alert.rule_id, alert.customer_id),
-                "created_at": _utc(alert.created_at), "due_at": _utc(alert.due_at),
-                "delivery": "pending" if deliver else None, "delivery_attempts": 0,
-                "delivery_next_at": datetime.now(UTC) if deliver else None,
-            }
+        if not alerts:
+            return []
+        now = datetime.now(UTC)
+        rows = [{
+            "rule_id": alert.rule_id, "kind": alert.kind, "severity": alert.severity,
+            "customer_id": alert.customer_id, "why": json.dumps(dict(alert.why)),
+            "details": json.dumps(list(alert.details)), "old_score": alert.old_score,
+            "new_score": alert.new_score, "new_band": alert.new_band, "state": "open",
+            "open_key": _open_key(alert.rule_id, alert.customer_id),
+            "created_at": _utc(alert.created_at), "due_at": _utc(alert.due_at),
+            "delivery": "pending" if deliver else None, "delivery_attempts": 0,
+            "delivery_next_at": now if deliver else None,
+        } for alert in alerts]
+        statement = self._insert_new()
 
-            try:  # one transaction per alert: a duplicate must not undo the others
-                with self.engine.begin() as con:
-                    key = con.execute(insert(alerts_table).values(**values)).inserted_primary_key
-                    if key is None:
-                        raise CxChurnError("the alert store returned no id for the new alert")
-                    new.append(self._get(con, int(key[0])))
-            except IntegrityError:
-                continue  # an open alert of this rule for this customer exists
-            except SQLAlchemyError as err:
-                raise AlertStoreUnavailableError(
-                    f"the alert store {self.safe_url()} failed: {_cause(err)}; check that "
-                    "the outcome database (CXCHURN_OUTCOMES_URL) is reachable") from err
-        return new
+        def write(con: Connection) -> builtins.list[StoredAlert]:
+            if statement is not None:  # one multi-row INSERT; duplicates return no id
+                found = [int(i) for i in con.execute(statement, rows).scalars().all()]
+            else:  # another database: one savepoint per alert
+                found = []
+                for row in rows:
+                    try:
+                        with con.begin_nested():
+                            key = con.execute(insert(alerts_table).values(**row)
+                                              ).inserted_primary_key
+                    except IntegrityError:
+                        continue
+                    if key is not None:
+                        found.append(int(key[0]))
+            if not found:
+                return []
+            query = select(alerts_table).where(alerts_table.c.id.in_(found)).order_by(
+                alerts_table.c.id)
+            return [_stored(r) for r in con.execute(query).mappings().all()]
+
+        return self._run(write)
+
+    def _insert_new(self) -> Any:
+        """INSERT ... ON CONFLICT DO NOTHING RETURNING id, where the database has it: a
+        duplicate (an open alert of the rule for the customer) is skipped inside the batch's
+        transaction instead of aborting it."""
+        name = self.engine.dialect.name
+        if name == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        elif name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert  # type: ignore[assignment]
+        else:
+            return None
+        return dialect_insert(alerts_table).on_conflict_do_nothing().returning(
+            alerts_table.c.id)
 
     def _get(self, con: Connection, alert_id: int) -> StoredAlert:
         row = con.execute(select(alerts_table).where(alerts_table.c.id == alert_id)

@@ -192,14 +192,17 @@ class WebhookDeliverer:
 
     def _loop(self) -> None:
         while True:
+            # Read the flag before the pass: a pass that began before ``close`` may have
+            # missed alerts stored just before it, so stopping takes one more full pass.
+            stopping = self._stop.is_set()
             try:
                 self.deliver_due()
-                if self._stop.is_set():
+                if stopping:
                     return
                 wait = self._wait_seconds()
             except CxChurnError as err:  # the database is away: try again later
                 log.warning("alert webhook: %s", err)
-                if self._stop.is_set():
+                if stopping:
                     return
                 wait = IDLE_POLL_SECONDS
             try:

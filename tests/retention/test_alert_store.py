@@ -33,7 +33,7 @@ def jump(cid: str, at: datetime = AT) -> ScoreChange:
 def _lifecycle(url: str) -> None:
     store = AlertStore(url)
     subscriber = make_alert_subscriber(store, RULES)
-    subscriber([detractor("C1"), jump("C2")])
+    subscriber([detractor("C1"), jump("C2"), detractor("C1", score=4)])  # one batch
     subscriber([detractor("C1", score=0)])  # same rule, same customer, still open: no new one
     assert sorted((a.customer_id, a.rule_id) for a in store.list()) == [
         ("C1", "detractor_callback"), ("C2", "high_risk"), ("C2", "risk_jump")]
