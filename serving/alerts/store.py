@@ -7,8 +7,8 @@ process sees the same alerts. States: ``open`` -> ``assigned`` (an owner) -> ``r
 
 De-duplication is the database's job, not a read-then-write: while an alert is open or
 assigned its ``open_key`` (rule + customer) is set and unique, so a second insert for the
-same rule and customer fails in the database even when two processes race; resolving clears
-the key and the next change may raise a new alert.
+same rule and customer is skipped by the database (``ON CONFLICT DO NOTHING``) even when two
+processes race; resolving clears the key and the next change may raise a new alert.
 
 Webhook delivery (``pending`` / ``delivered`` / ``failed``, attempts, last status) is kept on
 the alert's row; a worker takes due rows with a short lease (``claim_due``) so that two

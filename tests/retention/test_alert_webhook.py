@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -143,3 +143,25 @@ def test_a_receiver_can_tell_a_forged_or_replayed_request() -> None:
     assert not verify_signature(SECRET, header, body, now=now + 301)  # replayed later
     assert not verify_signature(SECRET, None, body) and not verify_signature(SECRET, "v1=x",
                                                                              body)
+
+
+def test_the_retention_state_wires_rules_store_and_webhook_from_the_settings(
+        tmp_path: Path, receiver: Receiver) -> None:
+    from cxchurn.settings import Settings
+    from serving.retention.state import RetentionState
+
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("rules:\n  - {id: nps_low, kind: detractor, params: {max_score: 4},"
+                     " due_hours: 24, severity: high}\n", encoding="utf-8")
+    settings = Settings.from_env({
+        "CXCHURN_HOME": str(tmp_path), "CXCHURN_ALERT_RULES": str(rules),
+        "CXCHURN_ALERT_WEBHOOK": receiver.url, "CXCHURN_ALERT_WEBHOOK_SECRET": SECRET})
+    state = RetentionState(runtime=None, settings=settings)
+    assert state._alerts is None  # nothing opened until alerts are needed
+    state.alerts.subscriber()([detractor("C1")])
+    [alert] = AlertStore(f"sqlite:///{tmp_path / 'outcomes.db'}").list()  # the outcome DB
+    assert (alert.rule_id, alert.due_at - alert.created_at) == ("nps_low",
+                                                               timedelta(hours=24))
+    assert receiver.wait(1)[0]["valid"]
+    state.alerts.close()
+    assert state.alerts.store.get(alert.id).delivery == "delivered"
