@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -35,6 +35,14 @@ VARIABLES: Final[Mapping[str, str]] = {
                        "(`serving/retention/actions.yaml`)",
     "CXCHURN_OUTCOMES_URL": "SQLAlchemy URL for recorded outcomes, e.g. PostgreSQL (default "
                             "SQLite `outcomes.db` in `CXCHURN_HOME`)",
+    "CXCHURN_ALERT_RULES": "an edited copy of the alert rules (`serving/alerts/rules.yaml`); "
+                           "alerts are kept in the outcome database",
+    "CXCHURN_ALERT_WEBHOOK": "an `https://` (or `http://`) URL that receives each new alert "
+                             "as signed JSON (see docs/alerts.md); unset: the inbox only",
+    "CXCHURN_ALERT_WEBHOOK_SECRET": "the shared secret the webhook's signature is made with "
+                                    "(at least 16 characters; required with the URL)",
+    "CXCHURN_ALERT_WEBHOOK_ATTEMPTS": "most delivery attempts per alert, with exponential "
+                                      "backoff between them (default 6)",
     "CXCHURN_EVENTS": "events file behind the customer timeline on the page (default: found "
                       "beside the online store's source)",
     "CXCHURN_RETENTION_BUDGET": "the at-risk list's contact budget in EUR",
@@ -63,6 +71,8 @@ DEFAULT_MAX_BATCH: Final = 10_000
 DEFAULT_MODEL_NAME: Final = "cxchurn"
 DEFAULT_MAX_EXPLAIN_CELLS: Final = 20_000
 DEFAULT_MAX_ACTION_COST: Final = 10_000.0
+DEFAULT_WEBHOOK_ATTEMPTS: Final = 6
+MIN_SECRET_LENGTH: Final = 16
 
 
 def _text(env: Mapping[str, str], name: str) -> str | None:
@@ -138,6 +148,22 @@ def _holdout(env: Mapping[str, str]) -> float:
     return value
 
 
+def _webhook(env: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """The alert webhook URL and its secret: both or neither (an unsigned hook is refused)."""
+    url = _text(env, "CXCHURN_ALERT_WEBHOOK")
+    secret = env.get("CXCHURN_ALERT_WEBHOOK_SECRET") or None
+    if url is None:
+        return None, secret
+    if not (url.startswith("https://") or url.startswith("http://")) or len(url) > 2000:
+        raise ConfigError("CXCHURN_ALERT_WEBHOOK must be an http(s) URL such as "
+                          f"https://crm.example.com/hooks/cxchurn; got {url[:40]!r}.")
+    if secret is None or len(secret) < MIN_SECRET_LENGTH:
+        raise ConfigError("CXCHURN_ALERT_WEBHOOK is set, so CXCHURN_ALERT_WEBHOOK_SECRET must be "
+                          f"a shared secret of at least {MIN_SECRET_LENGTH} characters (e.g. "
+                          "`openssl rand -hex 32`); the receiver checks each signature with it.")
+    return url, secret
+
+
 @dataclass(frozen=True)
 class Settings:
     """The environment's settings, typed; ``None`` means "not set: use the default"."""
@@ -158,6 +184,10 @@ class Settings:
     max_explain_cells: int = DEFAULT_MAX_EXPLAIN_CELLS
     workers: int = 1
     max_action_cost: float = DEFAULT_MAX_ACTION_COST
+    alert_rules: Path | None = None
+    alert_webhook: str | None = None
+    alert_webhook_secret: str | None = field(default=None, repr=False)
+    alert_webhook_attempts: int = DEFAULT_WEBHOOK_ATTEMPTS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -166,6 +196,8 @@ class Settings:
         store = _text(env, "CXCHURN_ONLINE_STORE")
         actions = _text(env, "CXCHURN_ACTIONS")
         events = _text(env, "CXCHURN_EVENTS")
+        rules = _text(env, "CXCHURN_ALERT_RULES")
+        webhook, secret = _webhook(env)
         return cls(
             home=Path(_text(env, "CXCHURN_HOME") or "output").resolve(),
             tracking_uri=_text(env, "MLFLOW_TRACKING_URI"),
@@ -185,6 +217,11 @@ class Settings:
             workers=_whole(env, "CXCHURN_WORKERS", "2", default_workers()),
             max_action_cost=_number(env, "CXCHURN_MAX_ACTION_COST", "10000")
             or DEFAULT_MAX_ACTION_COST,
+            alert_rules=Path(rules) if rules else None,
+            alert_webhook=webhook,
+            alert_webhook_secret=secret,
+            alert_webhook_attempts=_whole(env, "CXCHURN_ALERT_WEBHOOK_ATTEMPTS", "6",
+                                          DEFAULT_WEBHOOK_ATTEMPTS),
         )
 
     def with_overrides(self, **changes: Any) -> Settings:
@@ -203,6 +240,7 @@ def apply_serving_mlflow_defaults() -> None:
 
 
 __all__ = ["DEFAULT_BANDS", "DEFAULT_MAX_ACTION_COST", "DEFAULT_MAX_BATCH",
-           "DEFAULT_MAX_EXPLAIN_CELLS", "DEFAULT_MODEL_NAME", "SERVING_MLFLOW_DEFAULTS",
+           "DEFAULT_MAX_EXPLAIN_CELLS", "DEFAULT_MODEL_NAME", "DEFAULT_WEBHOOK_ATTEMPTS",
+           "SERVING_MLFLOW_DEFAULTS",
            "VARIABLES", "Settings", "apply_serving_mlflow_defaults", "default_workers",
            "parse_bands"]

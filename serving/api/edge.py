@@ -158,8 +158,8 @@ class GateMiddleware:
 def _page_route(path: str) -> bool:
     """The retention app checks its own auth (a sign-in page, a session cookie for the
     browser); everything it serves is left to it."""
-    return (path in ("/", "/login", "/logout", "/docs", "/openapi.json")
-            or path.startswith(("/customer/", "/static/", "/retention/")))
+    return (path in ("/", "/login", "/logout", "/docs", "/openapi.json", "/inbox")
+            or path.startswith(("/customer/", "/static/", "/retention/", "/inbox/")))
 
 
 # ---------------------------------------------------------------------------- logging

@@ -12,6 +12,8 @@ store, see ``serving/api/runtime.py``); the BentoML service mounts it at ``/``. 
 * ``GET /kpis`` CX KPIs per month and group as JSON (API auth), ``GET /experience`` the page's
   Experience tab: cards, trend, heat map, NPS composition (``routes_kpi``, cached tables in
   ``kpi_data``).
+* ``GET /alerts``, ``POST /alerts/{id}/assign|resolve`` the alerts inbox as JSON (API auth),
+  ``GET /inbox`` its page tab (``routes_alerts``; rules, store, webhook in ``serving.alerts``).
 
 The app keeps one ``RetentionState`` (``state``) on ``app.state.retention``; routes get it
 through the ``get_state`` dependency (``web``). Every UI string is in ``serving.messages``.
@@ -35,7 +37,7 @@ from fastapi.staticfiles import StaticFiles
 
 from cxchurn.errors import CxChurnError
 from cxchurn.settings import Settings
-from serving.retention import routes_api, routes_kpi, routes_page
+from serving.retention import routes_alerts, routes_api, routes_kpi, routes_page
 from serving.retention.catalogue import Catalogue
 from serving.retention.kpi_data import KpiCache
 from serving.retention.outcomes import OutcomeStore
@@ -78,4 +80,6 @@ def make_retention_app(runtime: Any, *, settings: Settings | None = None,
     app.include_router(routes_page.router)
     app.include_router(routes_api.router)
     app.include_router(routes_kpi.router)
+    app.include_router(routes_alerts.router)
+    app.include_router(routes_alerts.page_router)
     return app

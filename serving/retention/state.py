@@ -19,6 +19,8 @@ import pandas as pd
 from cxchurn import paths
 from cxchurn.errors import CxChurnError, NotFoundError
 from cxchurn.settings import Settings
+from serving.alerts.desk import AlertDesk
+from serving.alerts.rules import load_rules
 from serving.retention.at_risk import AtRiskBook, build_book
 from serving.retention.catalogue import Catalogue, load_catalogue
 from serving.retention.outcomes import Outcome, OutcomeStore, default_url
@@ -45,6 +47,9 @@ class RetentionState:
                                    holdout=self.settings.holdout_share)
         self._book: AtRiskBook | None = None
         self._sessions: SessionStore | None = None
+        self.alert_rules = load_rules(self.settings.alert_rules)  # a bad file stops the start
+        self._alerts: AlertDesk | None = None
+        self._alerts_lock = threading.Lock()
         self._lock = threading.Lock()
 
     @property
@@ -60,6 +65,17 @@ class RetentionState:
         if self._sessions is None:
             self._sessions = SessionStore(self.outcomes.engine)
         return self._sessions
+
+    @property
+    def alerts(self) -> AlertDesk:
+        """Alert rules, store (in the outcome database) and webhook worker, opened lazily;
+        ``state.alerts.subscriber()`` is what the ingest side registers."""
+        if self._alerts is None:
+            with self._alerts_lock:
+                if self._alerts is None:
+                    self._alerts = AlertDesk.from_settings(self.settings, self.outcomes.engine,
+                                                           self.alert_rules)
+        return self._alerts
 
     def _version(self) -> str:
         meta = self.runtime.metadata()
@@ -114,6 +130,11 @@ class RetentionState:
         does not wait for scoring and explaining every customer (seconds on a big store)."""
 
         def build() -> None:
+            try:
+                if self.settings.alert_webhook:
+                    self.alerts  # noqa: B018 - starts the webhook worker: resume pending posts
+            except CxChurnError as err:
+                log.warning("alert webhook not started: %s", err)
             try:
                 if self.runtime.ready:
                     self.book()
