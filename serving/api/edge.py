@@ -158,7 +158,7 @@ class GateMiddleware:
 def _page_route(path: str) -> bool:
     """The retention app checks its own auth (a sign-in page, a session cookie for the
     browser); everything it serves is left to it."""
-    return (path in ("/", "/login", "/logout", "/docs", "/openapi.json", "/inbox")
+    return (path in ("/", "/login", "/logout", "/docs", "/openapi.json", "/inbox", "/experience")
             or path.startswith(("/customer/", "/static/", "/retention/", "/inbox/")))
 
 

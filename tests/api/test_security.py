@@ -61,6 +61,19 @@ def test_the_cookie_holds_a_session_not_the_key_and_sign_out_ends_it(service):
     assert forged.status_code == 401  # the key itself is no longer a valid cookie
 
 
+@pytest.mark.parametrize("tab", ["/", "/experience", "/inbox"])
+def test_every_page_tab_opens_with_a_session_and_sends_strangers_to_sign_in(service, tab):
+    stranger = httpx.get(service.url + tab, follow_redirects=False, timeout=60)
+    assert stranger.status_code == 303
+    assert stranger.headers["location"].startswith("/login")
+    session = _login(service).cookies["cxchurn_session"]
+    signed_in = httpx.get(service.url + tab, cookies={"cxchurn_session": session}, timeout=60)
+    # the page itself answers (this home has no events file, so the Experience tab says so)
+    assert signed_in.status_code != 401, signed_in.text[:200]
+    assert signed_in.headers["content-type"].startswith("text/html")
+    assert signed_in.status_code == 200 or "no events file" in signed_in.text
+
+
 def test_metrics_need_the_key_and_the_probes_and_descriptions_do_not(service):
     assert service.get("/metrics", key=None).status_code == 401
     assert service.get("/metrics").status_code == 200
