@@ -411,6 +411,6 @@ def simulate_to_folder(
 
 __all__ = [
     "BLOCK_SIZE", "FILES", "SimConfig", "World", "auc", "monthly_cutoffs", "parse_shock",
-    "read_world", "simulate", "truth_column",
-    "simulate_to_folder", "to_arrow", "world_summary", "write_world",
+    "read_world", "simulate",
+    "simulate_to_folder", "to_arrow", "truth_column", "world_summary", "write_world",
 ]
