@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,12 +46,13 @@ class HorizonResult:
     split: Split
     evaluation: HorizonEvaluation
     notes: list[str]
+    seconds: float = 0.0  # labelling, fitting and evaluating (what the step adds to a run)
 
     def lines(self) -> list[str]:
         test = ", ".join(c.date().isoformat() for c in self.split.test_cutoffs)
         head = (f"churn over {', '.join(f'{h}d' for h in self.model.horizons)} (discrete-time "
-                f"hazard LightGBM, best iteration {self.model.hazard.best_iteration_}), test "
-                f"cutoff {test}:")
+                f"hazard LightGBM, best iteration {self.model.hazard.best_iteration_}; "
+                f"{self.seconds:.0f} s), test cutoff {test}:")
         return [head, *self.evaluation.lines(), *self.notes]
 
     def to_dict(self) -> dict[str, Any]:
@@ -132,6 +134,7 @@ def train_horizons(features_dir: Path, events: pit.Source, horizons: Sequence[in
     ``attrs`` are the examples' attributes (spec version, category folding rule), recorded on
     the hazard model as on the 30-day one.
     """
+    started = time.perf_counter()
     horizons = tuple(horizons)
     rows = labelled_rows(Path(features_dir), events, horizons)
     rows.attrs = dict(attrs or {})
@@ -155,7 +158,8 @@ def train_horizons(features_dir: Path, events: pit.Source, horizons: Sequence[in
             test[features])[:, 1] for h in horizons])
     evaluation = evaluate_horizons(labels, scores, horizons, n_resamples=n_resamples,
                                    seed=seed)
-    result = HorizonResult(model=model, split=split, evaluation=evaluation, notes=notes)
+    result = HorizonResult(model=model, split=split, evaluation=evaluation, notes=notes,
+                           seconds=time.perf_counter() - started)
     if out_dir is not None:
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         (Path(out_dir) / RESULT_FILE).write_text(

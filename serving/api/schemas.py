@@ -101,8 +101,10 @@ class Timing(BaseModel):
 
     horizons: dict[str, float] | None = Field(default=None, description=(
         "P(churn within N days) per horizon in days, e.g. {\"30\": 0.08, \"60\": 0.15, "
-        "\"90\": 0.21}; never lower for a longer horizon. Null when the served model has no "
-        "horizon model (trained before it existed)."))
+        "\"90\": 0.21}; never lower for a longer horizon. They come from the champion's "
+        "horizon model (trained on cutoffs whose 90 days were observed), so the 30-day value "
+        "can differ a little from p_churn. Null when the served model has no horizon model "
+        "(trained before it existed)."))
     leave_within_days: int | None = Field(default=None, description=(
         "The shortest horizon whose probability reaches the high risk band; null when none "
         "does (or no horizon model)."))
