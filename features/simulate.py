@@ -53,7 +53,7 @@ from features.simulate_population import (
     us_to_utc,
 )
 from features.simulate_summary import Accumulator, auc, world_summary
-from features.simulate_truth import ACTION_TYPES, PILOT_COSTS
+from features.simulate_truth import ACTION_TYPES, PILOT_COSTS, TRUTH_HORIZONS
 
 BLOCK_SIZE: Final = 10_000
 FILES: Final = (
@@ -214,12 +214,19 @@ def _blocks(config: SimConfig) -> Iterator[tuple[Population, BlockResult]]:
         )
 
 
+def truth_column(horizon_days: int) -> str:
+    """The truth table's column holding P(churn within ``horizon_days``), e.g. p_churn_60d."""
+    return f"p_churn_{int(horizon_days)}d"
+
+
 def _truth_frame(pop: Population, res: BlockResult, cutoffs_us: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "customer_id": pd.Series(customer_ids(pop.index[res.truth_customer]), dtype="str"),
             "cutoff": us_to_utc(cutoffs_us[res.truth_cutoff]),
             "p_churn": res.truth_p,
+            **{truth_column(h): res.truth_horizons[:, k]
+               for k, h in enumerate(TRUTH_HORIZONS)},
         }
     )
 
@@ -405,5 +412,5 @@ def simulate_to_folder(
 __all__ = [
     "BLOCK_SIZE", "FILES", "SimConfig", "World", "auc", "monthly_cutoffs", "parse_shock",
     "read_world", "simulate",
-    "simulate_to_folder", "to_arrow", "world_summary", "write_world",
+    "simulate_to_folder", "to_arrow", "truth_column", "world_summary", "write_world",
 ]

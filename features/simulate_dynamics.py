@@ -59,9 +59,10 @@ from features.simulate_truth import (
     TICKET_HOURS_LOG,
     TICKET_MAX,
     TICKET_SHOCK,
+    TRUTH_HORIZONS,
     CutoffState,
     action_effects,
-    churn_probability,
+    churn_probabilities,
     daily_hazard,
     late_factor,
     slow_factor,
@@ -111,6 +112,7 @@ class BlockResult:
     truth_customer: np.ndarray  # local customer number of each truth row
     truth_cutoff: np.ndarray  # index into the cutoffs
     truth_p: np.ndarray
+    truth_horizons: np.ndarray  # (truth rows, TRUTH_HORIZONS): p_churn at each horizon
     effect_cutoff: np.ndarray  # per customer: newest cutoff eligible at (-1: never)
     effects: np.ndarray  # per customer x ACTION_TYPES, at effect_cutoff
     action_customer: np.ndarray  # local customer number of each pilot action
@@ -234,6 +236,8 @@ def simulate_block(
     truth_c: list[np.ndarray] = []
     truth_k: list[np.ndarray] = []
     truth_p: list[np.ndarray] = []
+    truth_h: list[np.ndarray] = []
+    truth_at = tuple(dict.fromkeys((horizon_days, *TRUTH_HORIZONS)))  # own horizon first
     effect_cutoff = np.full(n, -1, dtype=np.int64)
     effects = np.zeros((n, len(ACTION_TYPES)))
     pilot_c: list[np.ndarray] = []
@@ -258,7 +262,9 @@ def simulate_block(
             )
             truth_c.append(who)
             truth_k.append(np.full(len(who), cutoff_day[d], dtype=np.int64))
-            truth_p.append(churn_probability(state, horizon_days))
+            p_all = churn_probabilities(state, truth_at)
+            truth_p.append(p_all[:, 0])
+            truth_h.append(p_all[:, [truth_at.index(h) for h in TRUTH_HORIZONS]])
             effects[who] = action_effects(state, horizon_days)
             effect_cutoff[who] = cutoff_day[d]
             if pilot is not None:  # after the truth: it is the risk before this treatment
@@ -420,6 +426,8 @@ def simulate_block(
         truth_customer=np.concatenate(truth_c) if truth_c else np.zeros(0, dtype=np.int64),
         truth_cutoff=np.concatenate(truth_k) if truth_k else np.zeros(0, dtype=np.int64),
         truth_p=np.concatenate(truth_p) if truth_p else np.zeros(0),
+        truth_horizons=(np.concatenate(truth_h) if truth_h
+                        else np.zeros((0, len(TRUTH_HORIZONS)))),
         effect_cutoff=effect_cutoff,
         effects=effects,
         action_customer=_concat(pilot_c, np.int64),

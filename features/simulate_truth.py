@@ -20,6 +20,10 @@ p_churn, but it ranks customers by exactly what is knowable at c. A company-wide
 that starts inside the horizon (2025-03-01 in the default world) is a future shock too: the
 truth at that cutoff does not know it, which is why that month's realised churn runs high.
 
+The world writes the truth at its own horizon (``p_churn``) and at each of ``TRUTH_HORIZONS``
+(``p_churn_30d``, ...), read off the same expected path (``churn_probabilities``), so the
+multi-horizon truth is non-decreasing in the horizon by construction.
+
 Action effects (``action_effects``): the same formula on a treated copy of the state (e.g. the
 apology voucher repairs most of the damage late deliveries did); effect = p - p_treated, the
 absolute reduction of the churn probability. Effects are heterogeneous by design and can be
@@ -71,6 +75,9 @@ OVERPAYING: Final = 0.1
 PAYMENT: Final = 1.4  # right after a failed payment, fading over PAYMENT_DAYS
 PAYMENT_DAYS: Final = 12.0
 LIFE_HAZARD: Final = 0.0001  # per day, unobservable
+# Horizons (days) at which the world also records the truth (``p_churn_<h>d`` columns), so
+# that churn over several horizons can be judged against what the world knows.
+TRUTH_HORIZONS: Final = (30, 60, 90)
 
 
 def late_factor(delay: np.ndarray) -> np.ndarray:
@@ -175,13 +182,26 @@ class CutoffState:
 
 def churn_probability(state: CutoffState, horizon_days: int) -> np.ndarray:
     """True P(cancel within the horizon | state at the cutoff): see the module docstring."""
+    return churn_probabilities(state, (horizon_days,))[:, 0]
+
+
+def churn_probabilities(state: CutoffState, horizons: tuple[int, ...]) -> np.ndarray:
+    """True P(cancel within each horizon), (customers, horizons): one pass over the longest.
+
+    The cumulative hazard along the expected path is read off at each horizon on the way, so
+    the probabilities never fall as the horizon grows and each column equals
+    ``churn_probability`` at that horizon exactly (the same sums in the same order).
+    """
+    if not horizons or any(int(h) < 1 for h in horizons):
+        raise ValueError(f"horizons must be positive day counts; got {horizons!r}")
     late_mean, ticket_mean = expected_shocks()
     d_delivery, d_other = state.d_delivery, state.d_support + state.d_price + state.care
     d_payment, noise = state.d_payment, state.noise
     inflow_delivery = np.zeros(len(state.baseline))
     inflow_support = np.zeros(len(state.baseline))
     total = np.zeros(len(state.baseline))
-    for j in range(horizon_days):
+    out = np.zeros((len(state.baseline), len(horizons)))
+    for j in range(max(int(h) for h in horizons)):
         d_delivery = d_delivery * DAMAGE_DECAY + inflow_delivery
         d_other = d_other * DAMAGE_DECAY + inflow_support
         d_payment = d_payment * DAMAGE_DECAY
@@ -196,13 +216,16 @@ def churn_probability(state: CutoffState, horizon_days: int) -> np.ndarray:
             state.overpaying,
             state.days_since_failure + j + 1,
         )
+        for k, h in enumerate(horizons):
+            if int(h) == j + 1:
+                out[:, k] = -np.expm1(-total)
         # Expected damage the day's orders and tickets will add (the path's drift).
         orders = state.order_rate * np.exp(ORDER_SATISFACTION * satisfaction)
         inflow_delivery = orders * state.late_rate * late_mean
         tickets = np.minimum(TICKET_BASE * np.exp(-TICKET_DAMAGE * (d_delivery + d_payment)),
                              TICKET_MAX)
         inflow_support = tickets * ticket_mean
-    return -np.expm1(-total)
+    return out
 
 
 def _repair(damage: np.ndarray, keep: float) -> np.ndarray:

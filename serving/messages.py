@@ -147,6 +147,14 @@ MESSAGES: Final[Mapping[str, Entries]] = {
         "webhook": {"en": "Webhook", "tr": "Webhook"},
     },
     # One label per driver family of features.families.FAMILIES (a test checks none is missing).
+    # When to act (serving/timing.py): the at-risk list and the customer view.
+    "timing": {
+        "leave_act": {"en": "likely to leave within {days} days; act by {date}",
+                      "tr": "{days} gün içinde ayrılması olası; en geç {date} tarihinde "
+                            "harekete geçin"},
+        "by_horizon": {"en": "Churn risk by horizon", "tr": "Süreye göre ayrılma riski"},
+        "within": {"en": "within {days} days", "tr": "{days} gün içinde"},
+    },
     "family": {
         "delivery": {"en": "Delivery experience", "tr": "Teslimat deneyimi"},
         "service": {"en": "Customer service (tickets, complaints)",

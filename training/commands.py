@@ -80,6 +80,10 @@ def train_command(
         "--strict", help="Refuse to train when the leakage guard suspects a column (instead "
         "of dropping it).")] = False,
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
+    horizons: Annotated[str | None, typer.Option(
+        help="Horizons in days of the churn-over-time model trained beside the main one from "
+        "the world's events (with --world), e.g. 30,60,90 (the default); 'none' skips it.")
+    ] = None,
     n_estimators: Annotated[int | None, typer.Option(
         help="Maximum boosting rounds (early stopping picks fewer).")] = None,
     learning_rate: Annotated[float | None, typer.Option(help="LightGBM learning rate.")] = None,
@@ -147,6 +151,11 @@ def train_command(
         "strict_leakage": strict or None,
         "calibration": _calibration(calibration) if calibration is not None else None,
     }
+    if horizons is not None:
+        from training.horizons import parse_horizons
+
+        given["horizons"] = () if horizons.strip().lower() in ("", "none") else parse_horizons(
+            horizons)
     config = TrainConfig(**{k: v for k, v in given.items() if v is not None})
     if calibration == "none":
         config = dataclasses.replace(config, calibration=None)

@@ -26,6 +26,8 @@ from features.spec import load_specs
 from training import registry
 from training.dataset import load_examples
 from training.evaluate import MAIN_MODEL
+from training.horizon_job import HorizonResult, train_horizons
+from training.horizons import attach
 from training.pyfunc import load_churn_model, log_churn_model
 from training.report import RunReport, evaluate_on_test
 from training.tracking import (
@@ -202,17 +204,38 @@ def run_training(
     out = Path(out_dir) if out_dir is not None else paths.reports_dir() / "train"
     experiment_id = start_tracking(experiment, register)
     examples = load_examples(features_dir)
+    truth = _truth(Path(world_dir) if world_dir else None)
     result = train_churn_model(
         examples, build_specs(features_dir), config, out,
-        truth=_truth(Path(world_dir) if world_dir else None),
-        events=_events(Path(world_dir) if world_dir else None),
+        truth=truth, events=_events(Path(world_dir) if world_dir else None),
     )
+    horizon = horizon_step(result, config, features_dir, world_dir, truth, out,
+                           dict(examples.attrs))
     return record_training_run(
         result, config, examples, features_dir=features_dir, experiment_id=experiment_id,
         tags={"run_type": "train", "cxchurn.model_name": model_name}, out_dir=out,
         model_name=model_name, register=register, force_promote=force_promote,
-        min_improvement=min_improvement,
+        min_improvement=min_improvement, horizon=horizon,
     )
+
+
+def horizon_step(result: TrainResult, config: TrainConfig, features_dir: Path,
+                 world_dir: str | Path | None, truth: pd.DataFrame | None, out: Path,
+                 attrs: dict[str, Any]) -> HorizonResult | None:
+    """Train the multi-horizon model beside the 30-day one and attach it, so it is logged,
+    registered and served with it; None when no horizons are asked for or no events file is
+    at hand (a build from a world folder has one)."""
+    events = Path(world_dir) / "events.parquet" if world_dir else None
+    if not config.horizons or events is None or not events.exists():
+        if config.horizons:
+            log.info("horizon model skipped: it labels from the events; pass --world")
+        return None
+    horizon = train_horizons(
+        features_dir, str(events), config.horizons, result.model.feature_names_,
+        dict(result.params), truth=truth, n_valid_cutoffs=config.n_valid_cutoffs,
+        n_resamples=config.bootstrap_resamples, seed=config.seed, out_dir=out, attrs=attrs)
+    attach(result.model, horizon.model)
+    return horizon
 
 
 def record_training_run(
@@ -228,8 +251,11 @@ def record_training_run(
     register: bool,
     force_promote: bool = False,
     min_improvement: float = 0.0,
+    horizon: HorizonResult | None = None,
 ) -> RunSummary:
-    """Log a finished training run to MLflow, register its model and maybe promote it."""
+    """Log a finished training run to MLflow, register its model and maybe promote it.
+
+    ``horizon`` (already attached to the model) adds its figures and ``horizons.json``."""
     report = result.report
     # Under `mlflow run` MLFLOW_RUN_ID is set and start_run resumes the project's run (and
     # ignores its arguments), so tags are set explicitly inside.
@@ -238,6 +264,10 @@ def record_training_run(
         fp = log_training_run(report, config=config, examples=examples,
                               split=result.split.describe(), leakage=result.leakage,
                               features_dir=features_dir)
+        if horizon is not None:
+            mlflow.log_metrics(horizon.evaluation.metrics())
+            mlflow.log_dict(horizon.to_dict(), "horizons/horizons.json")
+            mlflow.set_tag("cxchurn.horizons", ",".join(map(str, horizon.model.horizons)))
         info, version, decision = log_and_promote(
             report, model_name, register, force=force_promote, min_improvement=min_improvement)
     return RunSummary(
@@ -251,7 +281,7 @@ def record_training_run(
         report=report,
         out_dir=out_dir,
         fingerprint=fp,
-        summary_text=result.summary(),
+        summary_text="\n".join([result.summary(), *(horizon.lines() if horizon else [])]),
     )
 
 

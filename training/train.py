@@ -28,6 +28,7 @@ from training.dataset import (
     feature_columns,
     split_out_of_time,
 )
+from training.horizons import DEFAULT_HORIZONS
 from training.leakage import SUSPECT_THRESHOLD, LeakageReport, find_leaks
 from training.model import ChurnModel
 from training.report import (
@@ -65,6 +66,9 @@ class TrainConfig:
     write_plots: bool = True
     # Paired resamples of the test fold behind every interval (0: no intervals).
     bootstrap_resamples: int = DEFAULT_RESAMPLES
+    # Horizons (days) of the multi-horizon hazard model trained beside the 30-day one when the
+    # events are at hand (``training.horizon_job``); empty: none.
+    horizons: tuple[int, ...] = DEFAULT_HORIZONS
 
     def model_params(self) -> dict[str, Any]:
         return {
@@ -90,6 +94,9 @@ class TrainResult(ReportView):
     split: Split
     leakage: LeakageReport
     tuning: pd.DataFrame | None = None
+    # The LightGBM parameters the model was fitted with (tuned, monotone hints): the horizon
+    # model is fitted with the same ones.
+    params: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def headline(self) -> dict[str, float]:
         return self.report.headline()
@@ -245,7 +252,7 @@ def train_churn_model(
         log.warning("the LightGBM model does NOT beat every baseline on the test fold: %s",
                     report.baseline_verdict())
     result = TrainResult(report=report, split=split, leakage=report.leakage or leakage,
-                         tuning=tuning)
+                         tuning=tuning, params=params)
     write_run_files(result, config, out)
     for line in result.summary().splitlines():
         log.info(line)

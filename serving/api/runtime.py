@@ -13,7 +13,9 @@ training report use, so served numbers equal the training-side ones. Risk bands 
 Public surface (kept stable for the retention app): ``ready``, ``model``, ``require_model()``,
 ``home``, ``metadata()``, ``model_info()``, ``score_ids``, ``score_columns``, ``explain_ids``,
 ``explain_known_ids``, ``explain_columns``, ``online_features()``, ``scored_store()``,
-``store_cutoff()``, ``reload()``, and ``check_api_key`` (re-exported).
+``store_cutoff()``, ``horizons_of_ids``, ``horizons_of_columns``, ``reload()``, and
+``check_api_key`` (re-exported). The horizon model travels on the champion
+(``training.horizons.attached``); a champion without one answers None.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from serving.auth import check_api_key
 from serving.reasons.text import LANGUAGES, feature_family, reason
 from training.bands import DEFAULT_BANDS, risk_band
 from training.explain import FastModel, top_drivers
+from training.horizons import attached
 
 __all__ = ["DEFAULT_BANDS", "ServingRuntime", "check_api_key", "explain_matrix", "risk_band"]
 
@@ -221,6 +224,7 @@ class ServingRuntime:
             self._fast(state)
             if state.store is not None:
                 self._scored(state)  # score the store before the swap: no request waits
+                self._store_horizons(state, state.loaded.model)
         with self._lock:
             self._state_value = state
         info = state.loaded.info if state.loaded else {}
@@ -410,6 +414,37 @@ class ServingRuntime:
         """Top-k drivers with reasons per known id, and a message per unknown id."""
         known, _, _, drivers, errors = self.explain_known_ids(ids, top_k, lang)
         return dict(zip(known, drivers, strict=True)), errors
+
+    # ------------------------------------------------------------------ horizons
+    def _store_horizons(self, state: _State, model: Any) -> np.ndarray | None:
+        """The store's P(churn within each horizon), once per state (None: no horizon model)."""
+        horizon_model = attached(model)
+        if horizon_model is None:
+            return None
+        cached = state.cache.get("store_horizons")
+        if cached is None:
+            cached = state.cache["store_horizons"] = horizon_model.predict(
+                self._store(state).table)
+        return cached
+
+    def horizons_of_ids(self, ids: Sequence[str]) -> tuple[tuple[int, ...], np.ndarray] | None:
+        """(horizons, P(churn within each) per known id, request order), or None when the
+        served model has no horizon model (``training.horizons``)."""
+        state, model = self._loaded()
+        horizon_model, found = attached(model), self._store_horizons(state, model)
+        if horizon_model is None or found is None:
+            return None
+        positions = self._store(state).positions
+        return horizon_model.horizons, found[np.array([positions[str(c)] for c in ids],
+                                                      dtype=np.int64)]
+
+    def horizons_of_columns(self, columns: Mapping[str, Any]
+                            ) -> tuple[tuple[int, ...], np.ndarray] | None:
+        """The same for posted feature columns (already checked against the model)."""
+        horizon_model = attached(self.require_model())
+        if horizon_model is None:
+            return None
+        return horizon_model.horizons, horizon_model.predict(columns)
 
     def store_cutoff(self) -> str | None:
         """The cutoff the online store was materialized at (None without a store)."""

@@ -12,6 +12,7 @@ it when it is validated (a ``max_batch`` in pydantic's validation context overri
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
@@ -95,7 +96,25 @@ class ScoreInput(BaseModel):
         return self
 
 
-class Score(BaseModel):
+class Timing(BaseModel):
+    """When the customer is likely to leave and by when to act (``serving/timing.py``)."""
+
+    horizons: dict[str, float] | None = Field(default=None, description=(
+        "P(churn within N days) per horizon in days, e.g. {\"30\": 0.08, \"60\": 0.15, "
+        "\"90\": 0.21}; never lower for a longer horizon. They come from the champion's "
+        "horizon model (trained on cutoffs whose 90 days were observed), so the 30-day value "
+        "can differ a little from p_churn. Null when the served model has no horizon model "
+        "(trained before it existed)."))
+    leave_within_days: int | None = Field(default=None, description=(
+        "The shortest horizon whose probability reaches the high risk band; null when none "
+        "does (or no horizon model)."))
+    act_by: date | None = Field(default=None, description=(
+        "Latest date to act: the day cumulative risk is expected to reach the high risk band, "
+        "minus a 7-day lead time, never before the date the features describe (the online "
+        "store's cutoff for ids, today for posted rows). Null when leave_within_days is."))
+
+
+class Score(Timing):
     customer_id: str | None = Field(description="The id (null for rows posted without one).")
     row: int = Field(description="Position of the customer/row in the request.")
     p_churn: float = Field(description="Calibrated probability of churn within the horizon.")
@@ -139,7 +158,7 @@ class Driver(BaseModel):
     reason: str = Field(description="The driver in plain words, in the requested language.")
 
 
-class Explanation(BaseModel):
+class Explanation(Timing):
     customer_id: str | None
     row: int
     p_churn: float

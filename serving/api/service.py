@@ -48,6 +48,7 @@ from serving.api.probes import make_probe_app
 from serving.api.runtime import MAX_TOP_K, ServingRuntime
 from serving.auth import ApiKeyCheck
 from serving.retention.app import make_retention_app
+from serving.timing import as_of_date, timing
 from training.bands import risk_band
 
 log = logging.getLogger(__name__)
@@ -155,17 +156,36 @@ def score_body(runtime: ServingRuntime, body: schemas.ScoreInput) -> dict[str, A
         scored, errors = runtime.score_ids(ids)
         rows, errs = _errors(ids, errors)
         warnings: list[dict[str, Any]] = []
+        columns: dict[str, np.ndarray] = {}
     else:
         columns, posted_ids, warnings = _posted(runtime, body)
         scored = runtime.score_columns(columns, posted_ids)
         rows, errs = list(range(len(posted_ids))), []
-    results = [{"customer_id": c, "row": r, "p_churn": p, "risk_band": b} for c, r, p, b in zip(
-        scored[CUSTOMER_ID].tolist(), rows, scored["p_churn"].tolist(),
-        scored["risk_band"].tolist(), strict=True)]
+    when = _timing(runtime, body, [str(c) for c in scored[CUSTOMER_ID].tolist()]
+                   if body.customer_ids is not None else None,
+                   columns if body.customer_ids is None else None, len(scored))
+    results = [{"customer_id": c, "row": r, "p_churn": p, "risk_band": b, **t}
+               for c, r, p, b, t in zip(scored[CUSTOMER_ID].tolist(), rows,
+                                        scored["p_churn"].tolist(),
+                                        scored["risk_band"].tolist(), when, strict=True)]
     log.info("scored %d rows (%d unknown ids, %d unseen-category warnings)", len(results),
              len(errs), len(warnings))
     return {"model": _model_ref(runtime), "results": results, "errors": errs,
             "warnings": warnings}
+
+
+def _timing(runtime: ServingRuntime, body: schemas.ScoreInput, known_ids: list[str] | None,
+            columns: dict[str, np.ndarray] | None, n: int) -> list[dict[str, Any]]:
+    """Horizons, leave-within and act-by per answered row (``serving/timing.py``)."""
+    if known_ids is not None:
+        found = runtime.horizons_of_ids(known_ids)
+        as_of = as_of_date(runtime.store_cutoff())
+    else:
+        found = runtime.horizons_of_columns(columns or {})
+        as_of = as_of_date(None)
+    if found is None:
+        return timing(None, (), 0.0, as_of, n)
+    return timing(found[1], found[0], runtime.bands[1], as_of, n)
 
 
 def _count(body: schemas.ScoreInput) -> int:
@@ -185,14 +205,18 @@ def explain_body(runtime: ServingRuntime, body: ExplainRequest) -> dict[str, Any
         rows, errs = _errors(ids, errors)
         posted_ids: list[str | None] = list(known)
         warnings: list[dict[str, Any]] = []
+        columns: dict[str, np.ndarray] = {}
     else:
         columns, posted_ids, warnings = _posted(runtime, body)
         p, base, drivers = runtime.explain_columns(columns, body.top_k, body.lang)
         rows, errs = list(range(len(posted_ids))), []
     bands = risk_band(p, runtime.bands)
+    when = _timing(runtime, body, list(known) if body.customer_ids is not None else None,
+                   columns if body.customer_ids is None else None, len(posted_ids))
     results = [{"customer_id": c, "row": r, "p_churn": float(pc), "risk_band": b,
-                "base_value": base, "drivers": d}
-               for c, r, pc, b, d in zip(posted_ids, rows, p, bands, drivers, strict=True)]
+                "base_value": base, "drivers": d, **t}
+               for c, r, pc, b, d, t in zip(posted_ids, rows, p, bands, drivers, when,
+                                            strict=True)]
     log.info("explained %d rows (%d unknown ids, %d unseen-category warnings)", len(results),
              len(errs), len(warnings))
     return {"model": _model_ref(runtime), "lang": body.lang, "results": results, "errors": errs,

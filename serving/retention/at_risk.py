@@ -9,6 +9,7 @@ shows. Pure functions apart from the CSV/Excel writers at the end.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from cxchurn.errors import ConfigError
-from serving.messages import MESSAGES
+from serving.messages import MESSAGES, text
+from serving.reasons.numbers import date_text, number_text
 from serving.reasons.text import reason
 from serving.reasons.turkish import value_tr
 from serving.retention.catalogue import Catalogue
@@ -47,6 +49,9 @@ class AtRiskBook:
     version: str = ""
     # feature values by customer_id: the raw facts a reason tells (serving.reasons)
     facts: pd.DataFrame | None = None
+    # customer_id -> horizons / leave_within_days / act_by (serving.timing); empty when the
+    # model has no horizon model
+    timing: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def segments(self) -> list[str]:
         return sorted(self.table[SEGMENT_COLUMN].dropna().astype(str).unique())
@@ -163,8 +168,29 @@ def display_records(rows: pd.DataFrame, book: AtRiskBook, catalogue: Catalogue, 
             "action_title": catalogue.get(action).title(lang) if action else None,
             "reasons": reason_texts(book.drivers.get(r["customer_id"], []), lang,
                                     _facts_row(book, r["customer_id"])),
+            "timing": timing_text(book.timing.get(r["customer_id"]), lang),
         })
     return out
+
+
+def horizon_texts(entry: Mapping[str, Any] | None, lang: str) -> list[str]:
+    """["within 30 days: 34.3%", ...] in ``lang`` (empty without a horizon model)."""
+    horizons = (entry or {}).get("horizons") or {}
+    out = []
+    for days, p in horizons.items():
+        shown = number_text(100.0 * float(p), lang, 1)
+        pct = f"%{shown}" if lang == "tr" else f"{shown}%"
+        out.append(f"{text('timing', 'within', lang).format(days=days)}: {pct}")
+    return out
+
+
+def timing_text(entry: Mapping[str, Any] | None, lang: str) -> str | None:
+    """"likely to leave within 60 days; act by 2025-07-14" in ``lang``; None when not at risk
+    within the longest horizon or the model has no horizon model."""
+    if not entry or entry.get("act_by") is None:
+        return None
+    when = date_text(dt.date.fromisoformat(str(entry["act_by"])), lang)
+    return text("timing", "leave_act", lang).format(days=entry["leave_within_days"], date=when)
 
 
 def export_frame(records: Sequence[Mapping[str, Any]], lang: str) -> pd.DataFrame:

@@ -24,6 +24,7 @@ from serving.retention.at_risk import (
     ListQuery,
     display_records,
     export_frame,
+    horizon_texts,
     select_rows,
     short_reason,
     to_csv_bytes,
@@ -175,6 +176,7 @@ def _customer_view(request: Request, state: RetentionState, customer_id: str, la
                     "result": "pending", "recorded_by": "", "cost": "", "note": ""}
     return templates().TemplateResponse(request, "customer.html", page_context(
         request, state, lang, row=row, action=action,
+        horizons=horizon_texts(book.timing.get(customer_id), lang),
         chart=_chart(drivers.get(customer_id, [])), history=history,
         options=[{**o, "title": state.catalogue.get(str(o["action"])).title(lang)}
                  for o in options],

@@ -26,6 +26,7 @@ from serving.retention.catalogue import Catalogue, load_catalogue
 from serving.retention.outcomes import Outcome, OutcomeStore, default_url
 from serving.retention.policy import PolicyConfig, decision_frame
 from serving.retention.sessions import SessionStore
+from serving.timing import as_of_date, timing
 
 log = logging.getLogger(__name__)
 
@@ -101,11 +102,23 @@ class RetentionState:
             features = self.runtime.online_features()
             model = self.runtime.model
             values, _ = shap_values(model, model_frame(model, features))
-            self._book = build_book(
+            book = build_book(
                 features, scored["p_churn"].to_numpy(), scored["risk_band"].tolist(), values,
                 list(model.feature_names_), self.catalogue, version=version,
                 policy_config=self.policy)
-            return self._book
+            book.timing = self._timing(features)
+            self._book = book
+            return book
+
+    def _timing(self, features: pd.DataFrame) -> dict[str, dict[str, Any]]:
+        """Horizons and act-by date per customer of the store (empty: no horizon model)."""
+        ids = features["customer_id"].astype(str).tolist()
+        found = self.runtime.horizons_of_ids(ids)
+        if found is None:
+            return {}
+        rows = timing(found[1], found[0], self.runtime.bands[1],
+                      as_of_date(self.runtime.store_cutoff()), len(ids))
+        return dict(zip(ids, rows, strict=True))
 
     def weighed(self, book: AtRiskBook) -> pd.DataFrame:
         """The book's customers as the policy weighs them (``PolicyConfig.objective``)."""

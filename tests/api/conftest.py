@@ -1,11 +1,11 @@
 """Fixtures for the API tests: one trained home per test session, one server per worker.
 
-``trained_home`` trains a small champion on the default world and materialises the online
-store once, shared by the pytest-xdist workers through a file lock (so ``pytest -n 2`` trains
-once). Each server gets its own copy of the home, because a running service writes into it
-(the local model cache, logs). ``tests/browser`` can reuse ``trained_home`` by importing this
-module's fixtures (``from tests.api.conftest import trained_home``) and
-``tests.api.server.start_service``.
+``trained_home`` trains a small champion (with a 30/60/90-day horizon model) on the default
+world and materialises the online store once, shared by the pytest-xdist workers through a
+file lock (so ``pytest -n 2`` trains once). Each server gets its own copy of the home,
+because a running service writes into it (the local model cache, logs). ``tests/browser`` can
+reuse ``trained_home`` by importing this module's fixtures
+(``from tests.api.conftest import trained_home``) and ``tests.api.server.start_service``.
 """
 
 from __future__ import annotations
@@ -43,8 +43,9 @@ def trained_home(tmp_path_factory: pytest.TempPathFactory, request: pytest.Fixtu
             if not done.exists():
                 world = request.getfixturevalue("default_world")
                 examples = request.getfixturevalue("default_examples")
+                history = request.getfixturevalue("default_training_examples")
                 shutil.rmtree(home, ignore_errors=True)
-                info = build_trained_home(home, world, examples)
+                info = build_trained_home(home, world, examples, history=history)
                 done.write_text(json.dumps({k: str(v) for k, v in info.__dict__.items()}))
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)

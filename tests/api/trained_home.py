@@ -75,8 +75,31 @@ def write_feature_build(examples: pd.DataFrame, folder: Path) -> Path:
     return folder
 
 
-def train_champion(home: Path, examples: pd.DataFrame, model_name: str, **params: Any
-                   ) -> tuple[str, Any]:
+def small_horizon_model(world: Any, examples: pd.DataFrame) -> Any:
+    """A small hazard model (30/60/90 days, ``training.horizons``) on the world's history.
+
+    ``examples`` must span enough monthly cutoffs for a 90-day purge (the session's
+    ``default_training_examples``); labels come from the world's events, censored at its end.
+    """
+    from features.labels import LabelConfig
+    from features.schema import CUSTOMER_ID, CUTOFF
+    from training.dataset import feature_columns
+    from training.horizon_job import horizon_split
+    from training.horizons import DEFAULT_HORIZONS, fit_hazard, horizon_labels
+
+    rows = examples.copy()
+    rows[CUTOFF] = pd.to_datetime(rows[CUTOFF], utc=True).astype("datetime64[us, UTC]")
+    end = pd.Timestamp(world.config.end, tz="UTC")
+    labels = horizon_labels(world.events, rows, DEFAULT_HORIZONS, LabelConfig(data_end=end))
+    rows = rows.merge(labels, on=[CUSTOMER_ID, CUTOFF], how="left", validate="one_to_one")
+    rows.attrs = {"spec_version": examples.attrs.get("spec_version", "unknown")}
+    split = horizon_split(rows, DEFAULT_HORIZONS, 1)
+    return fit_hazard(split.train, split.valid, feature_columns(examples), DEFAULT_HORIZONS,
+                      SMALL_MODEL)
+
+
+def train_champion(home: Path, examples: pd.DataFrame, model_name: str,
+                   horizon_model: Any = None, **params: Any) -> tuple[str, Any]:
     """Fit a small ChurnModel out of time, log + register it, promote it; (version, model).
 
     The model is logged with the project's own ``log_churn_model`` and promoted with
@@ -102,6 +125,10 @@ def train_champion(home: Path, examples: pd.DataFrame, model_name: str, **params
     X_train.attrs = dict(examples.attrs)
     model = ChurnModel(**{**SMALL_MODEL, **params}).fit(
         X_train, split.train[LABEL], split.valid[features], split.valid[LABEL])
+    if horizon_model is not None:  # travels with the champion, as run_training attaches it
+        from training.horizons import attach
+
+        attach(model, horizon_model)
     with home_env(home):
         experiment_id = setup_tracking(root=home)
         with mlflow.start_run(experiment_id=experiment_id):
@@ -116,13 +143,19 @@ def train_champion(home: Path, examples: pd.DataFrame, model_name: str, **params
 
 
 def build_trained_home(home: Path, world: Any, examples: pd.DataFrame,
-                       model_name: str = "cxchurn") -> TrainedHome:
-    """Train + promote a champion and materialise the online store under ``home``."""
+                       model_name: str = "cxchurn",
+                       history: pd.DataFrame | None = None) -> TrainedHome:
+    """Train + promote a champion and materialise the online store under ``home``.
+
+    With ``history`` (examples over many monthly cutoffs) the champion also carries a small
+    30/60/90-day horizon model, as a champion from ``cxchurn train --world`` does.
+    """
     from serving.api.online_store import default_cutoff, latest_features, store_path, write_store
 
     home.mkdir(parents=True, exist_ok=True)
     features_dir = write_feature_build(examples, home / "features")
-    version, _ = train_champion(home, examples, model_name)
+    horizons = small_horizon_model(world, history) if history is not None else None
+    version, _ = train_champion(home, examples, model_name, horizon_model=horizons)
     cutoff = default_cutoff(world.events)
     table = latest_features(world.customers, world.events, cutoff)
     store = write_store(table, store_path(home), {"cutoff": cutoff.isoformat(),

@@ -90,8 +90,10 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture(scope="session")
 def retention_home(browser: Any, default_world: Any, default_examples: Any,
+                   default_training_examples: Any,
                    tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A home with a trained champion, the online store and the world (built once)."""
     from tests.retention.home import shared_retention_home
 
-    return shared_retention_home(tmp_path_factory, default_world, default_examples)
+    return shared_retention_home(tmp_path_factory, default_world, default_examples,
+                                 default_training_examples)

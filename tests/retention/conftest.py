@@ -10,10 +10,12 @@ import pytest
 
 @pytest.fixture(scope="session")
 def retention_home(default_world: Any, default_examples: Any,
+                   default_training_examples: Any,
                    tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.retention.home import shared_retention_home
 
-    return shared_retention_home(tmp_path_factory, default_world, default_examples)
+    return shared_retention_home(tmp_path_factory, default_world, default_examples,
+                                 default_training_examples)
 
 
 @pytest.fixture(scope="session")
