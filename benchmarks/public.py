@@ -101,6 +101,7 @@ BOOTSTRAP = 2000
 
 
 def run_log(ds: registry.LogDataset, root: Path, work: Path, btyd: bool) -> dict[str, Any]:
+    from features.build_sources import BuildSources
     from features.default_specs import DEFAULT_SPECS
     from features.pipeline import build_examples, write_outputs
     from training.refit import run_event_log_training
@@ -109,11 +110,12 @@ def run_log(ds: registry.LogDataset, root: Path, work: Path, btyd: bool) -> dict
     folder = work / ds.name
     log(f"{ds.name}: adapting")
     adapted = ds.adapt(root)
-    adapted.write(folder)
+    written = adapted.write(folder)
     log(f"{ds.name}: building {len(DEFAULT_SPECS)} features at {len(adapted.cutoffs)} cutoffs")
     features, labels = build_examples(adapted.customers, adapted.events, list(adapted.cutoffs),
                                       adapted.label, DEFAULT_SPECS)
-    write_outputs(features, labels, DEFAULT_SPECS, folder / "features", adapted.label)
+    write_outputs(features, labels, DEFAULT_SPECS, folder / "features", adapted.label,
+                  BuildSources.of(written["customers"], written["events"]))
     log(f"{ds.name}: training (select on the purged cutoffs, refit on all labelled ones)")
     config = TrainConfig(horizon_days=adapted.label.horizon_days)
     summary = run_event_log_training(folder / "features", config, folder / "train",

@@ -55,6 +55,7 @@ def stage_features(world: str, out: str) -> dict[str, float]:
 
     import pandas as pd
 
+    from features.build_sources import BuildSources
     from features.default_specs import DEFAULT_SPECS
     from features.labels import LabelConfig
     from features.pipeline import build_examples, write_outputs
@@ -65,7 +66,8 @@ def stage_features(world: str, out: str) -> dict[str, float]:
     dates = [pd.Timestamp(c, tz="UTC") for c in meta["cutoffs"]]
     feats, labels = build_examples(Path(world) / "customers.parquet",
                                    Path(world) / "events.parquet", dates, label)
-    write_outputs(feats, labels, DEFAULT_SPECS, out, label)
+    write_outputs(feats, labels, DEFAULT_SPECS, out, label,
+                  BuildSources.of(Path(world) / "customers.parquet", Path(world) / "events.parquet"))
     return {"seconds": time.perf_counter() - start, "peak_mb": _peak_rss_mb(),
             "rows": float(len(labels))}
 

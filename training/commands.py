@@ -58,6 +58,9 @@ def train_command(
                      "the metrics (omit, or pass '', for real data)."),
     ] = None,
     out: OutDir = None,
+    events: Annotated[Path | None, typer.Option(
+        help="The events file the features were built from, for the BG/NBD baseline; default "
+        "the one the feature build recorded (give it when that file has moved).")] = None,
     horizon_days: Annotated[int | None, typer.Option(help="Label horizon in days.")] = None,
     n_valid_cutoffs: Annotated[int | None, typer.Option(
         help="Cutoffs before the test fold used for early stopping and calibration.")] = None,
@@ -153,6 +156,7 @@ def train_command(
     summary = run_training(
         features or paths.features_dir(), Path(world) if world else None, config, out,
         model_name=model_name or "cxchurn", register=register, force_promote=force_promote,
+        events_path=events,
     )
     for line in summary.lines():
         typer.echo(line)

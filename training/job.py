@@ -24,6 +24,7 @@ from cxchurn.errors import ConfigError, NotFoundError
 from features.schema import CUTOFF
 from features.spec import load_specs
 from training import registry
+from training.build_events import baseline_events
 from training.dataset import load_examples
 from training.evaluate import MAIN_MODEL
 from training.pyfunc import load_churn_model, log_churn_model
@@ -171,15 +172,6 @@ def _truth(world_dir: Path | None) -> pd.DataFrame | None:
     return pd.read_parquet(path)
 
 
-def _events(world_dir: Path | None) -> pd.DataFrame | None:
-    """The world's orders (for the bgnbd baseline), or None when there is no events file."""
-    path = Path(world_dir) / "events.parquet" if world_dir is not None else None
-    if path is None or not path.exists():
-        return None
-    return pd.read_parquet(path, columns=["customer_id", "event_time", "event_type"],
-                           filters=[("event_type", "==", "order")])
-
-
 def run_training(
     features_dir: str | Path,
     world_dir: str | Path | None = None,
@@ -191,22 +183,27 @@ def run_training(
     register: bool = True,
     force_promote: bool = False,
     min_improvement: float = 0.0,
+    events_path: str | Path | None = None,
 ) -> RunSummary:
     """Train on a feature build, log everything to MLflow, register and maybe promote.
 
     The promotion compares the current champion and the new model on the new model's test
-    fold (the newest out-of-time cutoff), so the two are judged on identical rows.
+    fold (the newest out-of-time cutoff), so the two are judged on identical rows. The BG/NBD
+    baseline is fitted on the events the build records (``events_path`` overrides).
     """
     config = config or TrainConfig()
     features_dir = Path(features_dir)
     out = Path(out_dir) if out_dir is not None else paths.reports_dir() / "train"
     experiment_id = start_tracking(experiment, register)
     examples = load_examples(features_dir)
+    events = baseline_events(features_dir, world_dir, events_path)
     result = train_churn_model(
         examples, build_specs(features_dir), config, out,
         truth=_truth(Path(world_dir) if world_dir else None),
-        events=_events(Path(world_dir) if world_dir else None),
+        events=events.orders,
     )
+    if events.note:
+        result.notes.append(events.note)
     return record_training_run(
         result, config, examples, features_dir=features_dir, experiment_id=experiment_id,
         tags={"run_type": "train", "cxchurn.model_name": model_name}, out_dir=out,

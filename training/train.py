@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +90,8 @@ class TrainResult(ReportView):
     split: Split
     leakage: LeakageReport
     tuning: pd.DataFrame | None = None
+    # What the run could not do and why (e.g. a baseline skipped for want of its events).
+    notes: list[str] = field(default_factory=list)
 
     def headline(self) -> dict[str, float]:
         return self.report.headline()
@@ -111,6 +113,7 @@ class TrainResult(ReportView):
             f"(lift {h['lift_top_decile']:.2f}x its 10% share)"
         )
         lines.extend(self.split.notes())
+        lines.extend(self.notes)
         lines.extend(v for v in report.verdict_lines() if v != headline)
         lines.extend(self.leakage.lines())
         calibration = getattr(self.model, "calibration_report_", None)
