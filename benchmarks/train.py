@@ -67,7 +67,8 @@ def stage_features(world: str, out: str) -> dict[str, float]:
     feats, labels = build_examples(Path(world) / "customers.parquet",
                                    Path(world) / "events.parquet", dates, label)
     write_outputs(feats, labels, DEFAULT_SPECS, out, label,
-                  BuildSources.of(Path(world) / "customers.parquet", Path(world) / "events.parquet"))
+                  BuildSources.of(Path(world) / "customers.parquet",
+                                  Path(world) / "events.parquet"))
     return {"seconds": time.perf_counter() - start, "peak_mb": _peak_rss_mb(),
             "rows": float(len(labels))}
 
