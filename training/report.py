@@ -311,8 +311,11 @@ def evaluate_on_test(
     ) if segments else pd.DataFrame()
 
     values, expected = shap_values(model, X)
+    # by customer: one customer's rows at several test cutoffs are not independent evidence
+    clusters = rows[CUSTOMER_ID].to_numpy() if CUSTOMER_ID in rows.columns else None
     intervals = paired_bootstrap(y, p, scores, truth, n_resamples=n_bootstrap,
-                                 seed=bootstrap_seed) if n_bootstrap > 0 else {}
+                                 seed=bootstrap_seed, clusters=clusters,
+                                 ) if n_bootstrap > 0 else {}
     if leakage is not None:
         leakage = check_dominance(leakage, X, y, metrics[MAIN_MODEL]["roc_auc"], values,
                                   model.feature_names_)
