@@ -16,6 +16,7 @@ import pandas as pd
 
 from cxchurn.errors import DataContractError
 from features import pit, schema
+from features.btyd_features import SUMMARY_SQL, add_btyd_features
 from features.build_sources import SOURCES_KEY, BuildSources
 from features.compile import CUSTOMERS_TABLE, CUTOFFS_TABLE, EVENTS_TABLE, compile_features
 from features.default_specs import DEFAULT_SPECS
@@ -62,7 +63,12 @@ def build_feature_table(customers: pit.Source, events: pit.Source, cutoffs: pd.D
     pit.register(con, CUTOFFS_TABLE, frame)
     dates = list(pd.DatetimeIndex(frame[schema.CUTOFF].unique()))
     query = compile_features(specs, dates, static_columns=customer_cols)
-    return pit.run(con, query)
+    table = pit.run(con, query)
+
+    def summaries(event_type: str) -> pd.DataFrame:
+        return con.sql(SUMMARY_SQL, params={"btyd_type": event_type}).df()
+
+    return add_btyd_features(table, specs, summaries)
 
 
 def build_examples(customers: pit.Source, events: pit.Source,

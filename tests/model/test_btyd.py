@@ -1,4 +1,4 @@
-"""BG/NBD (training.btyd) and its baseline: parameter recovery, the likelihood by hand, the
+"""BG/NBD (features.btyd) and its baseline: parameter recovery, the likelihood by hand, the
 paper's limit cases and the point-in-time rule at the cutoff."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import pytest
 from scipy import integrate
 from scipy.special import beta as beta_fn
 
+from features.btyd import BgNbd, log_likelihood, p_alive, p_no_purchase, summaries_at
 from training.baselines import bgnbd_scores, event_log_baselines
-from training.btyd import BgNbd, log_likelihood, p_alive, p_no_purchase, summaries_at
 
 # FHL (2005) estimates on the CDNOW data (weeks): a realistic mix of purchase rate and dropout.
 CDNOW = BgNbd(r=0.243, alpha=4.414, a=0.793, b=2.426)
