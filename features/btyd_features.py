@@ -29,6 +29,12 @@ from features.spec import BtydSpec, FeatureSpec
 log = logging.getLogger(__name__)
 
 MIN_CUSTOMERS = 20  # fewer buyers before a cutoff than this: no fit, the figures are null
+# The fit sees at most this many buyers per cutoff, drawn with a fixed seed from the buyers
+# sorted by id (so the draw depends only on who bought before the cutoff). Four population
+# parameters are pinned down well by a few thousand histories, and each fit's cost grows with
+# the buyers: on 20,000 customers a full fit took ~4 s per cutoff and made the default build
+# four times slower (benchmarks/features.py).
+MAX_FIT_CUSTOMERS = 2000
 
 # (customer, cutoff) purchase summaries for every customer with a purchase before the cutoff.
 # Days are counted on the UTC calendar from epoch seconds (no session time zone involved).
@@ -59,8 +65,12 @@ def _fit(at: pd.DataFrame, cutoff: object, event_type: str) -> BgNbd | None:
                     "(need %d to fit BG/NBD); left null", cutoff, len(at), event_type,
                     MIN_CUSTOMERS)
         return None
+    if len(at) > MAX_FIT_CUSTOMERS:
+        ordered = at.sort_values(schema.CUSTOMER_ID, kind="stable")
+        pick = np.random.default_rng(0).choice(len(ordered), MAX_FIT_CUSTOMERS, replace=False)
+        at = ordered.iloc[np.sort(pick)]
     fit = BgNbd.fit(at["x"], at["t_x"], at["age"], with_se=False)
-    log.info("btyd features at %s: BG/NBD r=%.4g alpha=%.4g a=%.4g b=%.4g on %d customers",
+    log.info("btyd features at %s: BG/NBD r=%.4g alpha=%.4g a=%.4g b=%.4g on %d buyers",
              cutoff, fit.r, fit.alpha, fit.a, fit.b, fit.n_customers)
     return fit
 
@@ -110,4 +120,5 @@ def add_btyd_features(table: pd.DataFrame, specs: Sequence[FeatureSpec],
     return out
 
 
-__all__ = ["MIN_CUSTOMERS", "SUMMARY_SQL", "add_btyd_features", "btyd_specs"]
+__all__ = ["MAX_FIT_CUSTOMERS", "MIN_CUSTOMERS", "SUMMARY_SQL", "add_btyd_features",
+           "btyd_specs"]

@@ -242,8 +242,7 @@ def _events_cte(specs: Sequence[AggregateSpec], b: _Builder, last_edge: str) -> 
     """
     types = sorted({et for s in specs for et in s.event_types})
     gap_types = sorted({s.event_types[0] for s in specs if s.aggregation == "gap_cv"})
-    change_types = sorted({s.event_types[0] for s in specs
-                           if s.aggregation == "change"} | set(gap_types))
+    change_types = sorted({s.event_types[0] for s in specs if s.aggregation == "change"})
     change_cols = sorted({s.column for s in specs if s.aggregation == "change" and s.column})
     signals = sorted({s.text_signal for s in specs if s.text_signal})
     base = ["customer_id", "event_time", "event_type", "channel", "amount", "score", "duration"]
@@ -254,22 +253,29 @@ def _events_cte(specs: Sequence[AggregateSpec], b: _Builder, last_edge: str) -> 
     def in_list(values: Sequence[str]) -> str:
         return ", ".join(b.param("et", v, v) for v in values)
 
-    plain = [t for t in types if t not in change_types]
-    branches = []
+    lags = [f"LAG({c}) OVER (PARTITION BY customer_id, event_type, {c} IS NULL "
+            f"ORDER BY event_time) AS prev_{c}" for c in change_cols]
+    no_lags = [f"CAST(NULL AS DOUBLE) AS prev_{c}" for c in change_cols]
+    # gap_d: days since the customer's previous event of the same type (for 'gap_cv'); each
+    # window runs only over the event types that need it
     gap = ([f"(EPOCH(event_time) - EPOCH(LAG(event_time) OVER (PARTITION BY customer_id, "
             f"event_type ORDER BY event_time))) / {SECONDS_PER_DAY} AS gap_d"]
            if gap_types else [])
-    if plain or not change_types:
-        nulls = [f"CAST(NULL AS DOUBLE) AS prev_{c}" for c in change_cols]
-        nulls += ["CAST(NULL AS DOUBLE) AS gap_d"] if gap_types else []
+    no_gap = ["CAST(NULL AS DOUBLE) AS gap_d"] if gap_types else []
+    plain = [t for t in types if t not in change_types and t not in gap_types]
+    gap_only = [t for t in gap_types if t not in change_types]
+    branches = []
+    if plain or not (change_types or gap_only):
         where = f"event_type IN ({in_list(plain)}) AND " if plain else "FALSE AND "
-        branches.append(f"SELECT {', '.join(base + nulls)} FROM {EVENTS_TABLE} "
+        branches.append(f"SELECT {', '.join(base + no_lags + no_gap)} FROM {EVENTS_TABLE} "
                         f"WHERE {where}{before}")
     if change_types:
-        lags = [f"LAG({c}) OVER (PARTITION BY customer_id, event_type, {c} IS NULL "
-                f"ORDER BY event_time) AS prev_{c}" for c in change_cols]
-        branches.append(f"SELECT {', '.join(base + lags + gap)} FROM {EVENTS_TABLE} "
+        both = gap if set(change_types) & set(gap_types) else no_gap
+        branches.append(f"SELECT {', '.join(base + lags + both)} FROM {EVENTS_TABLE} "
                         f"WHERE event_type IN ({in_list(change_types)}) AND {before}")
+    if gap_only:
+        branches.append(f"SELECT {', '.join(base + no_lags + gap)} FROM {EVENTS_TABLE} "
+                        f"WHERE event_type IN ({in_list(gap_only)}) AND {before}")
     return "\n  UNION ALL\n  ".join(branches)
 
 
