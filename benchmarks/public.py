@@ -110,7 +110,8 @@ def _leakage(report: Any) -> list[str]:
     out = [f"{f} (suspected leak, AUC {v['auc']:.3f}, {what})"
            for what, key in (("dropped", "dropped"), ("kept on request", "kept_on_request"))
            for f, v in doc.get(key, {}).items()]
-    out += [f"{f} (dominant, kept: {v})" for f, v in doc.get("dominant", {}).items()]
+    out += [f"{f} (dominant, kept: {str(v).split('; kept')[0]})"
+            for f, v in doc.get("dominant", {}).items()]
     return out
 
 
@@ -276,13 +277,17 @@ def render(results: list[dict[str, Any]], data_root: Path) -> str:
              "* transaction log: out-of-time cutoffs, 90-day non-contractual label (no order "
              "within 90 days of the cutoff, among customers who ordered in the 90 days before "
              "it); test = the newest cutoff; every fold's label window ends before the next "
-             "fold starts; every choice (LightGBM's rounds, BG/NBD's penalizer) is made on the "
-             "validation cutoff; then LightGBM and the logistic baseline are refitted on every "
-             "cutoff whose label window ends by the test cutoff (`lightgbm_before_refit`: the "
-             "early-stopped model trained on the train cutoffs only). BG/NBD is fitted on each "
-             "customer's whole purchase history before the test cutoff.", "",
-             "Brier needs a probability of the label itself; BG/NBD 1 - P(alive) is a "
-             "probability of being 'dead', not of 'no order in 90 days', so read its ranking "
+             "fold starts; every choice (LightGBM's rounds) is made on the validation cutoff; "
+             "then LightGBM and the logistic baselines are refitted on every cutoff whose label "
+             "window ends by the test cutoff (`lightgbm_before_refit`: the early-stopped model "
+             "trained on the train cutoffs only). `bgnbd` is the run's own BG/NBD baseline, "
+             "P(no order within 90 days), fitted on every customer's orders before the test "
+             "cutoff; the model's features include BG/NBD P(alive) and expected orders fitted "
+             "the same way at each cutoff. Intervals: 1,000 paired resamples of the test "
+             "customers.", "",
+             "Brier needs a probability of the label itself: `bgnbd` is P(no order within 90 "
+             "days), so its Brier compares; the lifetimes cross-check's 1 - P(alive) (only "
+             "without --skip-btyd) is a probability of being 'dead', so read its ranking "
              "columns. The refitted LightGBM has no held-out rows left to calibrate on: its "
              "probabilities are LightGBM's own.", "",
              "| data set | protocol | model | ROC-AUC | PR-AUC | top-decile lift | Brier |",
