@@ -288,8 +288,8 @@ def evaluate_on_test(
     ``uncalibrated`` adds the model's raw score as a probability, so the calibration shows.
     Segment metrics for those of ``segment_columns`` the rows have; plots into ``plots_dir``.
     ``n_bootstrap`` paired resamples of the customers (all rows of each drawn customer; fixed
-    ``bootstrap_seed``; 0 = none) give the
-    intervals. ``leakage``, the guard's pre-fit verdict, comes back with the dominance check.
+    ``bootstrap_seed``; 0 = none) give the intervals. ``leakage``, the guard's pre-fit
+    verdict, comes back with the dominance check.
     """
     X = model_frame(model, rows)
     y = rows[LABEL].to_numpy(dtype=int)
