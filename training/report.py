@@ -167,6 +167,10 @@ class RunReport:
                        f"{ci['roc_auc_gap_vs_truth'].text(signed=True, digits=4)}")
         out.append(("beats baselines: yes — " if self.beats_baselines else "beats baselines: NO — ")
                    + self.baseline_verdict())
+        each = [f"{name} {ci[key].text(signed=True)}" for name in self.baseline_comparison
+                if (key := f"roc_auc_diff_vs_{name}") in ci]
+        if len(each) > 1:  # the best one alone can hide a baseline the model does not clear
+            out.append("ROC-AUC minus each baseline: " + "; ".join(each))
         return out
 
     @property
