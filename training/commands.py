@@ -133,6 +133,9 @@ def train_command(
     inferred and printed; override with --categorical/--numeric/--date/--drop COL
     (repeatable). The estimate is stratified k-fold CV with a fixed seed (or --test-table).
     """
+    if table is not None and events is not None:
+        raise ConfigError("--events feeds the BG/NBD baseline of a feature build (event "
+                          "mode); a --table has no event log: leave --events out")
     if table is not None:
         _train_table(table, id_column, label, positive, tuple(negative or ()), test_table,
                      categorical, numeric, date, drop, as_of, folds, cv, seed, leak_threshold,

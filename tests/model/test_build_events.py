@@ -131,3 +131,12 @@ def test_a_build_without_a_record_says_to_rebuild(tmp_path: Path) -> None:
     (tmp_path / "feature_spec.json").write_text(json.dumps({"version": "x", "specs": []}))
     got = baseline_events(tmp_path)
     assert got.orders is None and "rebuild" in (got.note or "")
+
+
+def test_events_with_a_customer_table_is_refused_with_the_reason(tmp_path: Path) -> None:
+    from cxchurn.errors import ConfigError
+
+    result = CliRunner().invoke(app, ["train", "--table", str(tmp_path / "t.csv"), "--label",
+                                      "churn", "--events", str(tmp_path / "e.parquet")])
+    assert isinstance(result.exception, ConfigError)
+    assert "--events" in str(result.exception) and "--table" in str(result.exception)
