@@ -12,10 +12,13 @@ explain, register in MLflow under ``cxchurn-<data set>``):
   out-of-time cutoffs (test = the last, validation = the one before whose label window ends
   by then, train = older ones), LightGBM early-stops on validation, then it and the logistic
   baseline are refitted on every cutoff whose label window ends by the test cutoff; the
-  non-contractual 90-day label; LightGBM versus logistic regression, the recency rule and
-  BG/NBD (lifetimes, in ``benchmarks/.venv-btyd``, its penalizer picked on the validation
-  cutoff; scored both as 1 - P(alive) and as P(no purchase within the horizon)); a paired
-  bootstrap of the test rows says how sure each "beats" is.
+  non-contractual 90-day label; LightGBM versus the run's own baselines: logistic regression,
+  the RFM logistic, the recency rule and BG/NBD P(no purchase within the horizon)
+  (``features.btyd``, fitted on the orders before the test cutoff, read back from the events
+  the build recorded); a paired bootstrap of the test customers gives every figure and every
+  difference its 95% interval. Without ``--skip-btyd``, lifetimes' BG/NBD (in
+  ``benchmarks/.venv-btyd``, its penalizer picked on the validation cutoff) is added as a
+  cross-check.
 
 Metrics: ROC-AUC, PR-AUC, top-decile lift, Brier (for BG/NBD 1 - P(alive) the Brier score is
 against "no purchase", which P(alive) does not claim to predict; read its ranking figures).
@@ -89,18 +92,37 @@ def run_table(ds: registry.TableDataset, root: Path, work: Path) -> dict[str, An
         "registered": f"{summary.model_name} v{summary.model_version}",
         "promotion": summary.decision.reason if summary.decision else "",
         "tree_size": result.chosen_trees,
+        "held_out": _held_out(result.report, result.split.source),
     }
 
 
+def _held_out(report: Any, source: str) -> dict[str, Any]:
+    """The final model on its held-out rows: every figure and difference with its 95%
+    bootstrap interval (customers resampled), and the verdict against the best baseline."""
+    return {"rows": source, "verdict": report.baseline_verdict(),
+            "intervals": {k: v.as_dict() for k, v in report.intervals.items()}}
+
+
 def _leakage(report: Any) -> list[str]:
-    return [f"{f} (AUC {a:.3f})" for f, a in report.flagged.items()]
+    """Every column the guard named: suspected leaks (dropped or kept on request) and
+    dominant columns (kept, reported)."""
+    doc = report.to_dict()
+    out = [f"{f} (suspected leak, AUC {v['auc']:.3f}, {what})"
+           for what, key in (("dropped", "dropped"), ("kept on request", "kept_on_request"))
+           for f, v in doc.get(key, {}).items()]
+    out += [f"{f} (dominant, kept: {str(v).split('; kept')[0]})"
+            for f, v in doc.get("dominant", {}).items()]
+    return out
 
 
+BOOTSTRAP_NOTE = ("1,000 paired resamples of the test customers, stratified by churn; every "
+                  "score judged on the same resampled customers")
 BGNBD_PENALIZERS = (0.0, 0.001, 0.01, 0.1)  # lifetimes penalizer_coef, picked on validation
 BOOTSTRAP = 2000
 
 
 def run_log(ds: registry.LogDataset, root: Path, work: Path, btyd: bool) -> dict[str, Any]:
+    from features.build_sources import BuildSources
     from features.default_specs import DEFAULT_SPECS
     from features.pipeline import build_examples, write_outputs
     from training.refit import run_event_log_training
@@ -109,46 +131,49 @@ def run_log(ds: registry.LogDataset, root: Path, work: Path, btyd: bool) -> dict
     folder = work / ds.name
     log(f"{ds.name}: adapting")
     adapted = ds.adapt(root)
-    adapted.write(folder)
+    written = adapted.write(folder)
     log(f"{ds.name}: building {len(DEFAULT_SPECS)} features at {len(adapted.cutoffs)} cutoffs")
     features, labels = build_examples(adapted.customers, adapted.events, list(adapted.cutoffs),
                                       adapted.label, DEFAULT_SPECS)
-    write_outputs(features, labels, DEFAULT_SPECS, folder / "features", adapted.label)
+    write_outputs(features, labels, DEFAULT_SPECS, folder / "features", adapted.label,
+                  BuildSources.of(written["customers"], written["events"]))
     log(f"{ds.name}: training (select on the purged cutoffs, refit on all labelled ones)")
     config = TrainConfig(horizon_days=adapted.label.horizon_days)
     summary = run_event_log_training(folder / "features", config, folder / "train",
                                      model_name=ds.model_name())
+    report = summary.report
     metrics = summary.metrics
-    models = {name: _figures(metrics[name])
-              for name in ("lightgbm", "lightgbm_before_refit", "logistic", "recency_rule")}
+    # the run's own baselines: logistic, RFM logistic, recency rule and BG/NBD (fitted on the
+    # orders before the test cutoff, read back from the build's recorded events)
+    models = {name: _figures(metrics[name]) for name in metrics
+              if name != "lightgbm_uncalibrated"}
     test = pd.read_parquet(folder / "train" / "test_predictions.parquet")
     test["cutoff"] = pd.to_datetime(test["cutoff"], utc=True)
-    scores = {"logistic": test["p_logistic"].to_numpy(float),
-              "recency_rule": test["recency_days"].to_numpy(float)}
-    bgnbd: dict[str, Any] = {}
+    scores: dict[str, np.ndarray] = {}
+    lifetimes: dict[str, Any] = {}
     if btyd:
-        log(f"{ds.name}: BG/NBD (lifetimes, own venv)")
-        bgnbd = _bgnbd(adapted, test, pd.read_parquet(folder / "features" / "examples.parquet",
-                                                      columns=["customer_id", "cutoff",
-                                                               "churned"]))
-        models.update(bgnbd.pop("models"))
-        scores.update(bgnbd.pop("scores"))
+        log(f"{ds.name}: BG/NBD cross-check with lifetimes (own venv)")
+        lifetimes = _bgnbd(adapted, test, pd.read_parquet(
+            folder / "features" / "examples.parquet", columns=["customer_id", "cutoff",
+                                                              "churned"]))
+        models.update({f"lifetimes_{k}": v for k, v in lifetimes.pop("models").items()})
+        scores.update({f"lifetimes_{k}": v for k, v in lifetimes.pop("scores").items()})
     split = json.loads((folder / "train" / "split.json").read_text())
-    leak = json.loads((folder / "train" / "leakage.json").read_text())
     y = test["churned"].to_numpy(int)
     return {
         "name": ds.name, "kind": "event_log", "protocol": adapted.protocol(),
         "models": models, "rows": len(labels), "churn_rate": float(test["churned"].mean()),
         "test_rows": len(test), "split": split, "adapter_report": adapted.report,
-        "leakage": [f"{f} (AUC {v['auc']:.3f})" for f, v in {**leak["dropped"],
-                                                             **leak["kept_on_request"]}.items()],
+        "leakage": _leakage(summary.report.leakage),
         "top_drivers": pd.read_csv(
             folder / "train" / "importance.csv").head(5)["feature"].tolist(),
         "registered": f"{summary.model_name} v{summary.model_version}",
         "promotion": summary.decision.reason if summary.decision else "",
+        "held_out": _held_out(report, f"test cutoff {split['test']['cutoffs']}"),
         "paired_bootstrap": {name: paired_bootstrap(y, test["p_churn"].to_numpy(float), s)
                              for name, s in scores.items()},
-        **bgnbd,
+        "summary": summary.summary_text,
+        **lifetimes,
     }
 
 
@@ -252,13 +277,17 @@ def render(results: list[dict[str, Any]], data_root: Path) -> str:
              "* transaction log: out-of-time cutoffs, 90-day non-contractual label (no order "
              "within 90 days of the cutoff, among customers who ordered in the 90 days before "
              "it); test = the newest cutoff; every fold's label window ends before the next "
-             "fold starts; every choice (LightGBM's rounds, BG/NBD's penalizer) is made on the "
-             "validation cutoff; then LightGBM and the logistic baseline are refitted on every "
-             "cutoff whose label window ends by the test cutoff (`lightgbm_before_refit`: the "
-             "early-stopped model trained on the train cutoffs only). BG/NBD is fitted on each "
-             "customer's whole purchase history before the test cutoff.", "",
-             "Brier needs a probability of the label itself; BG/NBD 1 - P(alive) is a "
-             "probability of being 'dead', not of 'no order in 90 days', so read its ranking "
+             "fold starts; every choice (LightGBM's rounds) is made on the validation cutoff; "
+             "then LightGBM and the logistic baselines are refitted on every cutoff whose label "
+             "window ends by the test cutoff (`lightgbm_before_refit`: the early-stopped model "
+             "trained on the train cutoffs only). `bgnbd` is the run's own BG/NBD baseline, "
+             "P(no order within 90 days), fitted on every customer's orders before the test "
+             "cutoff; the model's features include BG/NBD P(alive) and expected orders fitted "
+             "the same way at each cutoff. Intervals: 1,000 paired resamples of the test "
+             "customers.", "",
+             "Brier needs a probability of the label itself: `bgnbd` is P(no order within 90 "
+             "days), so its Brier compares; the lifetimes cross-check's 1 - P(alive) (only "
+             "without --skip-btyd) is a probability of being 'dead', so read its ranking "
              "columns. The refitted LightGBM has no held-out rows left to calibrate on: its "
              "probabilities are LightGBM's own.", "",
              "| data set | protocol | model | ROC-AUC | PR-AUC | top-decile lift | Brier |",
@@ -290,8 +319,20 @@ def render(results: list[dict[str, Any]], data_root: Path) -> str:
         lines.append("* LightGBM ROC-AUC versus each baseline: " + ", ".join(
             f"{m} {f['roc_auc']:.3f} ({'beaten' if ours > f['roc_auc'] else 'NOT beaten'})"
             for m, f in r["models"].items() if m != "lightgbm"))
-        lines.append("* leakage guard (single-column AUC >= 0.95): "
-                     + (", ".join(r["leakage"]) or "no column flagged"))
+        lines.append("* leakage guard (suspected leak: single-column AUC >= 0.90; dominant: "
+                     "within 0.03 of the model's AUC or over half the |SHAP| mass): "
+                     + ("; ".join(r["leakage"]) or "no column flagged"))
+        held = r.get("held_out")
+        if held:
+            iv = held["intervals"]
+            lines.append(f"* final model on the held-out rows ({held['rows']}), 95% bootstrap "
+                         f"intervals ({BOOTSTRAP_NOTE}):")
+            for key, v in iv.items():
+                signed = "_diff_vs_" in key or "_gap_vs_" in key
+                f = "+.4f" if signed else ".4f"
+                lines.append(f"  * {key}: {v['estimate']:{f}} (95% CI {v['ci_low']:{f}} .. "
+                             f"{v['ci_high']:{f}})")
+            lines.append(f"  * verdict: {held['verdict']}")
         lines.append(f"* top drivers (mean |SHAP|, held-out rows): {r['top_drivers']}")
         lines.append(f"* registered: {r['registered']}; {r['promotion']}")
         if r.get("tree_size"):
@@ -299,7 +340,8 @@ def render(results: list[dict[str, Any]], data_root: Path) -> str:
         if r.get("adapter_report"):
             lines.append(f"* adapter: {r['adapter_report']}")
         for name, b in r.get("paired_bootstrap", {}).items():
-            lines.append(f"* paired bootstrap ({BOOTSTRAP} resamples of the test rows), "
+            lines.append(f"* lifetimes cross-check, paired bootstrap ({BOOTSTRAP} resamples "
+                         "of the test rows), "
                          f"ROC-AUC lightgbm - {name}: {b['diff']:+.4f} (95% interval "
                          f"{b['ci_low']:+.4f} to {b['ci_high']:+.4f}; lightgbm higher in "
                          f"{b['share_ours_higher']:.0%} of resamples)")

@@ -98,6 +98,7 @@ def build_command(
     Every build knows where the data stops (--data-end, else the last event): cutoffs whose
     label window runs past it are refused, or with --score-only get features without labels.
     """
+    from features.build_sources import BuildSources
     from features.default_specs import DEFAULT_SPECS
     from features.load import load_tables
     from features.pipeline import build_examples, write_outputs
@@ -151,7 +152,8 @@ def build_command(
                         f"{len(dates)} cutoffs"):
         features, labels = build_examples(tables.customers, tables.events, dates, config,
                                           spec_set, score_only=score_only)
-    written = write_outputs(features, labels, spec_set, out_dir, config)
+    written = write_outputs(features, labels, spec_set, out_dir, config,
+                            BuildSources.of(customers, events, date_format))
     rate = f"{labels['churned'].mean():.3f}" if len(labels) else "n/a (no labelled rows)"
     console.print(f"{len(features):,} rows x {len(spec_set)} features, {len(labels):,} "
                   f"labelled, churn rate {rate} -> {written['examples'].parent}")

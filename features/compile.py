@@ -144,6 +144,8 @@ def _combine(spec: AggregateSpec, b: _Builder) -> str:
     if agg == "days_since_last":
         last = part(f"MAX(CASE WHEN {cond} THEN ev.event_time END)")
         return f"(EPOCH(pr.cutoff) - EPOCH(MAX({last}))) / {SECONDS_PER_DAY}"
+    if agg in HISTORY:
+        return _history(agg, count, cond, part)
     if agg == "share":
         whole_cond = b.condition(spec, with_match=False)
         whole = part(f"CAST(COUNT(CASE WHEN {whole_cond} THEN 1 END) AS DOUBLE)")
@@ -158,6 +160,35 @@ def _combine(spec: AggregateSpec, b: _Builder) -> str:
     previous = part(f"MAX_BY(ev.prev_{spec.column}, CASE WHEN {known_cond} "
                     f"THEN ev.event_time END)")
     return f"{last} - MAX_BY({previous}, {when})"
+
+
+HISTORY = ("repeat_count", "days_since_first", "active_span", "gap_mean", "gap_cv")
+
+
+def _history(agg: str, count: str, cond: str, part: Callable[[str], str]) -> str:
+    """The BTYD statistics of one event type over all history, in days (see features.spec).
+
+    The gaps between consecutive purchases come from ``ev.gap_d`` (LAG over the customer's
+    events of that type, computed once in ``evs``); the first purchase has none, so a customer
+    with n purchases has n - 1 gaps, whose sum is the active span. Sample standard deviation
+    over mean; null under two gaps.
+    """
+    n = f"SUM({count})"
+    first = f"MIN({part(f'MIN(CASE WHEN {cond} THEN ev.event_time END)')})"
+    last = f"MAX({part(f'MAX(CASE WHEN {cond} THEN ev.event_time END)')})"
+    span = f"((EPOCH({last}) - EPOCH({first})) / {SECONDS_PER_DAY})"
+    if agg == "repeat_count":
+        return f"GREATEST(COALESCE({n}, 0) - 1, 0)"
+    if agg == "days_since_first":
+        return f"(EPOCH(pr.cutoff) - EPOCH({first})) / {SECONDS_PER_DAY}"
+    if agg == "active_span":
+        return span
+    mean = f"({span} / NULLIF({n} - 1, 0))"
+    if agg == "gap_mean":
+        return mean
+    squares = f"SUM({part(f'SUM(CASE WHEN {cond} THEN ev.gap_d * ev.gap_d END)')})"
+    variance = f"(({squares} - ({n} - 1) * {mean} * {mean}) / NULLIF({n} - 2, 0))"
+    return f"SQRT(GREATEST({variance}, 0)) / NULLIF({mean}, 0)"
 
 
 def _weight_column(spec: AggregateSpec) -> str:
@@ -210,6 +241,7 @@ def _events_cte(specs: Sequence[AggregateSpec], b: _Builder, last_edge: str) -> 
     type; partitioning by ``col IS NULL`` makes LAG skip unknown values portably.
     """
     types = sorted({et for s in specs for et in s.event_types})
+    gap_types = sorted({s.event_types[0] for s in specs if s.aggregation == "gap_cv"})
     change_types = sorted({s.event_types[0] for s in specs if s.aggregation == "change"})
     change_cols = sorted({s.column for s in specs if s.aggregation == "change" and s.column})
     signals = sorted({s.text_signal for s in specs if s.text_signal})
@@ -221,18 +253,29 @@ def _events_cte(specs: Sequence[AggregateSpec], b: _Builder, last_edge: str) -> 
     def in_list(values: Sequence[str]) -> str:
         return ", ".join(b.param("et", v, v) for v in values)
 
-    plain = [t for t in types if t not in change_types]
+    lags = [f"LAG({c}) OVER (PARTITION BY customer_id, event_type, {c} IS NULL "
+            f"ORDER BY event_time) AS prev_{c}" for c in change_cols]
+    no_lags = [f"CAST(NULL AS DOUBLE) AS prev_{c}" for c in change_cols]
+    # gap_d: days since the customer's previous event of the same type (for 'gap_cv'); each
+    # window runs only over the event types that need it
+    gap = ([f"(EPOCH(event_time) - EPOCH(LAG(event_time) OVER (PARTITION BY customer_id, "
+            f"event_type ORDER BY event_time))) / {SECONDS_PER_DAY} AS gap_d"]
+           if gap_types else [])
+    no_gap = ["CAST(NULL AS DOUBLE) AS gap_d"] if gap_types else []
+    plain = [t for t in types if t not in change_types and t not in gap_types]
+    gap_only = [t for t in gap_types if t not in change_types]
     branches = []
-    if plain or not change_types:
-        nulls = [f"CAST(NULL AS DOUBLE) AS prev_{c}" for c in change_cols]
+    if plain or not (change_types or gap_only):
         where = f"event_type IN ({in_list(plain)}) AND " if plain else "FALSE AND "
-        branches.append(f"SELECT {', '.join(base + nulls)} FROM {EVENTS_TABLE} "
+        branches.append(f"SELECT {', '.join(base + no_lags + no_gap)} FROM {EVENTS_TABLE} "
                         f"WHERE {where}{before}")
     if change_types:
-        lags = [f"LAG({c}) OVER (PARTITION BY customer_id, event_type, {c} IS NULL "
-                f"ORDER BY event_time) AS prev_{c}" for c in change_cols]
-        branches.append(f"SELECT {', '.join(base + lags)} FROM {EVENTS_TABLE} "
+        both = gap if set(change_types) & set(gap_types) else no_gap
+        branches.append(f"SELECT {', '.join(base + lags + both)} FROM {EVENTS_TABLE} "
                         f"WHERE event_type IN ({in_list(change_types)}) AND {before}")
+    if gap_only:
+        branches.append(f"SELECT {', '.join(base + no_lags + gap)} FROM {EVENTS_TABLE} "
+                        f"WHERE event_type IN ({in_list(gap_only)}) AND {before}")
     return "\n  UNION ALL\n  ".join(branches)
 
 
@@ -291,8 +334,10 @@ def compile_features(specs: Sequence[FeatureSpec], cutoffs: Sequence[pd.Timestam
     cls = f"CASE {classes} ELSE {OUTSIDE} END" if windows else str(OUTSIDE)
     partial_cols = ", ".join(f"bk.{alias}" for alias in b.partials.values())
     by_aggregate = {s.name: s for s in aggregates}
+    # BtydSpec columns are fitted after the query (features.btyd_features)
+    sql_specs = [s for s in specs if isinstance(s, AggregateSpec | TrendSpec | NpsCategorySpec)]
     outer = [f"a.{quote(s.name)}" if isinstance(s, AggregateSpec)
-             else f"{_composite(s, by_aggregate)} AS {quote(s.name)}" for s in specs]
+             else f"{_composite(s, by_aggregate)} AS {quote(s.name)}" for s in sql_specs]
     statics = [f"cu.{quote(c)}" for c in static]
     tenure = (f"CAST((EPOCH(a.cutoff) - EPOCH(cu.signup_date)) / {SECONDS_PER_DAY} AS DOUBLE) "
               f"AS {TENURE}")
@@ -328,7 +373,7 @@ a AS (
 SELECT a.customer_id, a.cutoff, {', '.join([*statics, tenure, *outer])}
 FROM a LEFT JOIN {CUSTOMERS_TABLE} cu ON cu.customer_id = a.customer_id
 ORDER BY a.customer_id, a.cutoff"""
-    feature_columns = (*static, TENURE, *(s.name for s in specs))
+    feature_columns = (*static, TENURE, *(s.name for s in sql_specs))
     return CompiledQuery(sql=sql, params=b.params,
                          columns=(schema.CUSTOMER_ID, schema.CUTOFF, *feature_columns),
                          feature_columns=feature_columns)

@@ -14,6 +14,7 @@ from features import schema
 from features.spec import (
     AggregateSpec,
     Aggregation,
+    BtydSpec,
     Family,
     FeatureSpec,
     Filter,
@@ -71,6 +72,19 @@ def _default_specs() -> tuple[FeatureSpec, ...]:
         _agg("orders_total", "number of orders ever", "rfm", ["order"], "count"),
         _agg("order_value_total", "total value of all orders ever", "rfm", ["order"], "sum",
              column="amount"),
+    ]
+    # the purchase-history (BTYD) statistics: frequency, recency, age, pace and regularity
+    s += [
+        _agg("repeat_orders", "number of orders after the first", "rfm", ["order"],
+             "repeat_count"),
+        _agg("days_since_first_order", "days since the first order", "rfm", ["order"],
+             "days_since_first"),
+        _agg("order_span_days", "days from the first to the last order", "rfm", ["order"],
+             "active_span"),
+        _agg("order_gap_mean", "average number of days between two orders", "rfm", ["order"],
+             "gap_mean"),
+        _agg("order_gap_cv", "how irregular the time between orders is (spread against the "
+             "average)", "rfm", ["order"], "gap_cv"),
     ]
     s += _windows("orders", "number of orders", (7, 30, 90, 180), "windowed", ["order"], "count",
                   monotone=-1)
@@ -220,6 +234,14 @@ def _default_specs() -> tuple[FeatureSpec, ...]:
                text="negative", monotone=1),
           _agg("positive_feedback_90d", "feedback messages with positive words in the last 90 "
                "days", "text", ["feedback"], "count", window=90, text="positive")]
+    # BG/NBD fitted at each cutoff on the orders before it (features.btyd_features); last,
+    # as the build adds their columns after the SQL ones
+    s += [BtydSpec(name="order_p_alive", description="chance the customer is still ordering, "
+                   "judged from their order history", family="rfm", output="p_alive",
+                   monotone=-1),
+          BtydSpec(name="expected_orders_90d", description="orders expected in the next 90 "
+                   "days, judged from the order history", family="rfm",
+                   output="expected_purchases", horizon_days=90, monotone=-1)]
     return validate_specs(s)
 
 

@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Final
 
 from features.default_specs import DEFAULT_SPECS
-from features.spec import FeatureSpec
+from features.spec import AggregateSpec, BtydSpec, FeatureSpec
 
 # The families an action can answer (see serving/retention/actions.yaml), then families no
 # action answers.
@@ -52,7 +52,9 @@ STATIC_FAMILY: Final[Mapping[str, str]] = {
 
 
 def _spec_family(spec: FeatureSpec, by_name: Mapping[str, FeatureSpec]) -> str:
-    if spec.kind != "aggregate":  # trend / nps_category: the family of what they read
+    if isinstance(spec, BtydSpec):  # a purchase-process figure: the purchases it reads
+        return EVENT_FAMILY.get(spec.event_types[0], "other")
+    if not isinstance(spec, AggregateSpec):  # trend / nps_category: what they read
         found = {_spec_family(by_name[i], by_name) for i in spec.inputs if i in by_name}
         return found.pop() if len(found) == 1 else "engagement"
     if spec.channel is not None:  # channel mix describes how the customer engages

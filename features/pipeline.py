@@ -16,6 +16,8 @@ import pandas as pd
 
 from cxchurn.errors import DataContractError
 from features import pit, schema
+from features.btyd_features import SUMMARY_SQL, add_btyd_features
+from features.build_sources import SOURCES_KEY, BuildSources
 from features.compile import CUSTOMERS_TABLE, CUTOFFS_TABLE, EVENTS_TABLE, compile_features
 from features.default_specs import DEFAULT_SPECS
 from features.labels import (
@@ -61,7 +63,12 @@ def build_feature_table(customers: pit.Source, events: pit.Source, cutoffs: pd.D
     pit.register(con, CUTOFFS_TABLE, frame)
     dates = list(pd.DatetimeIndex(frame[schema.CUTOFF].unique()))
     query = compile_features(specs, dates, static_columns=customer_cols)
-    return pit.run(con, query)
+    table = pit.run(con, query)
+
+    def summaries(event_type: str) -> pd.DataFrame:
+        return con.sql(SUMMARY_SQL, params={"btyd_type": event_type}).df()
+
+    return add_btyd_features(table, specs, summaries)
 
 
 def build_examples(customers: pit.Source, events: pit.Source,
@@ -90,8 +97,13 @@ def build_examples(customers: pit.Source, events: pit.Source,
 
 def write_outputs(features: pd.DataFrame, labels: pd.DataFrame, specs: Sequence[FeatureSpec],
                   out_dir: str | Path, label_config: LabelConfig | None = None,
+                  sources: BuildSources | None = None,
                   ) -> dict[str, Path]:
-    """Write features, labels, examples (features inner-joined with labels) and the spec."""
+    """Write features, labels, examples (features inner-joined with labels) and the spec.
+
+    ``sources`` (the customers and events files read) is recorded in the spec file, so that
+    training finds the event log again for the baselines that need it (BG/NBD).
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     keys = [schema.CUSTOMER_ID, schema.CUTOFF]
@@ -107,5 +119,7 @@ def write_outputs(features: pd.DataFrame, labels: pd.DataFrame, specs: Sequence[
     if label_config is not None:
         doc["label"] = {k: (str(v) if isinstance(v, pd.Timestamp) else v)
                         for k, v in asdict(label_config).items()}
+    if sources is not None:
+        doc[SOURCES_KEY] = sources.to_dict()
     paths["spec"].write_text(json.dumps(doc, indent=2, ensure_ascii=False), encoding="utf-8")
     return paths

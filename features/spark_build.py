@@ -23,6 +23,7 @@ import pandas as pd
 
 from cxchurn.errors import ConfigError, DataContractError
 from features import schema, spark_engine
+from features.build_sources import SOURCES_KEY, BuildSources
 from features.labels import LabelConfig
 from features.spark_io import Source, is_remote, location, read_table, write_partitioned, write_text
 from features.spec import FeatureSpec, spec_version, specs_to_data
@@ -119,8 +120,11 @@ def build_to_folder(spark: SparkSession, customers: Source | DataFrame,
     features.unpersist()
     labels.unpersist()
     paths["spec"] = out(SPEC_FILE)
-    write_text(spark, paths["spec"], json.dumps(spec_document(specs, config), indent=2,
-                                                 ensure_ascii=False))
+    doc = spec_document(specs, config)
+    if isinstance(customers, str | Path) and isinstance(events, str | Path) \
+            and not is_remote(str(events)):
+        doc[SOURCES_KEY] = BuildSources.of(customers, events).to_dict()  # for BG/NBD
+    write_text(spark, paths["spec"], json.dumps(doc, indent=2, ensure_ascii=False))
     row = _one(stats)
     return SparkBuild(paths=paths, n_rows=int(row["n"]), n_features=len(specs),
                       churn_rate=float(row["rate"] or 0.0))

@@ -21,6 +21,7 @@ import pandas as pd
 
 from cxchurn.errors import DataContractError
 from features import schema
+from features.btyd_features import SUMMARY_SQL, add_btyd_features, btyd_specs
 from features.compile import CUSTOMERS_TABLE, CUTOFFS_TABLE, EVENTS_TABLE, compile_features
 from features.default_specs import DEFAULT_SPECS
 from features.labels import LabelConfig, check_horizon, eligibility_sql, labels_sql
@@ -122,9 +123,33 @@ def build_feature_table(spark: SparkSession, customers: Source | DataFrame,
     cut.createOrReplaceTempView(CUTOFFS_TABLE)
     dates = _distinct_cutoffs(cut)
     if not dates:
-        return _empty_features(spark, cust, specs)
+        return _with_btyd(spark, _empty_features(spark, cust, specs), specs, keep_order)
     query = compile_features(specs, dates, static_columns=cust.columns)
-    return run_sql(spark, query.sql, query.params, keep_order=keep_order).toDF(*query.columns)
+    return _with_btyd(spark, run_sql(spark, query.sql, query.params,
+                                     keep_order=keep_order).toDF(*query.columns),
+                      specs, keep_order)
+
+
+def _with_btyd(spark: SparkSession, features: DataFrame, specs: Sequence[FeatureSpec],
+               keep_order: bool) -> DataFrame:
+    """The BG/NBD columns (``features.btyd_features``): the same summary SQL runs on Spark;
+    the summaries and the row keys (two columns) come to the driver, where the fit runs as in
+    the DuckDB build, and the figures are joined back."""
+    wanted = btyd_specs(specs)
+    if not wanted:
+        return features
+    columns = [*features.columns, *(s.name for s in wanted)]
+    keys = to_pandas(features.select(schema.CUSTOMER_ID, schema.CUTOFF), sort=False)
+    derived = add_btyd_features(keys, specs, lambda event_type: to_pandas(
+        run_sql(spark, SUMMARY_SQL, {"btyd_type": event_type}), sort=False))
+    schema_ddl = ", ".join([f"{schema.CUSTOMER_ID} STRING", f"{schema.CUTOFF} TIMESTAMP",
+                            *(f"{s.name} DOUBLE" for s in wanted)])
+    derived[schema.CUSTOMER_ID] = derived[schema.CUSTOMER_ID].astype(str)
+    extra = spark.createDataFrame(derived.astype({s.name: "float64" for s in wanted}),
+                                  schema=schema_ddl)
+    joined = features.join(extra, on=[schema.CUSTOMER_ID, schema.CUTOFF], how="left")
+    joined = joined.select(*columns)
+    return joined.orderBy(schema.CUSTOMER_ID, schema.CUTOFF) if keep_order else joined
 
 
 def _empty_features(spark: SparkSession, cust: DataFrame,

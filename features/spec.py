@@ -16,6 +16,15 @@ own fields when it is built (raising ``ConfigError``); ``validate_specs`` checks
 * ``TrendSpec``: two aggregate specs (``inputs``) combined by ``op`` (ratio, difference or
   rate_ratio = ratio of per-day rates, so a 30-day and a 180-day count compare fairly).
 * ``NpsCategorySpec``: detractor (0-6) / passive (7-8) / promoter (9-10) from a last-NPS spec.
+* ``BtydSpec``: a derived purchase-process figure (BG/NBD P(alive), or expected purchases in
+  ``horizon_days``), fitted at each cutoff on every customer's purchases before it
+  (``features.btyd_features``): not SQL, but declared like the others and point-in-time.
+
+The purchase-history aggregations (``repeat_count``, ``days_since_first``, ``active_span``,
+``gap_mean``, ``gap_cv``) are the BTYD statistics: repeat purchases (frequency), days from the
+first to the last purchase (BTYD recency), days since the first purchase (age T), and the mean
+and coefficient of variation of the days between consecutive purchases (pace and regularity).
+They read one event type over all history.
 
 As data (``to_dict`` / ``spec_from_dict``, JSON or YAML files), a spec is a mapping with its
 ``kind`` and every field that differs from its default; reading it back gives an equal spec.
@@ -48,11 +57,13 @@ from features import schema
 from features.spec_yaml import to_yaml
 from features.text_signals import LEXICONS
 
-Kind: TypeAlias = Literal["aggregate", "trend", "nps_category"]
+Kind: TypeAlias = Literal["aggregate", "trend", "nps_category", "btyd"]
 Family: TypeAlias = Literal["rfm", "windowed", "trend", "cx", "friction", "delivery", "channel",
                             "text"]
 Aggregation: TypeAlias = Literal["count", "sum", "mean", "min", "max", "last", "days_since_last",
-                                 "share", "change", "decayed_sum", "decayed_mean"]
+                                 "share", "change", "decayed_sum", "decayed_mean",
+                                 "repeat_count", "days_since_first", "active_span", "gap_mean",
+                                 "gap_cv"]
 ValueColumn: TypeAlias = Literal["amount", "score", "duration"]
 Operator: TypeAlias = Literal[">", ">=", "<", "<=", "=", "!="]
 TrendOp: TypeAlias = Literal["ratio", "difference", "rate_ratio"]
@@ -66,6 +77,9 @@ AGGREGATIONS: tuple[Aggregation, ...] = get_args(Aggregation)
 # decayed_sum reads one if given (a decayed sum of values) and counts events otherwise.
 VALUE_AGGREGATIONS = ("sum", "mean", "min", "max", "last", "change", "decayed_mean")
 DECAYED_AGGREGATIONS = ("decayed_sum", "decayed_mean")
+HISTORY_AGGREGATIONS = ("repeat_count", "days_since_first", "active_span", "gap_mean", "gap_cv")
+BtydOutput: TypeAlias = Literal["p_alive", "expected_purchases"]
+BTYD_OUTPUTS: tuple[BtydOutput, ...] = get_args(BtydOutput)
 MIN_HALF_LIFE_DAYS = 1.0
 VALUE_COLUMNS: tuple[ValueColumn, ...] = get_args(ValueColumn)
 OPERATORS: tuple[Operator, ...] = get_args(Operator)
@@ -75,7 +89,7 @@ MAX_WINDOW_DAYS = 3650
 # Keys of a spec as data, in the order files list them ("kind" tells which dataclass).
 FILE_FIELDS = ("name", "description", "family", "kind", "event_types", "aggregation", "column",
                "window_days", "filter", "channel", "text_signal", "inputs", "op", "monotone",
-               "half_life_days", "cap", "power")
+               "half_life_days", "cap", "power", "output", "horizon_days")
 
 
 @dataclass(frozen=True)
@@ -187,11 +201,11 @@ class AggregateSpec(_BaseSpec):
                               f"in 1..{MAX_WINDOW_DAYS} or null (all history); got "
                               f"{self.window_days!r}.")
         self._check_match()
-        if self.aggregation == "change" and (
+        if self.aggregation in ("change", *HISTORY_AGGREGATIONS) and (
             len(self.event_types) != 1 or self.filter or self.channel or self.text_signal
             or self.window_days is not None
         ):
-            raise ConfigError(f"feature spec {n!r}: 'change' (last minus previous value) needs "
+            raise ConfigError(f"feature spec {n!r}: {self.aggregation!r} needs "
                               f"exactly one event type, all history (no window_days) and no "
                               f"filter, channel or text_signal; got event_types="
                               f"{list(self.event_types)}, window_days={self.window_days!r}.")
@@ -280,9 +294,35 @@ class NpsCategorySpec(_BaseSpec):
         _check_inputs(self, 1)
 
 
-FeatureSpec: TypeAlias = AggregateSpec | TrendSpec | NpsCategorySpec
+@dataclass(frozen=True, kw_only=True)
+class BtydSpec(_BaseSpec):
+    """BG/NBD fitted at each cutoff on the purchases (``event_types``) before it: a customer's
+    P(alive), or the purchases expected in the ``horizon_days`` after the cutoff."""
+
+    kind: ClassVar[Literal["btyd"]] = "btyd"
+    output: BtydOutput
+    event_types: tuple[str, ...] = ("order",)
+    horizon_days: int | None = None
+
+    def _check(self) -> None:
+        n = self.name
+        if self.output not in BTYD_OUTPUTS:
+            raise _bad(n, "output", self.output, BTYD_OUTPUTS)
+        if len(self.event_types) != 1 or self.event_types[0] not in schema.EVENT_TYPES:
+            raise ConfigError(f"feature spec {n!r}: btyd needs exactly one purchase event type "
+                              f"from features/schema.py; got {list(self.event_types)}.")
+        needs = self.output == "expected_purchases"
+        h = self.horizon_days
+        if needs != (h is not None) or (needs and not (
+                isinstance(h, int) and not isinstance(h, bool) and 1 <= h <= MAX_WINDOW_DAYS)):
+            raise ConfigError(f"feature spec {n!r}: horizon_days (1..{MAX_WINDOW_DAYS}) is "
+                              f"needed by output 'expected_purchases' and by it only; got "
+                              f"output={self.output!r}, horizon_days={h!r}.")
+
+
+FeatureSpec: TypeAlias = AggregateSpec | TrendSpec | NpsCategorySpec | BtydSpec
 SPEC_CLASSES: dict[str, type[FeatureSpec]] = {
-    cls.kind: cls for cls in (AggregateSpec, TrendSpec, NpsCategorySpec)}
+    cls.kind: cls for cls in (AggregateSpec, TrendSpec, NpsCategorySpec, BtydSpec)}
 
 
 def validate_specs(specs: Sequence[FeatureSpec]) -> tuple[FeatureSpec, ...]:
@@ -290,8 +330,8 @@ def validate_specs(specs: Sequence[FeatureSpec]) -> tuple[FeatureSpec, ...]:
     by_name: dict[str, FeatureSpec] = {}
     for spec in specs:
         if not isinstance(spec, FeatureSpec):
-            raise ConfigError(f"feature specs must be AggregateSpec, TrendSpec or "
-                              f"NpsCategorySpec objects (spec_from_dict builds one from data); "
+            raise ConfigError(f"feature specs must be AggregateSpec, TrendSpec, NpsCategorySpec "
+                              f"or BtydSpec objects (spec_from_dict builds one from data); "
                               f"got {type(spec).__name__}.")
         if spec.name in by_name:
             raise ConfigError(f"feature spec {spec.name!r} is defined twice; names must be "
@@ -299,7 +339,7 @@ def validate_specs(specs: Sequence[FeatureSpec]) -> tuple[FeatureSpec, ...]:
         by_name[spec.name] = spec
     aggregates = {n: s for n, s in by_name.items() if isinstance(s, AggregateSpec)}
     for spec in specs:
-        if isinstance(spec, AggregateSpec):
+        if isinstance(spec, AggregateSpec | BtydSpec):
             continue
         for name in spec.inputs:
             if name not in aggregates:

@@ -22,8 +22,8 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 from cxchurn.errors import ConfigError, DataContractError
+from features.btyd import BgNbd, summaries_at
 from features.schema import CUSTOMER_ID, CUTOFF
-from training.btyd import BgNbd, summaries_at
 
 log = logging.getLogger(__name__)
 

@@ -58,6 +58,9 @@ def train_command(
                      "the metrics (omit, or pass '', for real data)."),
     ] = None,
     out: OutDir = None,
+    events: Annotated[Path | None, typer.Option(
+        help="The events file the features were built from, for the BG/NBD baseline; default "
+        "the one the feature build recorded (give it when that file has moved).")] = None,
     horizon_days: Annotated[int | None, typer.Option(help="Label horizon in days.")] = None,
     n_valid_cutoffs: Annotated[int | None, typer.Option(
         help="Cutoffs before the test fold used for early stopping and calibration.")] = None,
@@ -134,6 +137,9 @@ def train_command(
     inferred and printed; override with --categorical/--numeric/--date/--drop COL
     (repeatable). The estimate is stratified k-fold CV with a fixed seed (or --test-table).
     """
+    if table is not None and events is not None:
+        raise ConfigError("--events feeds the BG/NBD baseline of a feature build (event "
+                          "mode); a --table has no event log: leave --events out")
     if table is not None:
         _train_table(table, id_column, label, positive, tuple(negative or ()), test_table,
                      categorical, numeric, date, drop, as_of, folds, cv, seed, leak_threshold,
@@ -162,6 +168,7 @@ def train_command(
     summary = run_training(
         features or paths.features_dir(), Path(world) if world else None, config, out,
         model_name=model_name or "cxchurn", register=register, force_promote=force_promote,
+        events_path=events,
     )
     for line in summary.lines():
         typer.echo(line)

@@ -24,6 +24,7 @@ from cxchurn.errors import ConfigError, NotFoundError
 from features.schema import CUTOFF
 from features.spec import load_specs
 from training import registry
+from training.build_events import baseline_events
 from training.dataset import load_examples
 from training.evaluate import MAIN_MODEL
 from training.horizon_job import HorizonResult, train_horizons
@@ -173,15 +174,6 @@ def _truth(world_dir: Path | None) -> pd.DataFrame | None:
     return pd.read_parquet(path)
 
 
-def _events(world_dir: Path | None) -> pd.DataFrame | None:
-    """The world's orders (for the bgnbd baseline), or None when there is no events file."""
-    path = Path(world_dir) / "events.parquet" if world_dir is not None else None
-    if path is None or not path.exists():
-        return None
-    return pd.read_parquet(path, columns=["customer_id", "event_time", "event_type"],
-                           filters=[("event_type", "==", "order")])
-
-
 def run_training(
     features_dir: str | Path,
     world_dir: str | Path | None = None,
@@ -193,11 +185,13 @@ def run_training(
     register: bool = True,
     force_promote: bool = False,
     min_improvement: float = 0.0,
+    events_path: str | Path | None = None,
 ) -> RunSummary:
     """Train on a feature build, log everything to MLflow, register and maybe promote.
 
     The promotion compares the current champion and the new model on the new model's test
-    fold (the newest out-of-time cutoff), so the two are judged on identical rows.
+    fold (the newest out-of-time cutoff), so the two are judged on identical rows. The BG/NBD
+    baseline is fitted on the events the build records (``events_path`` overrides).
     """
     config = config or TrainConfig()
     features_dir = Path(features_dir)
@@ -205,10 +199,13 @@ def run_training(
     experiment_id = start_tracking(experiment, register)
     examples = load_examples(features_dir)
     truth = _truth(Path(world_dir) if world_dir else None)
+    events = baseline_events(features_dir, world_dir, events_path)
     result = train_churn_model(
         examples, build_specs(features_dir), config, out,
-        truth=truth, events=_events(Path(world_dir) if world_dir else None),
+        truth=truth, events=events.orders,
     )
+    if events.note:
+        result.notes.append(events.note)
     horizon = horizon_step(result, config, features_dir, world_dir, truth, out,
                            dict(examples.attrs))
     return record_training_run(

@@ -33,6 +33,8 @@ from cxchurn.errors import ConfigError
 from features.adapters.base import purged_cutoffs
 from features.schema import CUTOFF, LABEL
 from training import registry
+from training.baselines import event_log_baselines
+from training.build_events import baseline_events
 from training.dataset import Split, load_examples
 from training.evaluate import MAIN_MODEL
 from training.job import RunSummary, build_specs, record_training_run, start_tracking
@@ -71,12 +73,13 @@ def selection_examples(examples: pd.DataFrame, horizon_days: int) -> pd.DataFram
 
 
 def refit_final(examples: pd.DataFrame, selected: TrainResult, config: TrainConfig,
-                out_dir: str | Path) -> TrainResult:
+                out_dir: str | Path, events: pd.DataFrame | None = None) -> TrainResult:
     """Refit ``selected``'s model with its early-stopped round count on every labelled cutoff.
 
     The refit has no held-out rows left, so it is not recalibrated: its probabilities are
     LightGBM's own (base rate of the refit rows). Everything the run reports (metrics, SHAP,
-    plots, predictions) is recomputed on the untouched test fold.
+    plots, predictions) is recomputed on the untouched test fold, against the same baselines
+    as a run without refit (BG/NBD among them when ``events`` are given).
     """
     out = Path(out_dir)
     split = selected.split
@@ -91,8 +94,10 @@ def refit_final(examples: pd.DataFrame, selected: TrainResult, config: TrainConf
     model = clone(selected.model).set_params(n_estimators=rounds, calibration=None).fit(X, y)
     log.info("refit: %d rounds on %d rows at %d cutoffs", rounds, len(rows), len(cutoffs))
 
+    baselines = baseline_scores(X, y, split.test[features], rfm=True)
+    baselines.update(event_log_baselines(split.test, events, config.horizon_days))
     report = evaluate_on_test(
-        model, split.test, baselines=baseline_scores(X, y, split.test[features], rfm=True),
+        model, split.test, baselines=baselines,
         reference={BEFORE_REFIT: selected.metrics[MAIN_MODEL]}, uncalibrated=False,
         segment_columns=config.segment_columns, budget_share=config.budget_share,
         plots_dir=out / "plots" if config.write_plots else None,
@@ -105,23 +110,29 @@ def refit_final(examples: pd.DataFrame, selected: TrainResult, config: TrainConf
                         test_cutoffs=list(split.test_cutoffs))
     result = TrainResult(report=report, split=refit_split,
                          leakage=report.leakage or selected.leakage,
-                         tuning=selected.tuning)
+                         tuning=selected.tuning, notes=list(selected.notes))
     write_run_files(result, config, out)
     return result
 
 
 def train_event_log(examples: pd.DataFrame, specs: object, config: TrainConfig,
-                    out_dir: str | Path, refit: bool = True) -> TrainResult:
-    """Select on the purged cutoffs (early stopping, leakage guard), then maybe refit."""
+                    out_dir: str | Path, refit: bool = True,
+                    events: pd.DataFrame | None = None) -> TrainResult:
+    """Select on the purged cutoffs (early stopping, leakage guard), then maybe refit.
+
+    ``events`` (the orders the features were built from) add the BG/NBD baseline to the run
+    that is reported: the refit, or the selection run without one.
+    """
     selection = selection_examples(examples, config.horizon_days)
     # The selection run's test figures are kept only as 'before refit' metrics, so neither its
     # plots nor its bootstrap intervals are worth computing when a refit follows.
     config_sel = dataclasses.replace(config, write_plots=config.write_plots and not refit,
                                      bootstrap_resamples=0 if refit else config.bootstrap_resamples)
-    selected = train_churn_model(selection, specs, config_sel, out_dir)
+    selected = train_churn_model(selection, specs, config_sel, out_dir,
+                                 events=None if refit else events)
     if not refit:
         return selected
-    return refit_final(examples, selected, config, out_dir)
+    return refit_final(examples, selected, config, out_dir, events)
 
 
 def run_event_log_training(
@@ -134,13 +145,19 @@ def run_event_log_training(
     experiment: str = DEFAULT_EXPERIMENT,
     register: bool = True,
     force_promote: bool = False,
+    events_path: str | Path | None = None,
 ) -> RunSummary:
-    """``run_training`` for an event log built at every monthly (or other) cutoff."""
+    """``run_training`` for an event log built at every monthly (or other) cutoff; the BG/NBD
+    baseline reads the build's recorded events (``events_path`` overrides)."""
     features_dir = Path(features_dir)
     out = Path(out_dir) if out_dir is not None else paths.reports_dir() / "train"
     experiment_id = start_tracking(experiment, register)
     examples = load_examples(features_dir)
-    result = train_event_log(examples, build_specs(features_dir), config, out, refit=refit)
+    events = baseline_events(features_dir, None, events_path)
+    result = train_event_log(examples, build_specs(features_dir), config, out, refit=refit,
+                             events=events.orders)
+    if events.note:
+        result.notes.append(events.note)
     tags = {"run_type": "train", "cxchurn.model_name": model_name, "cxchurn.mode": "event_log",
             "refit": str(refit), "refit.rounds": str(result.model.n_estimators if refit else "")}
     return record_training_run(

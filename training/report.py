@@ -167,6 +167,10 @@ class RunReport:
                        f"{ci['roc_auc_gap_vs_truth'].text(signed=True, digits=4)}")
         out.append(("beats baselines: yes — " if self.beats_baselines else "beats baselines: NO — ")
                    + self.baseline_verdict())
+        each = [f"{name} {ci[key].text(signed=True)}" for name in self.baseline_comparison
+                if (key := f"roc_auc_diff_vs_{name}") in ci]
+        if len(each) > 1:  # the best one alone can hide a baseline the model does not clear
+            out.append("ROC-AUC minus each baseline: " + "; ".join(each))
         return out
 
     @property
@@ -287,8 +291,9 @@ def evaluate_on_test(
     and never compared. ``truth`` is the true churn probability per row (simulated worlds).
     ``uncalibrated`` adds the model's raw score as a probability, so the calibration shows.
     Segment metrics for those of ``segment_columns`` the rows have; plots into ``plots_dir``.
-    ``n_bootstrap`` paired resamples of the rows (fixed ``bootstrap_seed``; 0 = none) give the
-    intervals. ``leakage``, the guard's pre-fit verdict, comes back with the dominance check.
+    ``n_bootstrap`` paired resamples of the customers (all rows of each drawn customer; fixed
+    ``bootstrap_seed``; 0 = none) give the intervals. ``leakage``, the guard's pre-fit
+    verdict, comes back with the dominance check.
     """
     X = model_frame(model, rows)
     y = rows[LABEL].to_numpy(dtype=int)
@@ -311,8 +316,11 @@ def evaluate_on_test(
     ) if segments else pd.DataFrame()
 
     values, expected = shap_values(model, X)
+    # by customer: one customer's rows at several test cutoffs are not independent evidence
+    clusters = rows[CUSTOMER_ID].to_numpy() if CUSTOMER_ID in rows.columns else None
     intervals = paired_bootstrap(y, p, scores, truth, n_resamples=n_bootstrap,
-                                 seed=bootstrap_seed) if n_bootstrap > 0 else {}
+                                 seed=bootstrap_seed, clusters=clusters,
+                                 ) if n_bootstrap > 0 else {}
     if leakage is not None:
         leakage = check_dominance(leakage, X, y, metrics[MAIN_MODEL]["roc_auc"], values,
                                   model.feature_names_)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +96,9 @@ class TrainResult(ReportView):
     tuning: pd.DataFrame | None = None
     # The LightGBM parameters the model was fitted with (tuned, monotone hints): the horizon
     # model is fitted with the same ones.
-    params: dict[str, Any] = dataclasses.field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+    # What the run could not do and why (e.g. a baseline skipped for want of its events).
+    notes: list[str] = field(default_factory=list)
 
     def headline(self) -> dict[str, float]:
         return self.report.headline()
@@ -118,6 +120,7 @@ class TrainResult(ReportView):
             f"(lift {h['lift_top_decile']:.2f}x its 10% share)"
         )
         lines.extend(self.split.notes())
+        lines.extend(self.notes)
         lines.extend(v for v in report.verdict_lines() if v != headline)
         lines.extend(self.leakage.lines())
         calibration = getattr(self.model, "calibration_report_", None)

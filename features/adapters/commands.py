@@ -19,6 +19,7 @@ import typer
 from cxchurn.errors import ConfigError
 from features.adapters import registry
 from features.adapters.base import AdaptedLog
+from features.build_sources import BuildSources
 
 # (feature build folder, label horizon in days, output folder, model name) -> summary lines
 TrainAfter = Callable[[Path, int, Path, str], Iterable[str]]
@@ -64,7 +65,8 @@ def adapt_dataset(name: str, data: Path, out: Path, train_after: TrainAfter | No
     typer.echo(f"wrote {written['customers']}, {written['events']}, {written['dataset']}")
     typer.echo(f"protocol: {adapted.protocol()}")
     if train_after is not None:
-        _build_and_train(adapted, features, out / "train", dataset.model_name(), train_after)
+        _build_and_train(adapted, features, out / "train", dataset.model_name(), train_after,
+                         BuildSources.of(written["customers"], written["events"]))
         return
     typer.echo("next (features at every cutoff; the training protocol picks its folds):")
     typer.echo(f"  cxchurn features build --customers {written['customers']} --events "
@@ -76,13 +78,13 @@ def adapt_dataset(name: str, data: Path, out: Path, train_after: TrainAfter | No
 
 
 def _build_and_train(adapted: AdaptedLog, features: Path, train_out: Path, model_name: str,
-                     train_after: TrainAfter) -> None:
+                     train_after: TrainAfter, sources: BuildSources) -> None:
     from features.default_specs import DEFAULT_SPECS
     from features.pipeline import build_examples, write_outputs
 
     feats, labels = build_examples(adapted.customers, adapted.events, list(adapted.cutoffs),
                                    adapted.label, DEFAULT_SPECS)
-    write_outputs(feats, labels, DEFAULT_SPECS, features, adapted.label)
+    write_outputs(feats, labels, DEFAULT_SPECS, features, adapted.label, sources)
     typer.echo(f"features: {len(labels)} labelled rows at {len(adapted.cutoffs)} cutoffs -> "
                f"{features}")
     for line in train_after(features, adapted.label.horizon_days, train_out, model_name):

@@ -27,7 +27,7 @@ from typing import Any, Final
 
 from features.default_specs import DEFAULT_SPECS
 from features.families import feature_family
-from features.spec import AggregateSpec, FeatureSpec, NpsCategorySpec, TrendSpec
+from features.spec import AggregateSpec, BtydSpec, FeatureSpec, NpsCategorySpec, TrendSpec
 from serving.messages import MESSAGES, text
 from serving.reasons.english import event_noun, plain_name, value_noun
 from serving.reasons.facts import fact_clauses, own_fact
@@ -74,7 +74,7 @@ def _plain(what: str, value: str, lang: str) -> str:
 
 
 def _events(spec: FeatureSpec) -> set[str]:
-    if isinstance(spec, AggregateSpec):
+    if isinstance(spec, AggregateSpec | BtydSpec):
         return set(spec.event_types)
     return set().union(*(_events(_specs()[i]) for i in spec.inputs if i in _specs()))
 
@@ -123,6 +123,12 @@ def _what(feature: str, value: Any, lang: str, row: Row | None) -> str:
         return _aggregate_text(spec, value, lang, row)
     if isinstance(spec, TrendSpec):
         return _trend_text(spec, value, lang, row)
+    if isinstance(spec, BtydSpec):
+        x = as_number(value)
+        shown = (percent_text(x, lang) if spec.output == "p_alive" and x is not None
+                 else _value_text(value, lang))
+        what = spec.description if lang == "en" else describe_tr(spec, _specs())
+        return _plain(what, shown, lang)
     if isinstance(spec, NpsCategorySpec):
         group = text("reason", "nps_group", lang).format(value=_value_text(value, lang))
         last = own_fact(spec.inputs[0], None if row is None else row.get(spec.inputs[0]), lang)

@@ -20,7 +20,14 @@ from collections.abc import Mapping
 from typing import Final
 
 from features import schema
-from features.spec import AggregateSpec, FeatureSpec, Filter, NpsCategorySpec, TrendSpec
+from features.spec import (
+    AggregateSpec,
+    BtydSpec,
+    FeatureSpec,
+    Filter,
+    NpsCategorySpec,
+    TrendSpec,
+)
 
 EVENT_NOUNS: Final[Mapping[str, str]] = {
     "order": "sipariş",
@@ -159,14 +166,32 @@ def _aggregate(spec: AggregateSpec) -> str:
         word = {"sum": "toplam", "mean": "ortalama", "min": "en düşük", "max": "en yüksek"}[agg]
         scope = f" ({adjective} {_event_noun(spec)})" if adjective else ""
         return f"{window or 'şimdiye kadarki '}{word} {value}{scope}{note}"
+    if agg in HISTORY_TR:
+        return HISTORY_TR[agg].format(noun=noun)
     # decayed: what the feature sums up, never how (the agent reads the raw facts instead)
     if agg == "decayed_mean":
         return f"son dönemdeki ortalama {value}{note}"
     return f"son dönemdeki {noun}{note} yoğunluğu"
 
 
+# The purchase-history (BTYD) statistics, with the event noun ("sipariş") filled in.
+HISTORY_TR: Final[Mapping[str, str]] = {
+    "repeat_count": "şimdiye kadarki tekrar {noun} sayısı",
+    "days_since_first": "ilk {noun} üzerinden geçen gün sayısı",
+    "active_span": "ilk ve son {noun} arasında geçen gün sayısı",
+    "gap_mean": "iki {noun} arasında geçen ortalama gün sayısı",
+    "gap_cv": "{noun} aralıklarının düzensizliği",
+}
+
+
 def describe_tr(spec: FeatureSpec, by_name: Mapping[str, FeatureSpec]) -> str:
     """What the feature measures, in Turkish, composed from the spec's fields."""
+    if isinstance(spec, BtydSpec):
+        noun = EVENT_NOUNS.get(spec.event_types[0], spec.event_types[0])
+        if spec.output == "p_alive":
+            return f"satın alma geçmişine göre müşterinin hâlâ {noun} verme olasılığı"
+        return (f"satın alma geçmişine göre önümüzdeki {spec.horizon_days} günde beklenen "
+                f"{noun} sayısı")
     if isinstance(spec, TrendSpec):
         a, b = (describe_tr(by_name[i], by_name) for i in spec.inputs)
         return TREND_OPS.get(spec.op or "", "{a} / {b}").format(a=a, b=b)

@@ -53,3 +53,8 @@ def test_training_benchmark_reports_auc_and_agreeing_shap_methods(tmp_path: Path
     diff = float(re.search(r"SHAP max \|difference\|\s+([\d.e+-]+)", out).group(1))
     assert diff < 1e-9, "LightGBM pred_contrib and shap.TreeExplainer disagree"
     assert re.search(r"training peak memory \(RSS\)\s+\d+ MB", out), out
+    # the headline differences come with their intervals: the oracle gap, and LightGBM
+    # against the logistic and BG/NBD baselines (fitted on the build's recorded events)
+    for key in ("roc_auc_gap_vs_truth", "roc_auc_diff_vs_logistic", "roc_auc_diff_vs_bgnbd"):
+        assert re.search(key + r" \(95% CI, customers resampled\)\s+[+-][\d.]+ \(95% CI ",
+                         out), (key, out)

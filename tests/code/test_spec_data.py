@@ -17,6 +17,7 @@ from features.spec import (
     AGGREGATIONS,
     DECAYED_AGGREGATIONS,
     FAMILIES,
+    HISTORY_AGGREGATIONS,
     MAX_WINDOW_DAYS,
     MIN_HALF_LIFE_DAYS,
     MONOTONE,
@@ -25,6 +26,7 @@ from features.spec import (
     VALUE_AGGREGATIONS,
     VALUE_COLUMNS,
     AggregateSpec,
+    BtydSpec,
     FeatureSpec,
     Filter,
     NpsCategorySpec,
@@ -59,7 +61,8 @@ common = {"description": descriptions, "family": st.sampled_from(FAMILIES),
 def aggregate_specs(draw: st.DrawFn, name: st.SearchStrategy[str] = names) -> AggregateSpec:
     """Any valid aggregate: every aggregation, with the optional fields it allows."""
     agg = draw(st.sampled_from(AGGREGATIONS))
-    change, decayed = agg == "change", agg in DECAYED_AGGREGATIONS
+    # 'change' and the purchase-history statistics read one event type over all history
+    change, decayed = agg in ("change", *HISTORY_AGGREGATIONS), agg in DECAYED_AGGREGATIONS
     columns = st.sampled_from(VALUE_COLUMNS)
     column = draw(columns if agg in VALUE_AGGREGATIONS else maybe(columns) if decayed
                   else st.none())
@@ -86,7 +89,12 @@ def aggregate_specs(draw: st.DrawFn, name: st.SearchStrategy[str] = names) -> Ag
 trend_specs = st.builds(TrendSpec, name=names, inputs=st.tuples(names, names),
                         op=st.sampled_from(TREND_OPS), **common)
 nps_category_specs = st.builds(NpsCategorySpec, name=names, inputs=st.tuples(names), **common)
-any_spec = st.one_of(aggregate_specs(), trend_specs, nps_category_specs)
+btyd_specs = st.one_of(
+    st.builds(BtydSpec, name=names, output=st.just("p_alive"),
+              event_types=st.tuples(st.sampled_from(sorted(schema.EVENT_TYPES))), **common),
+    st.builds(BtydSpec, name=names, output=st.just("expected_purchases"),
+              horizon_days=st.integers(1, MAX_WINDOW_DAYS), **common))
+any_spec = st.one_of(aggregate_specs(), trend_specs, nps_category_specs, btyd_specs)
 
 
 @st.composite
@@ -178,7 +186,7 @@ def test_hand_written_data_may_omit_kind_and_write_nulls() -> None:
 
 
 @pytest.mark.parametrize(("data", "message"), [
-    ({"kind": "ratio"}, r"kind must be one of \['aggregate', 'trend', 'nps_category'\]"),
+    ({"kind": "ratio"}, r"kind must be one of \['aggregate', 'trend', 'nps_category', 'btyd'\]"),
     ({"event_types": ["order"], "aggregation": "count", "inputs": ["a"]},
      r"inputs/op belong to 'trend' specs"),
     ({"kind": "trend", "inputs": ["a", "b"], "op": "ratio", "window_days": 30},

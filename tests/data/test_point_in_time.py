@@ -112,3 +112,69 @@ def test_window_start_is_inclusive() -> None:
     older = dict(edge, hour=edge["hour"] - 1, amount=5.0)
     row = features_at(to_frame([edge, older]), FIRST).set_index("customer_id").loc["a"]
     assert (row["orders_30d"], row["order_value_30d"], row["orders_90d"]) == (1.0, 10.0, 2.0)
+
+
+# -------------------------------------------- purchase history and BG/NBD (fitted per cutoff)
+
+BUYERS = [f"b{i:02d}" for i in range(40)]
+BUYER_TABLE = pd.DataFrame({
+    "customer_id": BUYERS,
+    "signup_date": pd.to_datetime(["2024-01-01"] * len(BUYERS), utc=True).astype(
+        "datetime64[us, UTC]"),
+})
+PURCHASE_COLUMNS = ["repeat_orders", "days_since_first_order", "order_span_days",
+                    "order_gap_mean", "order_gap_cv", "order_p_alive", "expected_orders_90d"]
+
+
+def _orders(seed: int) -> list[dict]:
+    """A population of order histories before the first cutoff, enough to fit BG/NBD on."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for cid in BUYERS:
+        hours = np.sort(rng.integers(0, cutoff_hour, rng.integers(1, 12)))
+        rows += [{"customer_id": cid, "hour": int(h), "event_type": "order", "channel": "web",
+                  "amount": 20.0, "score": None, "duration": None, "text": None} for h in hours]
+    return rows
+
+
+def buyer_features_at(events: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
+    cut = pd.DataFrame([(c, d) for c in BUYERS for d in CUTOFFS],
+                       columns=["customer_id", "cutoff"])
+    table = build_feature_table(BUYER_TABLE, events, cut, DEFAULT_SPECS)
+    return table[table["cutoff"] == cutoff].reset_index(drop=True)[["customer_id",
+                                                                    *PURCHASE_COLUMNS]]
+
+
+order = st.fixed_dictionaries({
+    "customer_id": st.sampled_from(BUYERS), "hour": st.integers(0, SPAN_HOURS),
+    "event_type": st.just("order"), "channel": st.just("web"), "amount": st.just(20.0),
+    "score": st.none(), "duration": st.none(), "text": st.none()})
+
+
+@pytest.mark.slow
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 3), future=st.lists(order, min_size=1, max_size=30),
+       other=st.lists(order, max_size=30))
+def test_orders_at_or_after_a_cutoff_never_reach_its_purchase_statistics_or_bgnbd_fit(
+        seed: int, future: list[dict], other: list[dict]) -> None:
+    past = _orders(seed)
+    later = [dict(r, hour=cutoff_hour + r["hour"] % (SPAN_HOURS - cutoff_hour)) for r in future]
+    moved = [dict(r, hour=cutoff_hour + r["hour"] % (SPAN_HOURS - cutoff_hour)) for r in other]
+    at_cutoff = dict(later[0], hour=cutoff_hour)
+    a = buyer_features_at(to_frame(past + later + [at_cutoff]), FIRST)
+    b = buyer_features_at(to_frame(past + moved), FIRST)
+    assert_frame_equal(a, b)
+    # not vacuous: the fit ran and every buyer has figures at the first cutoff
+    assert a[[*PURCHASE_COLUMNS[:3], "order_p_alive", "expected_orders_90d"]].notna().all().all()
+
+
+def test_a_later_cutoff_sees_the_orders_between_the_cutoffs() -> None:
+    past = _orders(0)
+    between = dict(past[0], hour=cutoff_hour + 24)  # a day after the first cutoff
+    with_it = buyer_features_at(to_frame([*past, between]), CUTOFFS[1]).set_index("customer_id")
+    without = buyer_features_at(to_frame(past), CUTOFFS[1]).set_index("customer_id")
+    cid = between["customer_id"]
+    assert with_it.loc[cid, "repeat_orders"] == without.loc[cid, "repeat_orders"] + 1
+    assert with_it.loc[cid, "order_p_alive"] != without.loc[cid, "order_p_alive"]

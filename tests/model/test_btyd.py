@@ -1,4 +1,4 @@
-"""BG/NBD (training.btyd) and its baseline: parameter recovery, the likelihood by hand, the
+"""BG/NBD (features.btyd) and its baseline: parameter recovery, the likelihood by hand, the
 paper's limit cases and the point-in-time rule at the cutoff."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import pytest
 from scipy import integrate
 from scipy.special import beta as beta_fn
 
+from features.btyd import BgNbd, log_likelihood, p_alive, p_no_purchase, summaries_at
 from training.baselines import bgnbd_scores, event_log_baselines
-from training.btyd import BgNbd, log_likelihood, p_alive, p_no_purchase, summaries_at
 
 # FHL (2005) estimates on the CDNOW data (weeks): a realistic mix of purchase rate and dropout.
 CDNOW = BgNbd(r=0.243, alpha=4.414, a=0.793, b=2.426)
@@ -208,12 +208,14 @@ def test_training_run_adds_the_bgnbd_baseline_when_given_events(
 
 
 def test_run_training_reads_only_the_orders_of_a_world_folder(tmp_path) -> None:
-    from training.job import _events
+    from training.build_events import baseline_events
 
     events, _ = _world()
     events.loc[::2, "event_type"] = "session"
     events.to_parquet(tmp_path / "events.parquet", index=False)
-    got = _events(tmp_path)
+    # a build that predates the record of its sources falls back to the world folder
+    got = baseline_events(tmp_path / "features", world_dir=tmp_path).orders
     assert got is not None and set(got["event_type"]) == {"order"}
     assert len(got) == (events["event_type"] == "order").sum()
-    assert _events(tmp_path / "missing") is None and _events(None) is None
+    missing = baseline_events(tmp_path / "features", world_dir=tmp_path / "missing")
+    assert missing.orders is None and "events.parquet" in (missing.note or "")

@@ -19,7 +19,9 @@ log-parameters with its analytic gradient; standard errors come from a finite-di
 Hessian of the log-likelihood (observed information) and the delta method.
 
 ``summaries_at`` builds (x, t_x, T) per (customer, cutoff) from the events contract with the
-project's point-in-time rule, ``event_time < cutoff``.
+project's point-in-time rule, ``event_time < cutoff``. The module sits in ``features`` because
+the feature build uses it too (``features.btyd_features``: P(alive) and expected purchases as
+declared features), and training's BG/NBD baseline reads it from here.
 """
 
 from __future__ import annotations
@@ -169,14 +171,15 @@ class BgNbd:
 
     @classmethod
     def fit(cls, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike,
-            max_iter: int = 1000) -> BgNbd:
+            max_iter: int = 1000, with_se: bool = True) -> BgNbd:
         """Maximum likelihood on (x, t_x, T) = (``frequency``, ``recency``, ``T``).
 
         Identical summaries are collapsed with counts first (day-level data repeat a lot).
         ``at_bound`` flags a fit with some parameter at exp(+-25). When the data show almost no
         dropout, a -> 0 and b -> infinity along a flat ridge that the optimiser may leave before
         the bound; a NaN standard error says the same: those parameters are not identified
-        (the purchase-rate part, r and alpha, still is).
+        (the purchase-rate part, r and alpha, still is). ``with_se=False`` skips the standard
+        errors (a finite-difference Hessian) where only the scores are needed.
         """
         x, t_x, age = _arrays(frequency, recency, T)
         _check_summaries(x, t_x, age)
@@ -197,7 +200,7 @@ class BgNbd:
                           options={"maxiter": max_iter, "ftol": 1e-13, "gtol": 1e-9})
         log_theta = np.asarray(result.x, dtype=float)
         theta = np.exp(log_theta)
-        se = _standard_errors(log_theta, objective, n)
+        se = _standard_errors(log_theta, objective, n) if with_se else np.full(4, np.nan)
         r, alpha, a, b = map(float, theta)
         return cls(r, alpha, a, b, se=dict(zip(PARAMS, map(float, theta * se), strict=True)),
                    log_lik=float(-result.fun * n), n_customers=int(n),

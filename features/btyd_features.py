@@ -1,0 +1,124 @@
+"""BG/NBD figures as features: P(alive) and expected purchases, fitted at every cutoff.
+
+A purchase log's strongest simple baseline is BG/NBD; giving the model the same figures lets it
+know what that baseline knows. At each cutoff ``c`` the model is fitted on every customer's
+purchases with ``event_time < c`` (day-level (x, t_x, T) as ``features.btyd.summaries_at``
+counts them), then each example row at ``c`` gets its customer's figure; a customer with no
+purchase before ``c`` gets none (null: BG/NBD starts at the first purchase). Nothing at or
+after a cutoff reaches its fit or its rows, so the point-in-time rule holds as for the SQL
+features.
+
+The summaries are one portable SQL query over the build's tables (DuckDB here, Spark through
+``features.spark_engine``); the fit is numpy/scipy on the driver, one per cutoff and event
+type, shared by the specs that read it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from features import schema
+from features.btyd import BgNbd
+from features.compile import CUTOFFS_TABLE, EVENTS_TABLE, SECONDS_PER_DAY
+from features.spec import BtydSpec, FeatureSpec
+
+log = logging.getLogger(__name__)
+
+MIN_CUSTOMERS = 20  # fewer buyers before a cutoff than this: no fit, the figures are null
+# The fit sees at most this many buyers per cutoff, drawn with a fixed seed from the buyers
+# sorted by id (so the draw depends only on who bought before the cutoff). Four population
+# parameters are pinned down well by a few thousand histories, and each fit's cost grows with
+# the buyers: on 20,000 customers a full fit took ~4 s per cutoff and made the default build
+# four times slower (benchmarks/features.py).
+MAX_FIT_CUSTOMERS = 2000
+
+# (customer, cutoff) purchase summaries for every customer with a purchase before the cutoff.
+# Days are counted on the UTC calendar from epoch seconds (no session time zone involved).
+SUMMARY_SQL = f"""
+WITH d AS (SELECT DISTINCT cutoff FROM {CUTOFFS_TABLE}),
+b AS (
+  SELECT customer_id, FLOOR(EPOCH(event_time) / {SECONDS_PER_DAY}) AS day,
+    MIN(event_time) AS first_time
+  FROM {EVENTS_TABLE} WHERE event_type = $btyd_type
+  GROUP BY 1, 2
+)
+SELECT b.customer_id, d.cutoff,
+  CAST(COUNT(*) - 1 AS DOUBLE) AS x,
+  CAST(MAX(b.day) - MIN(b.day) AS DOUBLE) AS t_x,
+  CAST(EPOCH(d.cutoff) / {SECONDS_PER_DAY} - MIN(b.day) AS DOUBLE) AS age
+FROM b JOIN d ON b.first_time < d.cutoff
+GROUP BY b.customer_id, d.cutoff
+"""
+
+
+def btyd_specs(specs: Sequence[FeatureSpec]) -> list[BtydSpec]:
+    return [s for s in specs if isinstance(s, BtydSpec)]
+
+
+def _fit(at: pd.DataFrame, cutoff: object, event_type: str) -> BgNbd | None:
+    if len(at) < MIN_CUSTOMERS:
+        log.warning("btyd features at %s: %d customers with '%s' events before the cutoff "
+                    "(need %d to fit BG/NBD); left null", cutoff, len(at), event_type,
+                    MIN_CUSTOMERS)
+        return None
+    if len(at) > MAX_FIT_CUSTOMERS:
+        ordered = at.sort_values(schema.CUSTOMER_ID, kind="stable")
+        pick = np.random.default_rng(0).choice(len(ordered), MAX_FIT_CUSTOMERS, replace=False)
+        at = ordered.iloc[np.sort(pick)]
+    fit = BgNbd.fit(at["x"], at["t_x"], at["age"], with_se=False)
+    log.info("btyd features at %s: BG/NBD r=%.4g alpha=%.4g a=%.4g b=%.4g on %d buyers",
+             cutoff, fit.r, fit.alpha, fit.a, fit.b, fit.n_customers)
+    return fit
+
+
+def _value(spec: BtydSpec, fit: BgNbd, x: np.ndarray, t_x: np.ndarray,
+           age: np.ndarray) -> np.ndarray:
+    if spec.output == "p_alive":
+        return fit.p_alive(x, t_x, age)
+    return fit.expected_purchases(float(spec.horizon_days or 0), x, t_x, age)
+
+
+def add_btyd_features(table: pd.DataFrame, specs: Sequence[FeatureSpec],
+                      summaries: Callable[[str], pd.DataFrame]) -> pd.DataFrame:
+    """``table`` (customer_id, cutoff, ...) with one column per ``BtydSpec`` of ``specs``.
+
+    ``summaries(event_type)`` runs ``SUMMARY_SQL`` for that purchase type on the engine the
+    build uses and returns (customer_id, cutoff, x, t_x, age).
+    """
+    wanted = btyd_specs(specs)
+    if not wanted:
+        return table
+    out = table.copy()
+    keys = pd.DataFrame({
+        schema.CUSTOMER_ID: out[schema.CUSTOMER_ID].astype(str).to_numpy(),
+        schema.CUTOFF: pd.to_datetime(out[schema.CUTOFF], utc=True).reset_index(drop=True)})
+    for event_type in sorted({s.event_types[0] for s in wanted}):
+        mine = [s for s in wanted if s.event_types[0] == event_type]
+        values = {s.name: np.full(len(out), np.nan) for s in mine}
+        summ = summaries(event_type)
+        summ = summ.assign(**{schema.CUSTOMER_ID: summ[schema.CUSTOMER_ID].astype(str),
+                              schema.CUTOFF: pd.to_datetime(summ[schema.CUTOFF], utc=True)})
+        by_cutoff = dict(list(summ.groupby(schema.CUTOFF, sort=True)))
+        for cutoff, rows in keys.groupby(schema.CUTOFF, sort=True).groups.items():
+            at = by_cutoff.get(cutoff)
+            fit = _fit(at, cutoff, event_type) if at is not None else None
+            if fit is None or at is None:
+                continue
+            pos = keys.index.get_indexer(rows)
+            hist = keys.iloc[pos][[schema.CUSTOMER_ID]].merge(
+                at, on=schema.CUSTOMER_ID, how="left")
+            bought = hist["x"].notna().to_numpy()
+            x, t_x, age = (hist[c].to_numpy(float)[bought] for c in ("x", "t_x", "age"))
+            for spec in mine:
+                values[spec.name][pos[bought]] = _value(spec, fit, x, t_x, age)
+        for name, column in values.items():
+            out[name] = column
+    return out
+
+
+__all__ = ["MAX_FIT_CUSTOMERS", "MIN_CUSTOMERS", "SUMMARY_SQL", "add_btyd_features",
+           "btyd_specs"]
