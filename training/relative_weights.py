@@ -15,6 +15,14 @@ With the predictors' correlation matrix ``R = Q diag(λ) Q'``:
 - ``β = Λ⁻¹ r_xy`` (the standardised coefficients of the answer on Z);
 - raw weight ``ε_j = Σ_k Λ_jk² β_k²``; ``Σ_j ε_j = R²``.
 
+Chance: in a sample of n answers, a predictor unrelated to the answer still gets a raw weight
+of about (1 - R²) / (n - 1) (its expected squared correlation by chance; R² of the
+population, estimated as the adjusted R²), so a family with
+many features looks stronger in a small sample just by having more of them.
+``adjusted_weights`` subtracts that expectation from a group's summed weight (floored at 0);
+over all predictors the correction is Ezekiel's adjusted R² (``1 - (1 - R²)(n - 1) /
+(n - p - 1)``, to first order).
+
 Perfectly collinear or constant predictors make ``R`` singular; eigenvalues below ``EPS``
 times the largest are treated as zero (a pseudo-inverse), which leaves R² and the weights of
 the remaining directions unchanged.
@@ -87,3 +95,19 @@ def relative_weights(x: np.ndarray, y: np.ndarray, weights: np.ndarray | None = 
     rxy = (zx * w[:, None]).T @ zy[:, 0] / total
     out[varies] = weights_from_correlations(rxx, rxy)
     return out
+
+
+def adjusted_weights(raw: np.ndarray, n: float, groups: np.ndarray | None = None
+                     ) -> np.ndarray:
+    """Summed raw weights per group (a (predictors, groups) 0/1 matrix; default: each
+    predictor its own group) less what the group's predictors get by chance in ``n``
+    answers, floored at 0. Correct a group, not each predictor: a single noise weight is
+    skewed (mostly below its mean), so flooring each one would keep half the chance."""
+    raw = np.asarray(raw, dtype=float)
+    member = np.eye(len(raw)) if groups is None else np.asarray(groups, dtype=float)
+    p = int((raw > 0).sum())
+    if n - p - 1 <= 0:
+        return np.zeros(member.shape[1])
+    # (1 - adjusted R²) / (n - 1): the unexplained share estimated without the chance part
+    chance = max(1.0 - raw.sum(), 0.0) / (n - p - 1.0)
+    return np.clip(raw @ member - member.sum(axis=0) * chance, 0.0, None)

@@ -18,8 +18,10 @@ with no data (e.g. the mean delay when there was no delivery) is imputed by its 
 a "no data" indicator in the same family.
 
 ``training.relative_weights`` splits the answer's explained variance (R²) across the
-correlated features; a family's weight is the sum of its features' weights, and its ``share``
-the part of R² it carries. Intervals come from a bootstrap over *customers* (a customer's
+correlated features, less what each feature would get by chance (``adjusted_weights``: else a
+family with many features would look strong in a small sample just by having more of them);
+a family's weight is the sum of its features' weights, and its ``share`` the part of the
+(adjusted) R² it carries. Intervals come from a bootstrap over *customers* (a customer's
 answers move together), ``n_resamples`` times. ``direction`` says whether more of the
 family's strongest feature goes with a lower or a higher score.
 """
@@ -38,7 +40,7 @@ from features.default_specs import DEFAULT_SPECS
 from features.families import family_map
 from features.pipeline import build_feature_table
 from features.spec import FeatureSpec
-from training.relative_weights import relative_weights
+from training.relative_weights import adjusted_weights, relative_weights
 
 SURVEYS = {"nps": "survey_nps", "csat": "survey_csat"}
 EXPERIENCE = ("delivery", "service", "price", "billing")
@@ -157,14 +159,15 @@ def analyse(x: np.ndarray, y: np.ndarray, customers: np.ndarray, names: Sequence
     order = list(dict.fromkeys(fams))
     member = np.array([[f == g for g in order] for f in fams], dtype=float)
     raw = relative_weights(x, y)
-    fam_raw = raw @ member
-    r2 = float(raw.sum())
+    fam_raw = adjusted_weights(raw, len(y), member)
+    r2 = float(fam_raw.sum())
     codes, uniques = pd.factorize(pd.Series(customers))
     rng = np.random.default_rng(seed)
     shares, r2s = [], []
     for _ in range(n_resamples):
         draw = rng.multinomial(len(uniques), np.full(len(uniques), 1.0 / len(uniques)))
-        boot = relative_weights(x, y, draw[codes].astype(float)) @ member
+        weights = draw[codes].astype(float)
+        boot = adjusted_weights(relative_weights(x, y, weights), weights.sum(), member)
         total = boot.sum()
         r2s.append(total)
         shares.append(boot / total if total > 0 else np.full(len(order), np.nan))
@@ -172,7 +175,7 @@ def analyse(x: np.ndarray, y: np.ndarray, customers: np.ndarray, names: Sequence
     low, high = np.nanpercentile(draws, [2.5, 97.5], axis=0) if shares else (draws[0], draws[0])
     corr = np.array([_corr(x[:, j], y) for j in range(x.shape[1])])
     features = pd.DataFrame({"feature": list(names), "family": list(fams), "weight": raw,
-                             "share": raw / r2 if r2 > 0 else np.nan, "correlation": corr,
+                             "correlation": corr,
                              "direction": np.where(corr < 0, "lowers", "raises")})
     features = features.sort_values("weight", ascending=False, kind="stable")
     top = features.drop_duplicates("family").set_index("family")

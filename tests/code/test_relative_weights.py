@@ -70,3 +70,23 @@ def test_family_shares_are_sums_of_absolute_shap_by_family() -> None:
     assert (table["share_ci_low"] <= table["share"]).all()
     assert (table["share"] <= table["share_ci_high"]).all()
     assert isinstance(table, pd.DataFrame)
+
+
+def test_chance_adjustment_removes_what_noise_predictors_get_in_a_small_sample() -> None:
+    from training.relative_weights import adjusted_weights
+
+    rng = np.random.default_rng(2)
+    raw_noise, adjusted_noise = [], []
+    for _ in range(200):
+        x = rng.normal(size=(100, 11))
+        y = x[:, 0] + rng.normal(size=100) * 2  # only the first predictor matters
+        raw = relative_weights(x, y)
+        raw_noise.append(raw[1:].sum())
+        groups = np.zeros((11, 2))
+        groups[0, 0] = groups[1:, 1] = 1.0  # the signal, and the ten noise predictors
+        adjusted = adjusted_weights(raw, 100, groups)
+        adjusted_noise.append(adjusted[1])
+        assert adjusted[0] == pytest.approx(raw[0] - (1 - raw.sum()) / (100 - 11 - 1))
+    # ten noise predictors in 100 answers get about 10 x 0.8 / 99 = 0.08 of R2 by chance
+    assert np.mean(raw_noise) == pytest.approx(0.08, abs=0.02)
+    assert np.mean(adjusted_noise) < 0.25 * np.mean(raw_noise)
