@@ -356,6 +356,18 @@ MESSAGES: Final[Mapping[str, Entries]] = {
         "alerts": {"en": "Alerts", "tr": "Uyarılar"},
         "no_alerts": {"en": "No alerts.", "tr": "Uyarı yok."},
         "checked": {"en": "Checked {when}", "tr": "Kontrol: {when}"},
+        "customers": {"en": "{n} customers", "tr": "{n} müşteri"},
+        "matured": {"en": "Newest cutoff with matured labels",
+                    "tr": "Etiketleri oluşmuş en yeni kesim"},
+        "error": {"en": "estimate - realised", "tr": "tahmin - gerçekleşen"},
+        "drift_alert": {"en": "{n} feature(s) drifted: {features}",
+                        "tr": "{n} değişkenin dağılımı kaydı: {features}"},
+        "score_alert": {"en": "the score's distribution drifted (PSI {psi})",
+                        "tr": "skorun dağılımı kaydı (PSI {psi})"},
+        "auc_alert": {"en": "{what} {auc} is below the alert line {floor}",
+                      "tr": "{what} {auc}, uyarı sınırı {floor} altında"},
+        "all_alerts": {"en": "{n} alert(s) over all monitored cutoffs",
+                       "tr": "izlenen tüm kesimlerde {n} uyarı"},
     },
 }
 

@@ -30,6 +30,12 @@ from training.commands import FeaturesDir, OutDir
 
 MONITOR_EXPERIMENT = "cxchurn-monitor"
 PLOT_FILE = "monitor.png"
+MONITOR_FILE = "monitor.json"
+
+
+def monitor_dir(home: Path | None = None) -> Path:
+    """Where ``cxchurn monitor`` writes by default and the page's model panel reads."""
+    return paths.reports_dir(home) / "monitor"
 
 
 def champion_record(model_uri: str) -> tuple[Any, list[str], float | None]:
@@ -130,7 +136,7 @@ def write_and_log(report: Any, out: Path, model_uri: str, reference_cutoffs: lis
     table.to_csv(out / "monitor.csv", index=False)
     report.drift_frame().to_csv(out / "drift.csv", index=False)
     doc = {"model_uri": model_uri, "reference_cutoffs": reference_cutoffs, **report.to_dict()}
-    (out / "monitor.json").write_text(json.dumps(jsonable(doc), indent=2) + "\n")
+    (out / MONITOR_FILE).write_text(json.dumps(jsonable(doc), indent=2) + "\n")
     plot_report(report, out / PLOT_FILE)
     experiment_id = setup_tracking(MONITOR_EXPERIMENT)
     with mlflow.start_run(experiment_id=experiment_id) as run:
@@ -147,7 +153,7 @@ def write_and_log(report: Any, out: Path, model_uri: str, reference_cutoffs: lis
         for step, row in table.iterrows():  # one step per cutoff, oldest first
             mlflow.log_metrics({k: float(row[k]) for k in numeric
                                 if np.isfinite(float(row[k]))}, step=int(step))
-        for name in ("monitor.csv", "drift.csv", "monitor.json", PLOT_FILE):
+        for name in ("monitor.csv", "drift.csv", MONITOR_FILE, PLOT_FILE):
             mlflow.log_artifact(str(out / name), artifact_path="monitor")
     return str(run.info.run_id)
 
@@ -187,7 +193,7 @@ def monitor_command(
     model, train_cutoffs, test_auc = champion_record(uri)
     reference, current, labels = build_frames(features or paths.features_dir(), train_cutoffs)
     report = monitor(model, reference, current, labels, reference_auc=test_auc, config=config)
-    folder = out or paths.reports_dir() / "monitor"
+    folder = out or monitor_dir()
     run_id = write_and_log(report, folder, uri, train_cutoffs)
     table = report.table()
     typer.echo(f"model: {uri}; reference: {len(reference):,} rows at {len(train_cutoffs)} "

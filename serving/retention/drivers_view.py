@@ -14,6 +14,7 @@ from typing import Any
 
 from cxchurn.errors import NotFoundError
 from serving.messages import section
+from serving.reasons.numbers import as_number, percent_text
 from training.driver_commands import DRIVERS_FILE, drivers_dir
 
 CHURN_CUTOFFS_SHOWN = 6  # the page's churn table: the newest cutoffs
@@ -40,8 +41,9 @@ def load_drivers(home: Path) -> dict[str, Any]:
     return doc
 
 
-def _pct(x: Any) -> str:
-    return "–" if x is None else f"{100 * float(x):.0f}%"
+def _pct(x: Any, lang: str) -> str:
+    value = as_number(x)
+    return "–" if value is None else percent_text(value, lang)
 
 
 def survey_bars(survey: dict[str, Any], lang: str) -> dict[str, Any]:
@@ -53,8 +55,8 @@ def survey_bars(survey: dict[str, Any], lang: str) -> dict[str, Any]:
         share, low, high = (fam.get(k) for k in ("share", "share_ci_low", "share_ci_high"))
         rows.append({
             "family": fam["family"], "label": families.get(fam["family"], fam["family"]),
-            "rank": fam.get("rank"), "share": _pct(share),
-            "interval": f"{_pct(low)}–{_pct(high)}",
+            "rank": fam.get("rank"), "share": _pct(share, lang),
+            "interval": f"{_pct(low, lang)}–{_pct(high, lang)}",
             "width": 100 * float(share or 0), "low": 100 * float(low or 0),
             "high": 100 * float(high or 0), "direction": fam.get("direction") or "",
             "direction_text": words.get(f"direction_{fam.get('direction')}", ""),
@@ -78,9 +80,9 @@ def churn_table(doc: dict[str, Any], lang: str) -> dict[str, Any]:
                                                    or 0))
     return {"cutoffs": cutoffs, "rows": [
         {"family": f, "label": families.get(f, f),
-         "cells": [{"share": _pct(by_family[f].get(c, {}).get("share")),
-                    "interval": (f"{_pct(by_family[f][c].get('share_ci_low'))}–"
-                                 f"{_pct(by_family[f][c].get('share_ci_high'))}"
+         "cells": [{"share": _pct(by_family[f].get(c, {}).get("share"), lang),
+                    "interval": (f"{_pct(by_family[f][c].get('share_ci_low'), lang)}–"
+                                 f"{_pct(by_family[f][c].get('share_ci_high'), lang)}"
                                  if c in by_family[f] else "")}
                    for c in cutoffs]}
         for f in order]}

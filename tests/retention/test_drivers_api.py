@@ -7,11 +7,9 @@ must show those numbers, in both languages, and say how to make them when they a
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
@@ -24,20 +22,9 @@ pytestmark = pytest.mark.slow  # trains a small model once per session
 
 @pytest.fixture(scope="module")
 def written(runtime: Any, retention_home: Path) -> dict[str, Any]:
-    from training.churn_drivers import shap_mass_by_cutoff
-    from training.driver_commands import drivers_dir, write_drivers
-    from training.survey_drivers import survey_drivers
+    from tests.retention.reports import write_drivers_report
 
-    world = retention_home / "world"
-    examples = pd.read_parquet(retention_home / "features" / "examples.parquet")
-    day = examples["cutoff"].dt.strftime("%Y-%m-%d")
-    rows = {c: examples[day == c].reset_index(drop=True) for c in sorted(day.unique())[-2:]}
-    churn = shap_mass_by_cutoff(runtime.model, rows, n_resamples=20)
-    surveys = survey_drivers(world / "customers.parquet", world / "events.parquet",
-                             n_resamples=20)
-    write_drivers(drivers_dir(retention_home), churn, surveys,
-                  {"period": {"start": None, "end": None}, "model_uri": "models:/x@champion"})
-    return json.loads(drivers_path(retention_home).read_text())
+    return write_drivers_report(retention_home, runtime.model)
 
 
 @pytest.fixture()
