@@ -353,6 +353,8 @@ MESSAGES: Final[Mapping[str, Entries]] = {
         "reference": {"en": "reference {auc}", "tr": "referans {auc}"},
         "drifted": {"en": "Drifted features", "tr": "Kayan değişkenler"},
         "no_drift": {"en": "no feature drifted", "tr": "kayan değişken yok"},
+        "expected": {"en": "Expected drift (known changes)",
+                     "tr": "Beklenen kayma (bilinen değişiklikler)"},
         "alerts": {"en": "Alerts", "tr": "Uyarılar"},
         "no_alerts": {"en": "No alerts.", "tr": "Uyarı yok."},
         "checked": {"en": "Checked {when}", "tr": "Kontrol: {when}"},

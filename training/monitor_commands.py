@@ -172,6 +172,10 @@ def monitor_command(
     auc_drop: Annotated[float, typer.Option(
         help="Alert when estimated or realised AUC falls this far below the champion's test "
         "AUC.")] = 0.05,
+    known_change: Annotated[list[str] | None, typer.Option(
+        help="A change the company made on purpose, FAMILY:YYYY-MM-DD[:DAYS] (repeatable), "
+             "e.g. price:2025-03-01 for an announced price rise: that family's drift within "
+             "DAYS (default 180) after it is reported as expected, not alerted.")] = None,
 ) -> None:
     """Drift, estimated and realised performance of the champion per cutoff, with alerts.
 
@@ -182,12 +186,15 @@ def monitor_command(
     """
     from training import registry
     from training.drift import DriftConfig
+    from training.known_changes import parse_known_change
     from training.monitor import MonitorConfig, monitor
     from training.tracking import setup_tracking
 
     config = MonitorConfig(drift=DriftConfig(psi_threshold=psi_threshold, p_value=p_value,
                                              min_effect=min_effect),
-                           score_psi=psi_threshold, auc_drop=auc_drop)
+                           score_psi=psi_threshold, auc_drop=auc_drop,
+                           known_changes=tuple(parse_known_change(t)
+                                               for t in known_change or ()))
     setup_tracking(MONITOR_EXPERIMENT)
     uri = registry.champion_uri(model_name)
     model, train_cutoffs, test_auc = champion_record(uri)
@@ -205,6 +212,9 @@ def monitor_command(
                if len(table) else "no cutoff newer than the training data in this build")
     for alert in report.alerts:
         typer.secho(f"ALERT {alert}", fg=typer.colors.YELLOW)
+    for cutoff in report.cutoffs:
+        if cutoff.expected_drift:
+            typer.echo(f"expected {cutoff.cutoff}: " + ", ".join(cutoff.expected_drift))
     typer.echo(f"files: {folder}; MLflow run {run_id} (experiment {MONITOR_EXPERIMENT})")
     if report.alerts:
         typer.echo("next: rebuild features on the newest data and `cxchurn retrain`")

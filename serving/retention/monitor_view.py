@@ -85,6 +85,7 @@ def monitor_panel(home: Path, lang: str) -> dict[str, Any] | None:
                 float(labelled["auc_error"]), lang, 3, sign=True)},
         "latest_labelled": bool(latest.get("labelled")),
         "drifted": _drifted(latest),
+        "expected": [e for e in str(latest.get("expected_drift") or "").split(";") if e],
         "alerts": _alerts(latest, doc, lang),
         "all_alerts": len(doc.get("alerts") or []),
     }
