@@ -23,7 +23,7 @@ family with many features would look strong in a small sample just by having mor
 a family's weight is the sum of its features' weights, and its ``share`` the part of the
 (adjusted) R² it carries. Intervals come from a bootstrap over *customers* (a customer's
 answers move together), ``n_resamples`` times. ``direction`` says whether more of the
-family's strongest feature goes with a lower or a higher score.
+family's strongest measured feature goes with a lower or a higher score.
 """
 
 from __future__ import annotations
@@ -178,7 +178,11 @@ def analyse(x: np.ndarray, y: np.ndarray, customers: np.ndarray, names: Sequence
                              "correlation": corr,
                              "direction": np.where(corr < 0, "lowers", "raises")})
     features = features.sort_values("weight", ascending=False, kind="stable")
-    top = features.drop_duplicates("family").set_index("family")
+    # A family's strongest signal is a measured feature ("no data" flags only when the family
+    # has nothing else): "more late deliveries, lower score", not "no ticket data, higher".
+    flagged = features["feature"].str.endswith(MISSING_SUFFIX)
+    top = pd.concat([features[~flagged], features[flagged]]).drop_duplicates(
+        "family").set_index("family")
     table = pd.DataFrame({"family": order, "weight": fam_raw,
                           "share": fam_raw / r2 if r2 > 0 else np.nan,
                           "share_ci_low": low, "share_ci_high": high})
