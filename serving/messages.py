@@ -362,6 +362,7 @@ MESSAGES: Final[Mapping[str, Entries]] = {
         "matured": {"en": "at {cutoff}, the newest cutoff whose labels have matured",
                     "tr": "etiketleri oluşmuş en yeni kesim {cutoff}"},
         "estimated_then": {"en": "estimated then", "tr": "o zamanki tahmin"},
+        "range": {"en": "realised AUC likely within", "tr": "gerçekleşen AUC büyük olasılıkla"},
         "error": {"en": "estimate - realised", "tr": "tahmin - gerçekleşen"},
         "drift_alert": {"en": "{n} feature(s) drifted: {features}",
                         "tr": "{n} değişkenin dağılımı kaydı: {features}"},

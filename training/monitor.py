@@ -5,8 +5,9 @@ in, a ``MonitorReport`` out); ``training.monitor_commands`` does the I/O. Per cu
 
 - drift of every model feature against the reference (``training.drift``: PSI and KS or
   chi-square) and of the score (PSI of the calibrated probability);
-- performance estimated before labels arrive (``training.cbpe``: expected ROC-AUC, top-decile
-  lift and churn rate from the calibrated probabilities);
+- performance estimated before labels arrive (``training.cbpe``: expected ROC-AUC with the
+  range chance allows the realised AUC, top-decile lift and churn rate from the calibrated
+  probabilities);
 - once labels have matured, realised ROC-AUC, lift, ECE and churn rate beside the estimate,
   and the estimate's error (estimated - realised AUC);
 - alerts, one message each: the drifted features by name (most drifted first), a drifted
@@ -103,6 +104,10 @@ class CutoffReport:
             "score_psi": self.score_psi, **self.estimate,
             **{f"realised_{k}": realised.get(k, nan) for k in REALISED_KEYS.values()},
             "auc_error": est - real if self.realised else nan,
+            # the realised AUC inside the range chance allows around the estimate (cbpe)
+            "auc_in_interval": (bool(self.estimate["est_roc_auc_low"] <= real
+                                     <= self.estimate["est_roc_auc_high"])
+                                if self.realised else None),
             "labelled": self.realised is not None, "n_alerts": len(self.alerts),
         }
 

@@ -76,6 +76,9 @@ def monitor_panel(home: Path, lang: str) -> dict[str, Any] | None:
         "checked": checked.strftime("%Y-%m-%d %H:%M UTC"),
         "cutoff": latest.get("cutoff"), "n": latest.get("n"),
         "estimated": _auc(latest.get("est_roc_auc"), lang),
+        "estimated_range": (None if as_number(latest.get("est_roc_auc_low")) is None else
+                            f"{_auc(latest.get('est_roc_auc_low'), lang)}–"
+                            f"{_auc(latest.get('est_roc_auc_high'), lang)}"),
         "reference": _auc(reference, lang) if reference is not None else None,
         "labelled": None if labelled is None else {
             "cutoff": labelled.get("cutoff"),
