@@ -59,7 +59,7 @@ class SurveyDrivers(BaseModel):
     r2: float | None = Field(description="variance of the answers the experiences explain")
     r2_ci_low: float | None = Field(description="95% bootstrap interval of r2")
     r2_ci_high: float | None = Field(description="95% bootstrap interval of r2")
-    families: list[SurveyFamily]
+    families: list[SurveyFamily] = Field(description="experience families, strongest first")
 
 
 class DriversResponse(BaseModel):
@@ -68,13 +68,14 @@ class DriversResponse(BaseModel):
     generated_at: str | None = Field(description="when the analysis ran (UTC, ISO 8601)")
     model_uri: str | None = Field(description="the churn model explained; null without it")
     period: dict[str, str | None] = Field(description="months of survey answers analysed")
-    churn: list[ChurnDriver]
-    surveys: list[SurveyDrivers]
+    churn: list[ChurnDriver] = Field(description="one row per (cutoff, family); empty when "
+                                                 "the command ran with --no-churn")
+    surveys: list[SurveyDrivers] = Field(description="one driver analysis per survey")
 
 
 @router.get("/drivers", response_model=DriversResponse, tags=["drivers"],
             dependencies=[Depends(api_auth)],
-            responses={s: {"model": ErrorBody} for s in (401, 404)})
+            responses={s: {"model": ErrorBody} for s in (400, 401, 404)})
 def drivers(state: StateDep, lang: Lang = "en") -> DriversResponse:
     """Key drivers: each family's share of the churn model's SHAP mass per cutoff, and of the
     explained variance of NPS and CSAT answers, with 95% bootstrap intervals."""
