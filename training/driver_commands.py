@@ -73,17 +73,18 @@ def plot_drivers(churn: pd.DataFrame, surveys: list[Any], path: Path) -> Path:
     """Left: each family's share of SHAP mass per cutoff; right: ranked survey driver bars."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(12, 4.5))
-    panels = fig.subplots(1, 1 + len(surveys), squeeze=False)[0]
-    left = panels[0]
-    if len(churn):
+    has_churn = bool(len(churn))
+    fig = Figure(figsize=(4 * (int(has_churn) + len(surveys)) + 0.5, 4.5))
+    panels = fig.subplots(1, max(1, int(has_churn) + len(surveys)), squeeze=False)[0]
+    if has_churn:  # without --churn the chart holds the survey panels only
+        left = panels[0]
         wide = churn.pivot(index="cutoff", columns="family", values="share")
         for family in wide.columns:
             left.plot(range(len(wide)), wide[family] * 100, marker="o", label=family)
         left.set_xticks(range(len(wide)), list(wide.index), rotation=30)
         left.legend(fontsize=7)
-    left.set_title("Churn risk: share of SHAP mass (%)")
-    for ax, result in zip(panels[1:], surveys, strict=True):
+        left.set_title("Churn risk: share of SHAP mass (%)")
+    for ax, result in zip(panels[int(has_churn):], surveys, strict=True):
         table = result.families.iloc[::-1]
         share = table["share"].to_numpy() * 100
         err = [share - table["share_ci_low"].to_numpy() * 100,

@@ -167,7 +167,9 @@ def analyse(x: np.ndarray, y: np.ndarray, customers: np.ndarray, names: Sequence
     for _ in range(n_resamples):
         draw = rng.multinomial(len(uniques), np.full(len(uniques), 1.0 / len(uniques)))
         weights = draw[codes].astype(float)
-        boot = adjusted_weights(relative_weights(x, y, weights), weights.sum(), member)
+        # a row drawn twice adds no information, so chance is judged on the distinct rows
+        distinct = float((weights > 0).sum())
+        boot = adjusted_weights(relative_weights(x, y, weights), distinct, member)
         total = boot.sum()
         r2s.append(total)
         shares.append(boot / total if total > 0 else np.full(len(order), np.nan))
