@@ -71,10 +71,11 @@ def survey_answers(events: pit.Source, survey: str, start: str | None = None,
     con = pit.connect()
     pit.require(pit.register(con, "cx_events", events), (*schema.EVENT_REQUIRED, "score"),
                 "events")
-    frame = con.execute(
+    frame = con.sql(
         "SELECT customer_id, event_time AS answer_time, CAST(score AS DOUBLE) AS score "
-        "FROM cx_events WHERE event_type = ? AND score IS NOT NULL "
-        "ORDER BY customer_id, event_time", [SURVEYS[survey]]).df()
+        "FROM cx_events WHERE event_type = $survey AND score IS NOT NULL "
+        "ORDER BY customer_id, event_time", params={"survey": SURVEYS[survey]}
+    ).to_arrow_table().to_pandas()
     frame[ANSWER] = pd.to_datetime(frame[ANSWER], utc=True)
     months = frame[ANSWER].dt.tz_localize(None).dt.to_period("M")
     keep = np.ones(len(frame), dtype=bool)
