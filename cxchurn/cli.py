@@ -20,6 +20,7 @@ from serving.api import commands as serving_commands
 from serving.retention import commands as retention_commands
 from training import commands as training_commands
 from training import monitor_commands, spark_commands
+from training.driver_commands import drivers_command
 from uplift import commands as uplift_commands
 
 app = typer.Typer(
@@ -39,6 +40,7 @@ uplift_commands.register(retention_commands.app)
 app.add_typer(retention_commands.app, name="retention")
 app.command("demo")(demo_command)
 app.command("kpis")(kpis_command)
+app.command("drivers")(drivers_command)
 app.add_typer(spark_commands.app, name="spark", help="Batch scoring on Apache Spark.")
 
 

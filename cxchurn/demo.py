@@ -9,7 +9,6 @@ from __future__ import annotations
 from cxchurn import paths
 from features.commands import build_command
 from features.sim_commands import simulate_command
-from training.job import run_training
 
 # Every month start from three months after the world begins to the last labelled cutoff:
 # more cutoffs give the model more churners to learn from; the newest stays held out.
@@ -19,6 +18,10 @@ DEMO_END = "2025-06-01"
 
 def demo_command() -> None:
     """Run the whole pipeline on a seeded synthetic CX world and say where to look."""
+    # Imported here, as every command module does: at module level it made every `cxchurn`
+    # command (`cxchurn kpis` included) import MLflow, scikit-learn and matplotlib first.
+    from training.job import run_training
+
     world = paths.world_dir()
     features = paths.features_dir()
     simulate_command(out=world)

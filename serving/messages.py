@@ -357,6 +357,69 @@ MESSAGES: Final[Mapping[str, Entries]] = {
         "monthly": {"en": "All measures by month", "tr": "Aylara göre tüm göstergeler"},
         "as_json": {"en": "Same numbers as JSON", "tr": "Aynı sayılar JSON olarak"},
     },
+    # The Experience tab's key drivers section (``cxchurn drivers``) and the model panel's
+    # monitoring result (``cxchurn monitor``).
+    "drivers": {
+        "title": {"en": "Key drivers", "tr": "Temel etkenler"},
+        "survey_title": {"en": "What moves {survey}", "tr": "{survey} puanını ne etkiliyor"},
+        "survey_note": {
+            "en": "Share of the answers' explained variation carried by each experience, "
+                  "from the customer's experiences just before answering (relative weights; "
+                  "bars: 95% interval). n = {n} answers of {customers} customers.",
+            "tr": "Her deneyimin, yanıtlardaki açıklanan değişimden aldığı pay; müşterinin "
+                  "yanıt vermeden hemen önceki deneyimlerinden (göreli ağırlıklar; çubuklar: "
+                  "%95 aralık). n = {customers} müşteriden {n} yanıt."},
+        "churn_title": {"en": "Where churn risk comes from",
+                        "tr": "Ayrılma riski nereden geliyor"},
+        "churn_note": {"en": "Share of the churn model's SHAP mass per driver family, for "
+                             "the customers scored at each cutoff (95% interval on hover).",
+                       "tr": "Her kesim tarihinde puanlanan müşteriler için, ayrılma "
+                             "modelinin SHAP kütlesinde her etken ailesinin payı (%95 aralık "
+                             "imleçle)."},
+        "family": {"en": "Driver", "tr": "Etken"},
+        "share": {"en": "Share", "tr": "Pay"},
+        "direction_lowers": {"en": "more of it, lower score",
+                             "tr": "arttıkça puan düşer"},
+        "direction_raises": {"en": "more of it, higher score",
+                             "tr": "arttıkça puan yükselir"},
+        "strongest": {"en": "strongest signal", "tr": "en güçlü gösterge"},
+        "none": {"en": "No driver analysis yet: run `cxchurn drivers`.",
+                 "tr": "Henüz etken analizi yok: `cxchurn drivers` komutunu çalıştırın."},
+        "generated": {"en": "Computed {when}", "tr": "Hesaplanma: {when}"},
+        "as_json": {"en": "Drivers as JSON", "tr": "Etkenler JSON olarak"},
+    },
+    "monitor": {
+        "title": {"en": "Model monitoring", "tr": "Model izleme"},
+        "none": {"en": "No monitoring result yet: run `cxchurn monitor`.",
+                 "tr": "Henüz izleme sonucu yok: `cxchurn monitor` komutunu çalıştırın."},
+        "cutoff": {"en": "Latest cutoff", "tr": "Son kesim tarihi"},
+        "estimated_auc": {"en": "Estimated AUC (before labels)",
+                          "tr": "Tahmini AUC (etiketlerden önce)"},
+        "realised_auc": {"en": "Realised AUC", "tr": "Gerçekleşen AUC"},
+        "not_matured": {"en": "labels not matured yet", "tr": "etiketler henüz oluşmadı"},
+        "reference": {"en": "reference {auc}", "tr": "referans {auc}"},
+        "drifted": {"en": "Drifted features", "tr": "Kayan değişkenler"},
+        "no_drift": {"en": "no feature drifted", "tr": "kayan değişken yok"},
+        "expected": {"en": "Expected drift (known changes)",
+                     "tr": "Beklenen kayma (bilinen değişiklikler)"},
+        "alerts": {"en": "Alerts", "tr": "Uyarılar"},
+        "no_alerts": {"en": "No alerts.", "tr": "Uyarı yok."},
+        "checked": {"en": "Checked {when}", "tr": "Kontrol: {when}"},
+        "customers": {"en": "{n} customers", "tr": "{n} müşteri"},
+        "matured": {"en": "at {cutoff}, the newest cutoff whose labels have matured",
+                    "tr": "etiketleri oluşmuş en yeni kesim {cutoff}"},
+        "estimated_then": {"en": "estimated then", "tr": "o zamanki tahmin"},
+        "range": {"en": "realised AUC likely within", "tr": "gerçekleşen AUC büyük olasılıkla"},
+        "error": {"en": "estimate - realised", "tr": "tahmin - gerçekleşen"},
+        "drift_alert": {"en": "{n} feature(s) drifted: {features}",
+                        "tr": "{n} değişkenin dağılımı kaydı: {features}"},
+        "score_alert": {"en": "the score's distribution drifted (PSI {psi})",
+                        "tr": "skorun dağılımı kaydı (PSI {psi})"},
+        "auc_alert": {"en": "{what} {auc} is below the alert line {floor}",
+                      "tr": "{what} {auc}, uyarı sınırı {floor} altında"},
+        "all_alerts": {"en": "{n} alert(s) over all monitored cutoffs",
+                       "tr": "izlenen tüm kesimlerde {n} uyarı"},
+    },
 }
 
 

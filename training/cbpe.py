@@ -16,6 +16,15 @@ Expected lift in the top decile uses the same idea with ``evaluate.capture_at`` 
 figure's own definition, ties shared): expected churners among the top 10% = sum of their p.
 Expected churn rate = mean p.
 
+How far the realised AUC may fall from the estimate by chance alone: the labels of a cutoff
+are one draw of Bernoulli(p). ``auc_interval`` draws them ``n_draws`` times from the
+calibrated p and takes the 2.5th..97.5th percentile of the realised AUCs those labels give.
+With about 400 churners a cutoff that interval is about +-0.026 wide (a standard deviation
+near 0.013), with 200 about +-0.037: a realised AUC 0.02 away from a perfect estimate is not
+unusual, so the estimate is judged by whether the realised figure falls in its interval.
+Each draw is one weighted sum over ranks computed once (Mann-Whitney), so 200 draws of 20,000
+rows take well under a second.
+
 The estimate is only as good as the calibration: it is blind to concept drift (the same
 features now meaning a different risk), which only realised figures reveal once labels mature.
 """
@@ -23,8 +32,11 @@ features now meaning a different risk), which only realised figures reveal once 
 from __future__ import annotations
 
 import numpy as np
+from scipy.stats import rankdata
 
 from training.evaluate import capture_at
+
+DEFAULT_DRAWS = 200
 
 
 def expected_roc_curve(p: object) -> tuple[np.ndarray, np.ndarray]:
@@ -57,11 +69,37 @@ def expected_lift(p: object, share: float = 0.1) -> float:
     return capture_at(prob, prob, share) / share
 
 
-def estimate(p: object, share: float = 0.1) -> dict[str, float]:
-    """Expected ROC-AUC, top-decile lift and churn rate of a scored population."""
+def auc_interval(p: object, n_draws: int = DEFAULT_DRAWS, seed: int = 0, chunk: int = 25
+                 ) -> tuple[float, float]:
+    """95% range of the realised AUC when labels are drawn from calibrated ``p`` (see the
+    module docstring); (NaN, NaN) when there is nothing to rank."""
     prob = np.asarray(p, dtype=float)
+    if prob.size < 2 or n_draws < 1 or prob.sum() <= 0 or (1.0 - prob).sum() <= 0:
+        return float("nan"), float("nan")
+    ranks = rankdata(prob)  # ties share their mean rank, as roc_auc_score counts them half
+    rng = np.random.default_rng(seed)
+    aucs = []
+    for start in range(0, n_draws, chunk):
+        y = rng.random((min(chunk, n_draws - start), prob.size)) < prob
+        n1 = y.sum(axis=1).astype(float)
+        n0 = prob.size - n1
+        ok = (n1 > 0) & (n0 > 0)
+        u = y.astype(float) @ ranks - n1 * (n1 + 1) / 2
+        aucs.extend((u[ok] / (n1[ok] * n0[ok])).tolist())
+    if not aucs:
+        return float("nan"), float("nan")
+    low, high = np.percentile(aucs, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def estimate(p: object, share: float = 0.1, n_draws: int = DEFAULT_DRAWS) -> dict[str, float]:
+    """Expected ROC-AUC with the range chance allows, top-decile lift and churn rate."""
+    prob = np.asarray(p, dtype=float)
+    low, high = auc_interval(prob, n_draws)
     return {
         "est_roc_auc": expected_auc(prob),
+        "est_roc_auc_low": low,
+        "est_roc_auc_high": high,
         "est_lift_top_decile": expected_lift(prob, share),
         "est_churn_rate": float(prob.mean()) if prob.size else float("nan"),
     }

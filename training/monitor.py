@@ -5,12 +5,15 @@ in, a ``MonitorReport`` out); ``training.monitor_commands`` does the I/O. Per cu
 
 - drift of every model feature against the reference (``training.drift``: PSI and KS or
   chi-square) and of the score (PSI of the calibrated probability);
-- performance estimated before labels arrive (``training.cbpe``: expected ROC-AUC, top-decile
-  lift and churn rate from the calibrated probabilities);
+- performance estimated before labels arrive (``training.cbpe``: expected ROC-AUC with the
+  range chance allows the realised AUC, top-decile lift and churn rate from the calibrated
+  probabilities);
 - once labels have matured, realised ROC-AUC, lift, ECE and churn rate beside the estimate,
   and the estimate's error (estimated - realised AUC);
 - alerts, one message each: the drifted features by name (most drifted first), a drifted
   score, and an estimated or realised AUC more than ``auc_drop`` below the reference AUC.
+  Drift a declared known change explains (``MonitorConfig.known_changes``, e.g. a price rise
+  the company announced; ``training.known_changes``) is reported as expected, not alerted.
 
 The reference is the population the champion learned from: the rows of its training fold
 (``monitor_commands`` reads the train-fold cutoffs the training run recorded in
@@ -32,6 +35,7 @@ from cxchurn.errors import ConfigError
 from training import cbpe
 from training.drift import DriftConfig, drift_table, psi
 from training.evaluate import compute_metrics
+from training.known_changes import KnownChange, explained_by
 
 REALISED_KEYS = {"roc_auc": "roc_auc", "lift_top_decile": "lift_top_decile", "ece": "ece",
                  "base_rate": "churn_rate"}
@@ -45,6 +49,8 @@ class MonitorConfig:
     score_psi: float = 0.2
     auc_drop: float = 0.05
     top_k: int = 5  # drifted features named in an alert (the rest counted)
+    # deliberate changes (training.known_changes): their families' drift is expected
+    known_changes: tuple[KnownChange, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.score_psi > 0:
@@ -69,8 +75,18 @@ class CutoffReport:
 
     @property
     def drifted(self) -> list[str]:
-        """Drifted features, most drifted first."""
-        return self.drift.loc[self.drift["drifted"], "feature"].tolist()
+        """Drifted features no known change explains, most drifted first."""
+        unexplained = self.drift["expected"].eq("") if "expected" in self.drift else True
+        return self.drift.loc[self.drift["drifted"] & unexplained, "feature"].tolist()
+
+    @property
+    def expected_drift(self) -> list[str]:
+        """Drifted features a known change explains: 'feature (known price change on ...)'."""
+        if "expected" not in self.drift:
+            return []
+        rows = self.drift[self.drift["drifted"] & self.drift["expected"].ne("")]
+        return [f"{f} ({why})" for f, why in zip(rows["feature"], rows["expected"],
+                                                  strict=True)]
 
     def record(self) -> dict[str, Any]:
         """One flat row of ``monitor.csv``."""
@@ -81,12 +97,17 @@ class CutoffReport:
         return {
             "cutoff": self.cutoff, "n": self.n, "n_drifted": len(self.drifted),
             "top_drifted": ";".join(self.drifted[:5]),
+            "expected_drift": ";".join(self.expected_drift),
             "max_psi": float(self.drift["psi"].max()) if len(self.drift) else nan,
             "top_psi_features": ";".join(f"{f}={v:.3f}" for f, v in
                                          zip(top["feature"], top["psi"], strict=True)),
             "score_psi": self.score_psi, **self.estimate,
             **{f"realised_{k}": realised.get(k, nan) for k in REALISED_KEYS.values()},
             "auc_error": est - real if self.realised else nan,
+            # the realised AUC inside the range chance allows around the estimate (cbpe)
+            "auc_in_interval": (bool(self.estimate["est_roc_auc_low"] <= real
+                                     <= self.estimate["est_roc_auc_high"])
+                                if self.realised else None),
             "labelled": self.realised is not None, "n_alerts": len(self.alerts),
         }
 
@@ -125,6 +146,7 @@ class MonitorReport:
             "thresholds": {"psi": drift.psi_threshold, "p_value": drift.p_value,
                            "min_effect": drift.min_effect, "score_psi": self.config.score_psi,
                            "auc_drop": self.config.auc_drop},
+            "known_changes": [c.label() for c in self.config.known_changes],
             "cutoffs": self.table().to_dict(orient="records"),
             "alerts": self.alerts,
         }
@@ -186,6 +208,8 @@ def monitor(
     if reference_auc is None:
         reference_auc, source = cbpe.expected_auc(ref_p), "cbpe on the reference rows"
     labels = labels_by_cutoff or {}
+    reference_cutoffs = ([str(c) for c in pd.Series(reference_rows["cutoff"]).unique()]
+                         if "cutoff" in reference_rows else [])
     reports = []
     for cutoff, rows in current_rows_by_cutoff.items():
         p = np.asarray(model.predict_churn(rows[features]), dtype=float)
@@ -196,9 +220,11 @@ def monitor(
                 raise ConfigError(f"monitor: cutoff {cutoff} has {len(p)} rows but {len(y)} "
                                   "labels; pass labels aligned with the rows")
             realised = _realised(y, p)
+        drift = drift_table(reference_rows, rows, features, config.drift)
+        drift["expected"] = explained_by(drift["feature"].tolist(), str(cutoff),
+                                         config.known_changes, reference_cutoffs)
         report = CutoffReport(
-            cutoff=str(cutoff), n=len(rows),
-            drift=drift_table(reference_rows, rows, features, config.drift),
+            cutoff=str(cutoff), n=len(rows), drift=drift,
             score_psi=psi(ref_p, p, config.drift), estimate=cbpe.estimate(p),
             realised=realised,
         )

@@ -30,6 +30,12 @@ from training.commands import FeaturesDir, OutDir
 
 MONITOR_EXPERIMENT = "cxchurn-monitor"
 PLOT_FILE = "monitor.png"
+MONITOR_FILE = "monitor.json"
+
+
+def monitor_dir(home: Path | None = None) -> Path:
+    """Where ``cxchurn monitor`` writes by default and the page's model panel reads."""
+    return paths.reports_dir(home) / "monitor"
 
 
 def champion_record(model_uri: str) -> tuple[Any, list[str], float | None]:
@@ -130,7 +136,7 @@ def write_and_log(report: Any, out: Path, model_uri: str, reference_cutoffs: lis
     table.to_csv(out / "monitor.csv", index=False)
     report.drift_frame().to_csv(out / "drift.csv", index=False)
     doc = {"model_uri": model_uri, "reference_cutoffs": reference_cutoffs, **report.to_dict()}
-    (out / "monitor.json").write_text(json.dumps(jsonable(doc), indent=2) + "\n")
+    (out / MONITOR_FILE).write_text(json.dumps(jsonable(doc), indent=2) + "\n")
     plot_report(report, out / PLOT_FILE)
     experiment_id = setup_tracking(MONITOR_EXPERIMENT)
     with mlflow.start_run(experiment_id=experiment_id) as run:
@@ -147,7 +153,7 @@ def write_and_log(report: Any, out: Path, model_uri: str, reference_cutoffs: lis
         for step, row in table.iterrows():  # one step per cutoff, oldest first
             mlflow.log_metrics({k: float(row[k]) for k in numeric
                                 if np.isfinite(float(row[k]))}, step=int(step))
-        for name in ("monitor.csv", "drift.csv", "monitor.json", PLOT_FILE):
+        for name in ("monitor.csv", "drift.csv", MONITOR_FILE, PLOT_FILE):
             mlflow.log_artifact(str(out / name), artifact_path="monitor")
     return str(run.info.run_id)
 
@@ -166,6 +172,10 @@ def monitor_command(
     auc_drop: Annotated[float, typer.Option(
         help="Alert when estimated or realised AUC falls this far below the champion's test "
         "AUC.")] = 0.05,
+    known_change: Annotated[list[str] | None, typer.Option(
+        help="A change the company made on purpose, FAMILY:YYYY-MM-DD[:DAYS] (repeatable), "
+             "e.g. price:2025-03-01 for an announced price rise: that family's drift within "
+             "DAYS (default 180) after it is reported as expected, not alerted.")] = None,
 ) -> None:
     """Drift, estimated and realised performance of the champion per cutoff, with alerts.
 
@@ -176,18 +186,21 @@ def monitor_command(
     """
     from training import registry
     from training.drift import DriftConfig
+    from training.known_changes import parse_known_change
     from training.monitor import MonitorConfig, monitor
     from training.tracking import setup_tracking
 
     config = MonitorConfig(drift=DriftConfig(psi_threshold=psi_threshold, p_value=p_value,
                                              min_effect=min_effect),
-                           score_psi=psi_threshold, auc_drop=auc_drop)
+                           score_psi=psi_threshold, auc_drop=auc_drop,
+                           known_changes=tuple(parse_known_change(t)
+                                               for t in known_change or ()))
     setup_tracking(MONITOR_EXPERIMENT)
     uri = registry.champion_uri(model_name)
     model, train_cutoffs, test_auc = champion_record(uri)
     reference, current, labels = build_frames(features or paths.features_dir(), train_cutoffs)
     report = monitor(model, reference, current, labels, reference_auc=test_auc, config=config)
-    folder = out or paths.reports_dir() / "monitor"
+    folder = out or monitor_dir()
     run_id = write_and_log(report, folder, uri, train_cutoffs)
     table = report.table()
     typer.echo(f"model: {uri}; reference: {len(reference):,} rows at {len(train_cutoffs)} "
@@ -199,6 +212,9 @@ def monitor_command(
                if len(table) else "no cutoff newer than the training data in this build")
     for alert in report.alerts:
         typer.secho(f"ALERT {alert}", fg=typer.colors.YELLOW)
+    for cutoff in report.cutoffs:
+        if cutoff.expected_drift:
+            typer.echo(f"expected {cutoff.cutoff}: " + ", ".join(cutoff.expected_drift))
     typer.echo(f"files: {folder}; MLflow run {run_id} (experiment {MONITOR_EXPERIMENT})")
     if report.alerts:
         typer.echo("next: rebuild features on the newest data and `cxchurn retrain`")

@@ -37,7 +37,7 @@ from fastapi.staticfiles import StaticFiles
 
 from cxchurn.errors import CxChurnError
 from cxchurn.settings import Settings
-from serving.retention import routes_alerts, routes_api, routes_kpi, routes_page
+from serving.retention import routes_alerts, routes_api, routes_drivers, routes_kpi, routes_page
 from serving.retention.catalogue import Catalogue
 from serving.retention.kpi_data import KpiCache
 from serving.retention.outcomes import OutcomeStore
@@ -82,4 +82,5 @@ def make_retention_app(runtime: Any, *, settings: Settings | None = None,
     app.include_router(routes_kpi.router)
     app.include_router(routes_alerts.router)
     app.include_router(routes_alerts.page_router)
+    app.include_router(routes_drivers.router)
     return app

@@ -8,6 +8,7 @@ tab has the page's sign-in. A filter on one segment slices a table grouped by se
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlencode
 
@@ -18,6 +19,7 @@ from features.kpis import MONTH
 from serving.auth import AuthError
 from serving.messages import lang_or_default, section
 from serving.retention import kpi_view
+from serving.retention.drivers_view import drivers_section
 from serving.retention.kpi_data import (
     GROUPS,
     SEGMENT,
@@ -113,4 +115,5 @@ def experience_page(
         lang_link="?" + urlencode({**query, "lang": "tr" if lang == "en" else "en"}),
         api_link="/kpis?" + urlencode({"by": by, "min_n": min_n, "lang": lang,
                                        **({"segment": segment} if segment else {})}),
+        drivers=drivers_section(Path(state.runtime.home), lang),
     ))

@@ -8,6 +8,7 @@ Every page takes ``?lang=en|tr``; its words come from the message catalogue (``m
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -32,6 +33,7 @@ from serving.retention.at_risk import (
 )
 from serving.retention.history import customer_history
 from serving.retention.models import Lang
+from serving.retention.monitor_view import monitor_panel
 from serving.retention.outcomes import RESULTS
 from serving.retention.policy import ranked_options
 from serving.retention.sessions import SESSION_TTL
@@ -141,6 +143,7 @@ def at_risk_page(request: Request, state: StateDep, query: PageQuery, lang: str 
         plan={"count": len(selected), "cost": float(selected["cost"].sum()),
               "saves": float(selected["expected_saved"].sum()),
               "budget": state.policy.budget, "objective": state.policy.objective},
+        monitor=monitor_panel(Path(state.runtime.home), lang),
     ))
 
 

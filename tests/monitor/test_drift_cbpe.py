@@ -133,3 +133,16 @@ def test_realised_auc_of_bernoulli_labels_averages_to_the_estimate() -> None:
         top = np.argsort(-p)[:300]
         lifts.append(y[top].sum() / y.sum() / 0.1)
     assert np.mean(lifts) == pytest.approx(cbpe.expected_lift(p), rel=0.02)
+
+
+def test_auc_interval_covers_the_realised_auc_of_bernoulli_labels() -> None:
+    rng = np.random.default_rng(3)
+    p = rng.beta(0.6, 12.0, 8000)  # about 370 churners, as a 20,000-customer cutoff has
+    low, high = cbpe.auc_interval(p)
+    assert low < cbpe.expected_auc(p) < high
+    realised = [roc_auc_score(rng.random(p.size) < p, p) for _ in range(200)]
+    inside = np.mean([(low <= r <= high) for r in realised])
+    assert 0.9 <= inside <= 0.99  # a 95% range, judged on labels it never saw
+    assert high - low == pytest.approx(np.percentile(realised, 97.5)
+                                       - np.percentile(realised, 2.5), rel=0.25)
+    assert all(math.isnan(x) for x in cbpe.auc_interval([0.0, 0.0, 0.0]))
