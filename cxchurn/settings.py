@@ -48,6 +48,12 @@ VARIABLES: Final[Mapping[str, str]] = {
     "CXCHURN_WORKERS": "service worker processes (default: 2, or 1 on a one-core machine)",
     "CXCHURN_MAX_ACTION_COST": "highest cost an outcome may record, in the catalogue's "
                                "currency (default 10000)",
+    "CXCHURN_CONTACT_COLUMNS": "comma-separated customer-table column names that hold contact "
+                               "details (name, phone, e-mail, preferred channel): shown on the "
+                               "page, never logged, never model features (default: common "
+                               "English and Turkish names such as `name,phone,email,ad_soyad`)",
+    "CXCHURN_CONTACTED_DAYS": "customers contacted in the last N days are left off the at-risk "
+                              "list unless the page's toggle shows them (default 14; 0 = never)",
 }
 
 # MLflow client settings a long-running service wants: fail fast against an unreachable HTTP
@@ -63,6 +69,16 @@ DEFAULT_MAX_BATCH: Final = 10_000
 DEFAULT_MODEL_NAME: Final = "cxchurn"
 DEFAULT_MAX_EXPLAIN_CELLS: Final = 20_000
 DEFAULT_MAX_ACTION_COST: Final = 10_000.0
+DEFAULT_CONTACTED_DAYS: Final = 14
+# Column names (folded: lower case, "-" and " " as "_") that hold contact details, not
+# features; English and Turkish spellings of what CRM exports call them.
+DEFAULT_CONTACT_COLUMNS: Final = (
+    "name", "full_name", "customer_name", "first_name", "last_name", "surname",
+    "phone", "phone_number", "mobile", "telephone", "email", "e_mail", "email_address",
+    "preferred_channel", "contact_channel",
+    "ad", "soyad", "ad_soyad", "adi_soyadi", "musteri_adi", "telefon", "cep_telefonu", "gsm",
+    "eposta", "e_posta", "tercih_edilen_kanal", "iletisim_kanali",
+)
 
 
 def _text(env: Mapping[str, str], name: str) -> str | None:
@@ -130,6 +146,32 @@ def _objective(env: Mapping[str, str]) -> Objective:
                       f"{text[:40]!r}.")
 
 
+def contact_key(name: str) -> str:
+    """A column name as the contact list compares it: lower case, '-' and ' ' read as '_'."""
+    return name.strip().lower().replace("-", "_").replace(" ", "_")
+
+
+def _contact_columns(env: Mapping[str, str]) -> tuple[str, ...]:
+    text = _text(env, "CXCHURN_CONTACT_COLUMNS")
+    if text is None:
+        return DEFAULT_CONTACT_COLUMNS
+    names = tuple(dict.fromkeys(contact_key(n) for n in text.split(",") if n.strip()))
+    if not names:
+        raise ConfigError("CXCHURN_CONTACT_COLUMNS must list column names such as "
+                          f"'name,phone,email'; got {text[:40]!r}.")
+    return names
+
+
+def _contacted_days(env: Mapping[str, str]) -> int:
+    value = _number(env, "CXCHURN_CONTACTED_DAYS", "14", high=3650)
+    if value is None:
+        return DEFAULT_CONTACTED_DAYS
+    if value != int(value):
+        raise ConfigError(f"CXCHURN_CONTACTED_DAYS must be a whole number of days such as 14; "
+                          f"got {env['CXCHURN_CONTACTED_DAYS'][:40]!r}.")
+    return int(value)
+
+
 def _holdout(env: Mapping[str, str]) -> float:
     value = _number(env, "CXCHURN_HOLDOUT_SHARE", "0.1", high=1.0) or 0.0
     if value >= 1:
@@ -158,6 +200,8 @@ class Settings:
     max_explain_cells: int = DEFAULT_MAX_EXPLAIN_CELLS
     workers: int = 1
     max_action_cost: float = DEFAULT_MAX_ACTION_COST
+    contact_columns: tuple[str, ...] = DEFAULT_CONTACT_COLUMNS
+    contacted_days: int = DEFAULT_CONTACTED_DAYS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -185,6 +229,8 @@ class Settings:
             workers=_whole(env, "CXCHURN_WORKERS", "2", default_workers()),
             max_action_cost=_number(env, "CXCHURN_MAX_ACTION_COST", "10000")
             or DEFAULT_MAX_ACTION_COST,
+            contact_columns=_contact_columns(env),
+            contacted_days=_contacted_days(env),
         )
 
     def with_overrides(self, **changes: Any) -> Settings:
@@ -202,7 +248,8 @@ def apply_serving_mlflow_defaults() -> None:
         os.environ.setdefault(name, value)
 
 
-__all__ = ["DEFAULT_BANDS", "DEFAULT_MAX_ACTION_COST", "DEFAULT_MAX_BATCH",
+__all__ = ["DEFAULT_BANDS", "DEFAULT_CONTACTED_DAYS", "DEFAULT_CONTACT_COLUMNS",
+           "DEFAULT_MAX_ACTION_COST", "DEFAULT_MAX_BATCH",
            "DEFAULT_MAX_EXPLAIN_CELLS", "DEFAULT_MODEL_NAME", "SERVING_MLFLOW_DEFAULTS",
-           "VARIABLES", "Settings", "apply_serving_mlflow_defaults", "default_workers",
-           "parse_bands"]
+           "VARIABLES", "Settings", "apply_serving_mlflow_defaults", "contact_key",
+           "default_workers", "parse_bands"]
