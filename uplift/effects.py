@@ -40,10 +40,11 @@ from scipy.special import expit, log_expit, logit
 
 from cxchurn.errors import ConfigError, DataContractError
 from features.schema import CUSTOMER_ID, CUTOFF
-from serving.retention.catalogue import MAX_EFFECT, Catalogue
+from serving.retention.catalogue import MAX_EFFECT, Catalogue, Evidence
 from serving.retention.policy import action_masses
 
 ACTION_TYPE: Final = "action_type"
+Z95: Final = 1.959964  # two-sided 95% normal quantile
 ACTION_TIME: Final = "action_time"
 EFFECT_COLUMNS: Final = (
     "action", "treated", "churned", "expected_untreated", "prior_effect", "effect",
@@ -222,12 +223,28 @@ def fit_effects(p_churn: np.ndarray, mass: pd.DataFrame, treated: Sequence[Any],
         "learned": learnable,
     })
     actions = tuple(
-        replace(a, effect=float(row.effect), general_effect=float(row.general_effect))
+        replace(a, effect=float(row.effect), general_effect=float(row.general_effect),
+                learned=_evidence(row) if row.learned else a.learned)
         for a, row in zip(catalogue, table.itertuples(), strict=True)
     )
     learned = replace(catalogue, actions=actions, source=f"{catalogue.source} (learned)")
     return EffectFit(table=table[list(EFFECT_COLUMNS)], catalogue=learned, rows=len(y),
                      calibration=(float(theta[0]), float(theta[1])))
+
+
+def _interval(estimate: float, se: float) -> tuple[float, float]:
+    """The 95% interval estimate +- 1.96 se, inside the effects' bounds [0, MAX_EFFECT]; an
+    undefined se (a flat posterior) spans the whole range rather than pretending certainty."""
+    if not np.isfinite(se):
+        return 0.0, MAX_EFFECT
+    return (float(np.clip(estimate - Z95 * se, 0.0, MAX_EFFECT)),
+            float(np.clip(estimate + Z95 * se, 0.0, MAX_EFFECT)))
+
+
+def _evidence(row: Any) -> Evidence:
+    """What the page shows beside a learned effect: treated count and both 95% intervals."""
+    return Evidence(treated=int(row.treated), effect_95=_interval(row.effect, row.effect_se),
+                    general_95=_interval(row.general_effect, row.general_se))
 
 
 def _standard_errors(theta: np.ndarray, args: tuple[Any, ...]) -> np.ndarray:
