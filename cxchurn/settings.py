@@ -23,6 +23,10 @@ Objective = Literal["value", "customers"]
 VARIABLES: Final[Mapping[str, str]] = {
     "CXCHURN_HOME": "working folder (default `./output`)",
     "MLFLOW_TRACKING_URI": "tracking/registry server (default SQLite in `CXCHURN_HOME`)",
+    "CXCHURN_ARTIFACT_ROOT": "where run artifacts (models, plots) go when `MLFLOW_TRACKING_URI` "
+                             "is a database server such as `postgresql+psycopg://user@host/db`: "
+                             "a folder or a URI like `s3://bucket/cxchurn` every trainer and "
+                             "server reaches (default `<CXCHURN_HOME>/mlartifacts`)",
     "CXCHURN_API_KEY": "when set, every endpoint but health needs `Authorization: Bearer <key>` "
                        "(the page asks once)",
     "CXCHURN_MODEL_NAME": "registered model to serve (default `cxchurn`)",
@@ -186,6 +190,7 @@ class Settings:
 
     home: Path
     tracking_uri: str | None = None
+    artifact_root: str | None = None
     api_key: str | None = None
     model_name: str | None = None
     online_store: Path | None = None
@@ -213,6 +218,7 @@ class Settings:
         return cls(
             home=Path(_text(env, "CXCHURN_HOME") or "output").resolve(),
             tracking_uri=_text(env, "MLFLOW_TRACKING_URI"),
+            artifact_root=_text(env, "CXCHURN_ARTIFACT_ROOT"),
             api_key=env.get("CXCHURN_API_KEY") or None,
             model_name=_text(env, "CXCHURN_MODEL_NAME"),
             online_store=Path(store) if store else None,
