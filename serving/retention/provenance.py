@@ -69,7 +69,8 @@ def saved_ranges(customers: pd.DataFrame, mass: pd.DataFrame, catalogue: Catalog
     low_cat, high_cat = bound_catalogues(catalogue)
     low, _, _ = candidate_values(customers, mass, low_cat)
     high, _, _ = candidate_values(customers, mass, high_cat)
-    return low, high
+    # a zero shift saves nothing; rounding in the sigmoid must not make it "-0"
+    return np.maximum(low, 0.0), np.maximum(high, 0.0)
 
 
 def plan_ranges(plan: pd.DataFrame, customers: pd.DataFrame, mass: pd.DataFrame,
