@@ -42,6 +42,7 @@ from cxchurn.errors import ConfigError, DataContractError
 from features.schema import CUSTOMER_ID, CUTOFF
 from serving.retention.catalogue import MAX_EFFECT, Catalogue, Evidence
 from serving.retention.policy import action_masses
+from serving.retention.provenance import ASSUMED_SD
 
 ACTION_TYPE: Final = "action_type"
 Z95: Final = 1.959964  # two-sided 95% normal quantile
@@ -57,7 +58,9 @@ class UpliftConfig:
     """How treatments are matched to cutoffs and how strongly the catalogue's priors hold."""
 
     window_days: float = 7.0  # an action this soon after a cutoff counts as treating that row
-    prior_sd: float = 0.5  # sd of the prior around the catalogue's effect and general_effect
+    # sd of the prior around the catalogue's effect and general_effect (the page's range of an
+    # assumed effect is this prior: serving.retention.provenance)
+    prior_sd: float = ASSUMED_SD
     min_treated: int = 30  # fewer treated rows than this: the action keeps its prior
     max_controls: int = 20_000  # untreated rows kept (a random sample) to calibrate a and b
     folds: int = 2  # customer folds of the cross-fitting: each is scored by the others' model
