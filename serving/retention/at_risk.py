@@ -202,6 +202,7 @@ def display_records(rows: pd.DataFrame, book: AtRiskBook, catalogue: Catalogue, 
         out.append({
             **r,
             "action": action,
+            "segment_label": segment_label(r["segment"], lang),
             "action_title": catalogue.get(action).title(lang) if action else None,
             "effect_source": effect_source(catalogue.get(action)) if action else None,
             "reasons": reason_texts(book.drivers.get(r["customer_id"], []), lang,
@@ -210,12 +211,17 @@ def display_records(rows: pd.DataFrame, book: AtRiskBook, catalogue: Catalogue, 
     return out
 
 
+def segment_label(segment: str, lang: str) -> str:
+    """A segment as the page shows it: in Turkish where it is a known word."""
+    return value_tr(segment) if lang == "tr" and segment else segment
+
+
 def export_frame(records: Sequence[Mapping[str, Any]], lang: str) -> pd.DataFrame:
     """The visible rows with translated headers, risk bands and known segment names."""
     bands = MESSAGES["band"]
     frame = pd.DataFrame([{
         "rank": r["rank"], "customer_id": r["customer_id"],
-        "segment": value_tr(r["segment"]) if lang == "tr" and r["segment"] else r["segment"],
+        "segment": segment_label(r["segment"], lang),
         "p_churn": round(float(r["p_churn"]), 4),
         "risk_band": bands.get(r["risk_band"], {}).get(lang, r["risk_band"]),
         "value": round(float(r["value"]), 2), "reasons": " | ".join(r["reasons"]),

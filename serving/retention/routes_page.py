@@ -25,6 +25,7 @@ from serving.retention.at_risk import (
     ListQuery,
     display_records,
     export_frame,
+    segment_label,
     short_reason,
     to_csv_bytes,
     to_xlsx_bytes,
@@ -141,6 +142,7 @@ def at_risk_page(request: Request, state: StateDep, query: PageQuery, lang: str 
     return templates().TemplateResponse(request, "at_risk.html", page_context(
         request, state, lang, query=query, rows=view.records, total=len(book.table),
         segments=book.segments(), bands=[b for b in BANDS if b in present],
+        segment_labels={s: segment_label(s, lang) for s in book.segments()},
         sort_links=sort_links,
         export_query=urlencode({**params, "lang": lang}),
         lang_link="?" + urlencode({**params, "lang": "tr" if lang == "en" else "en"}),

@@ -18,12 +18,12 @@ _BUILT: dict[int, Path] = {}
 FIRST = ("Ayşe", "Işıl", "Çağrı", "Gülşen", "İlker", "Özge", "Şükrü", "Ümit", "Mehmet", "Zeynep")
 LAST = ("Yılmaz", "Kaya", "Demir", "Şahin", "Öztürk", "Çelik", "IŞIKLAR", "Doğan", "Aydın",
         "Arslan")
-CHANNELS = ("phone", "email", "sms")
 
 
 def add_contacts(customers_file: Path) -> None:
     """Give every customer of a world's customers file a name (Turkish letters, some in
-    capitals), a phone, an e-mail and a preferred channel, as a CRM export carries them."""
+    capitals), a phone and an e-mail next to the world's preferred channel, as a CRM export
+    carries them."""
     import pandas as pd
 
     frame = pd.read_parquet(customers_file)
@@ -31,7 +31,6 @@ def add_contacts(customers_file: Path) -> None:
     frame["name"] = [f"{FIRST[i % 10]} {LAST[(i // 10) % 10]}" for i in n]
     frame["phone"] = [f"+90 532 {i // 10_000:03d} {i % 10_000:04d}" for i in n]
     frame["email"] = [f"customer{i}@example.com" for i in n]
-    frame["preferred_channel"] = [CHANNELS[i % 3] for i in n]
     frame.to_parquet(customers_file, index=False)
 
 

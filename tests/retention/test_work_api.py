@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from features.schema import CHANNELS
 from serving.retention.app import make_retention_app
 from serving.retention.catalogue import catalogue_data, load_catalogue, write_catalogue
 from serving.retention.outcomes import OutcomeStore
@@ -42,7 +43,7 @@ def test_rows_carry_contact_details_that_the_model_never_sees(client: TestClient
     rows = _rows(client, limit=20)["customers"]
     assert all(r["contact"]["name"] and r["contact"]["phone"].startswith("+90")
                and r["contact"]["email"].endswith("@example.com")
-               and r["contact"]["channel"] in ("phone", "email", "sms") for r in rows)
+               and r["contact"]["channel"] in CHANNELS for r in rows)
     features = set(runtime.model.feature_names_)
     assert not features & {"name", "phone", "email", "preferred_channel"}
 
