@@ -92,16 +92,16 @@ class EffectSource(BaseModel):
 class Contact(BaseModel):
     """Contact details from the customers table (columns named in CXCHURN_CONTACT_COLUMNS)."""
 
-    name: str | None = None
-    phone: str | None = None
-    email: str | None = None
+    name: str | None = Field(None, description="the customer's name, as the table says")
+    phone: str | None = Field(None, description="phone number, as the table says")
+    email: str | None = Field(None, description="e-mail address, as the table says")
     channel: str | None = Field(None, description="preferred channel, as the table says")
 
 
 class WorkState(BaseModel):
     """Who works a customer and how far they got."""
 
-    customer_id: str
+    customer_id: str = Field(description="customer id in the online store")
     owner: str | None = Field(description="the agent who claimed it; null: free to claim")
     status: str = Field(description="new, contacted, won_back or lost")
     updated_at: str | None = Field(description="last change (ISO 8601)")
@@ -117,8 +117,8 @@ class WorkState(BaseModel):
 class WorkList(BaseModel):
     """Stored owners and statuses."""
 
-    count: int
-    assignments: list[WorkState]
+    count: int = Field(description="assignments returned")
+    assignments: list[WorkState] = Field(description="owner and status per customer")
 
 
 class AtRiskCustomer(BaseModel):
