@@ -39,6 +39,9 @@ from serving.retention.worklist import annotate, list_kpis, page_info
 
 PAGE_DIR = Path(__file__).with_name("page")
 PageBand = Literal["", "low", "medium", "high"]  # "" from the page's "all bands" option
+# the page's number field: digits with an optional decimal part, or empty (no limit); stated in
+# the OpenAPI, so a client knows "6*" is refused before sending it
+MIN_VALUE_PATTERN = r"^\s*([0-9]+(\.[0-9]+)?)?\s*$"
 PageSort = Literal[SORTABLE]  # type: ignore[valid-type]
 COOKIE = "cxchurn_session"  # a random session id (serving/retention/sessions.py), never the key
 
@@ -136,7 +139,9 @@ def list_query(segment: str | None, risk_band: str | None, min_value: float | No
 
 
 def page_query(
-    segment: str | None = None, risk_band: PageBand | None = None, min_value: str | None = None,
+    segment: str | None = None, risk_band: PageBand | None = None,
+    min_value: str | None = Query(None, max_length=20, pattern=MIN_VALUE_PATTERN, description=(
+        "lowest customer value to list, e.g. 250 or 99.5; empty: no limit")),
     limit: int = Query(100, ge=1, le=10_000), sort: PageSort = "expected_net_value",
     descending: bool = True, only_actionable: bool = False,
     search: str | None = Query(None, max_length=MAX_SEARCH),

@@ -79,3 +79,13 @@ def test_contacts_are_read_as_written_from_parquet_and_csv(tmp_path: Path) -> No
         assert book.of("C2") == {"name": "Ayşe", "email": "b@x.tr"}
         assert book.search_text(["C1"]) == {"C1": "c1 sukru isiklar"}
     assert read_contacts(tmp_path / "missing.csv", ("name",)).by_id == {}
+
+
+def test_snapshot_tables_leave_contact_columns_out_unless_asked() -> None:
+    from training.infer_types import infer_column
+
+    email = pd.Series(["a@x.tr", "b@x.tr", "a@x.tr", "c@x.tr"])
+    plan = infer_column("E-mail", email)
+    assert plan.kind == "dropped" and "--categorical E-mail" in plan.reason
+    assert infer_column("E-mail", email, forced="categorical").kind == "categorical"
+    assert infer_column("channel_mix", email).kind != "dropped"
