@@ -89,3 +89,18 @@ def test_snapshot_tables_leave_contact_columns_out_unless_asked() -> None:
     assert plan.kind == "dropped" and "--categorical E-mail" in plan.reason
     assert infer_column("E-mail", email, forced="categorical").kind == "categorical"
     assert infer_column("channel_mix", email).kind != "dropped"
+
+
+def test_a_configured_list_decides_what_stays_out_of_features(default_world) -> None:
+    from features.pipeline import build_feature_table
+
+    customers = default_world.customers.head(20).copy()
+    cutoffs = pd.DataFrame({"customer_id": customers["customer_id"],
+                            "cutoff": pd.Timestamp("2025-01-01", tz="UTC")})
+    default = build_feature_table(customers, default_world.events, cutoffs)
+    assert "preferred_channel" not in default.columns  # a contact detail by default
+    names = Settings.from_env({"CXCHURN_CONTACT_COLUMNS": "name,phone"}).contact_columns
+    kept = build_feature_table(customers, default_world.events, cutoffs, contact_names=names)
+    assert "preferred_channel" in kept.columns
+    assert "preferred_channel" in feature_columns(kept.assign(churned=0), names)
+    assert "preferred_channel" not in feature_columns(kept.assign(churned=0))
