@@ -214,3 +214,9 @@ def test_work_page_in_chromium(browser: Any, retention_home: Path) -> None:
         check_status_after_restart(page, url, customer)
         page.close()
         check_claim_api_over_http(url, customer)
+    # nothing about customers reached the service's logs: ids, names, phones, agents
+    logs = " ".join(p.read_text(encoding="utf-8", errors="replace")
+                    for p in retention_home.glob("service-*.log"))
+    assert logs.strip()
+    for secret in (customer, "agent-zeynep", "IŞIKLAR", "Şükrü", "@example.com", "+90 532"):
+        assert secret not in logs, secret
