@@ -55,7 +55,8 @@ VARIABLES: Final[Mapping[str, str]] = {
     "CXCHURN_CONTACT_COLUMNS": "comma-separated customer-table column names that hold contact "
                                "details (name, phone, e-mail, preferred channel): shown on the "
                                "page, never logged, never model features (default: common "
-                               "English and Turkish names such as `name,phone,email,ad_soyad`)",
+                               "English and Turkish names such as "
+                               "`name,phone,email,preferred_channel,ad_soyad`)",
     "CXCHURN_CONTACTED_DAYS": "customers contacted in the last N days are left off the at-risk "
                               "list unless the page's toggle shows them (default 14; 0 = never)",
 }

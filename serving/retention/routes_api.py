@@ -141,15 +141,18 @@ def set_status(state: StateDep, body: StatusRequest) -> WorkState:
 
 @router.get("/assignments", response_model=WorkList)
 def assignments(state: StateDep, customer_id: str | None = Query(None, max_length=128),
-                owner: str | None = Query(None, max_length=128)) -> WorkList:
-    """Stored owners and statuses (of one customer, or of one owner)."""
+                owner: str | None = Query(None, max_length=128),
+                limit: int = Query(1000, ge=1, le=100_000)) -> WorkList:
+    """Stored owners and statuses (of one customer, or of one owner), latest change first."""
     if customer_id is not None:
         found = [state.assignments.get(customer_id)]
     else:
-        found = list(state.assignments.all().values())
+        found = sorted(state.assignments.all().values(), reverse=True,
+                       key=lambda a: a.updated_at or datetime.min.replace(tzinfo=UTC))
     if owner is not None:
         found = [a for a in found if a.owner == owner]
-    return WorkList(count=len(found), assignments=[WorkState.of(a) for a in found])
+    return WorkList(count=len(found[:limit]),
+                    assignments=[WorkState.of(a) for a in found[:limit]])
 
 
 @router.post("/outcomes", status_code=201, response_model=OutcomeRecord,
