@@ -26,10 +26,15 @@ pytestmark = pytest.mark.slow
 @contextmanager
 def tracking_env(home: Path, uri: str, artifact_root: Path | None = None) -> Iterator[None]:
     """CXCHURN_HOME, MLFLOW_TRACKING_URI (and the artifact root) for the block; restored after
-    (the autouse fixture restores MLflow's own URI globals)."""
+    (the autouse fixture ``_isolated_mlflow_uris`` restores MLflow's own URI globals)."""
+    from mlflow.tracking._model_registry import utils as registry_utils
+
     names = ("CXCHURN_HOME", "MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI",
              "CXCHURN_ARTIFACT_ROOT")
     saved = {k: os.environ.get(k) for k in names}
+    # as in a fresh process: the registry follows the tracking URI (an earlier test in this
+    # process may have pinned it to its own SQLite file)
+    registry_utils._registry_uri = None
     os.environ["CXCHURN_HOME"] = str(home)
     os.environ["MLFLOW_TRACKING_URI"] = uri
     os.environ.pop("MLFLOW_REGISTRY_URI", None)
