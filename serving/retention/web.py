@@ -25,6 +25,7 @@ from cxchurn.errors import ConfigError, NotFoundError
 from serving.auth import AuthError, check_api_key
 from serving.messages import for_lang, lang_or_default
 from serving.reasons.numbers import number_text, percent_text
+from serving.reasons.turkish import value_tr
 from serving.retention.assignments import Assignment
 from serving.retention.at_risk import (
     MAX_SEARCH,
@@ -219,6 +220,13 @@ def money(value: float, lang: str = "en") -> str:
     return number_text(value, lang, 0)
 
 
+def value_label(value: str, lang: str) -> str:
+    """A category value (a channel, a segment) as the page shows it: Turkish where it is a
+    known word, else the value with spaces for underscores."""
+    shown = value_tr(value) if lang == "tr" else value
+    return shown.replace("_", " ")
+
+
 def page_context(request: Request, state: RetentionState, lang: str, **extra: Any
                  ) -> dict[str, Any]:
     """What every page template reads: ``msg`` (the message catalogue in ``lang``), the
@@ -231,6 +239,7 @@ def page_context(request: Request, state: RetentionState, lang: str, **extra: An
             "money": lambda v: money(v, lang),
             "num": lambda v, decimals=1: number_text(v, lang, decimals),
             "pct": lambda share: percent_text(share, lang),
+            "label": lambda value: value_label(str(value), lang),
             "currency": state.catalogue.currency, **extra}
 
 

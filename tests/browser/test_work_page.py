@@ -86,6 +86,11 @@ def check_turkish_has_no_english_word(page: Any, url: str) -> None:
     page.goto(url + "/?lang=tr&limit=100&page=3&risk_band=high")  # other rows, other words
     found = _words(_visible_text(page)) & english
     assert not found, f"English words on the Turkish page: {sorted(found)}"
+    page.locator("#at-risk a.cid").first.click()  # a customer's timeline and action, too
+    page.wait_for_url("**/customer/**")
+    shown = page.locator("#timeline").inner_text() + page.locator("#work").inner_text()
+    found = _words(EMAIL.sub(" ", shown)) & english
+    assert not found, f"English words on the Turkish customer page: {sorted(found)}"
 
 
 def check_reasons_are_plain(page: Any, url: str) -> None:
