@@ -23,6 +23,10 @@ Objective = Literal["value", "customers"]
 VARIABLES: Final[Mapping[str, str]] = {
     "CXCHURN_HOME": "working folder (default `./output`)",
     "MLFLOW_TRACKING_URI": "tracking/registry server (default SQLite in `CXCHURN_HOME`)",
+    "CXCHURN_ARTIFACT_ROOT": "where run artifacts (models, plots) go when `MLFLOW_TRACKING_URI` "
+                             "is a database server such as `postgresql+psycopg://user@host/db`: "
+                             "a folder or a URI like `s3://bucket/cxchurn` every trainer and "
+                             "server reaches (default `<CXCHURN_HOME>/mlartifacts`)",
     "CXCHURN_API_KEY": "when set, every endpoint but health needs `Authorization: Bearer <key>` "
                        "(the page asks once)",
     "CXCHURN_MODEL_NAME": "registered model to serve (default `cxchurn`)",
@@ -56,6 +60,13 @@ VARIABLES: Final[Mapping[str, str]] = {
     "CXCHURN_WORKERS": "service worker processes (default: 2, or 1 on a one-core machine)",
     "CXCHURN_MAX_ACTION_COST": "highest cost an outcome may record, in the catalogue's "
                                "currency (default 10000)",
+    "CXCHURN_CONTACT_COLUMNS": "comma-separated customer-table column names that hold contact "
+                               "details (name, phone, e-mail): shown on the page, never "
+                               "logged, never model features (default: common English and "
+                               "Turkish names such as `name,phone,email,ad_soyad`; a preferred "
+                               "channel column is shown too but stays a feature unless listed)",
+    "CXCHURN_CONTACTED_DAYS": "customers contacted in the last N days are left off the at-risk "
+                              "list unless the page's toggle shows them (default 14; 0 = never)",
 }
 
 # MLflow client settings a long-running service wants: fail fast against an unreachable HTTP
@@ -73,6 +84,15 @@ DEFAULT_MAX_EXPLAIN_CELLS: Final = 20_000
 DEFAULT_MAX_ACTION_COST: Final = 10_000.0
 DEFAULT_WEBHOOK_ATTEMPTS: Final = 6
 MIN_SECRET_LENGTH: Final = 16
+DEFAULT_CONTACTED_DAYS: Final = 14
+# Column names (folded: lower case, "-" and " " as "_") that hold contact details, not
+# features; English and Turkish spellings of what CRM exports call them.
+DEFAULT_CONTACT_COLUMNS: Final = (
+    "name", "full_name", "customer_name", "first_name", "last_name", "surname",
+    "phone", "phone_number", "mobile", "telephone", "email", "e_mail", "email_address",
+    "ad", "soyad", "ad_soyad", "adi_soyadi", "musteri_adi", "telefon", "cep_telefonu", "gsm",
+    "eposta", "e_posta",
+)
 
 
 def _text(env: Mapping[str, str], name: str) -> str | None:
@@ -140,6 +160,32 @@ def _objective(env: Mapping[str, str]) -> Objective:
                       f"{text[:40]!r}.")
 
 
+def contact_key(name: str) -> str:
+    """A column name as the contact list compares it: lower case, '-' and ' ' read as '_'."""
+    return name.strip().lower().replace("-", "_").replace(" ", "_")
+
+
+def _contact_columns(env: Mapping[str, str]) -> tuple[str, ...]:
+    text = _text(env, "CXCHURN_CONTACT_COLUMNS")
+    if text is None:
+        return DEFAULT_CONTACT_COLUMNS
+    names = tuple(dict.fromkeys(contact_key(n) for n in text.split(",") if n.strip()))
+    if not names:
+        raise ConfigError("CXCHURN_CONTACT_COLUMNS must list column names such as "
+                          f"'name,phone,email'; got {text[:40]!r}.")
+    return names
+
+
+def _contacted_days(env: Mapping[str, str]) -> int:
+    value = _number(env, "CXCHURN_CONTACTED_DAYS", "14", high=3650)
+    if value is None:
+        return DEFAULT_CONTACTED_DAYS
+    if value != int(value):
+        raise ConfigError(f"CXCHURN_CONTACTED_DAYS must be a whole number of days such as 14; "
+                          f"got {env['CXCHURN_CONTACTED_DAYS'][:40]!r}.")
+    return int(value)
+
+
 def _holdout(env: Mapping[str, str]) -> float:
     value = _number(env, "CXCHURN_HOLDOUT_SHARE", "0.1", high=1.0) or 0.0
     if value >= 1:
@@ -170,6 +216,7 @@ class Settings:
 
     home: Path
     tracking_uri: str | None = None
+    artifact_root: str | None = None
     api_key: str | None = None
     model_name: str | None = None
     online_store: Path | None = None
@@ -188,6 +235,8 @@ class Settings:
     alert_webhook: str | None = None
     alert_webhook_secret: str | None = field(default=None, repr=False)
     alert_webhook_attempts: int = DEFAULT_WEBHOOK_ATTEMPTS
+    contact_columns: tuple[str, ...] = DEFAULT_CONTACT_COLUMNS
+    contacted_days: int = DEFAULT_CONTACTED_DAYS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -201,6 +250,7 @@ class Settings:
         return cls(
             home=Path(_text(env, "CXCHURN_HOME") or "output").resolve(),
             tracking_uri=_text(env, "MLFLOW_TRACKING_URI"),
+            artifact_root=_text(env, "CXCHURN_ARTIFACT_ROOT"),
             api_key=env.get("CXCHURN_API_KEY") or None,
             model_name=_text(env, "CXCHURN_MODEL_NAME"),
             online_store=Path(store) if store else None,
@@ -222,6 +272,8 @@ class Settings:
             alert_webhook_secret=secret,
             alert_webhook_attempts=_whole(env, "CXCHURN_ALERT_WEBHOOK_ATTEMPTS", "6",
                                           DEFAULT_WEBHOOK_ATTEMPTS),
+            contact_columns=_contact_columns(env),
+            contacted_days=_contacted_days(env),
         )
 
     def with_overrides(self, **changes: Any) -> Settings:
@@ -239,8 +291,9 @@ def apply_serving_mlflow_defaults() -> None:
         os.environ.setdefault(name, value)
 
 
-__all__ = ["DEFAULT_BANDS", "DEFAULT_MAX_ACTION_COST", "DEFAULT_MAX_BATCH",
+__all__ = ["DEFAULT_BANDS", "DEFAULT_CONTACTED_DAYS", "DEFAULT_CONTACT_COLUMNS",
+           "DEFAULT_MAX_ACTION_COST", "DEFAULT_MAX_BATCH",
            "DEFAULT_MAX_EXPLAIN_CELLS", "DEFAULT_MODEL_NAME", "DEFAULT_WEBHOOK_ATTEMPTS",
            "SERVING_MLFLOW_DEFAULTS",
-           "VARIABLES", "Settings", "apply_serving_mlflow_defaults", "default_workers",
-           "parse_bands"]
+           "VARIABLES", "Settings", "apply_serving_mlflow_defaults", "contact_key",
+           "default_workers", "parse_bands"]

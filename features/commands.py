@@ -13,6 +13,7 @@ from rich.console import Console
 
 from cxchurn import paths
 from cxchurn.errors import ConfigError, DataContractError
+from cxchurn.settings import Settings
 from features.labels import LabelConfig, cutoff_dates, parse_cutoffs, split_by_data_end
 from features.load_commands import DateFormat, MaxQuarantined, validate_command
 from features.quarantine import DEFAULT_MAX_QUARANTINED
@@ -151,7 +152,8 @@ def build_command(
     with console.status(f"building {len(spec_set)} features and {config.kind} labels at "
                         f"{len(dates)} cutoffs"):
         features, labels = build_examples(tables.customers, tables.events, dates, config,
-                                          spec_set, score_only=score_only)
+                                          spec_set, score_only=score_only,
+                                          contact_names=Settings.from_env().contact_columns)
     written = write_outputs(features, labels, spec_set, out_dir, config,
                             BuildSources.of(customers, events, date_format))
     rate = f"{labels['churned'].mean():.3f}" if len(labels) else "n/a (no labelled rows)"

@@ -38,7 +38,9 @@ from typing import Any
 import pandas as pd
 
 from cxchurn.errors import ConfigError
+from cxchurn.settings import DEFAULT_CONTACT_COLUMNS
 from features import schema
+from features.contacts import contact_columns
 from features.spec import (
     DECAYED_AGGREGATIONS,
     AggregateSpec,
@@ -298,16 +300,21 @@ def _edges(cutoffs: Sequence[pd.Timestamp], windows: Sequence[int],
 
 
 def compile_features(specs: Sequence[FeatureSpec], cutoffs: Sequence[pd.Timestamp],
-                     static_columns: Sequence[str] = ()) -> CompiledQuery:
+                     static_columns: Sequence[str] = (),
+                     contact_names: Sequence[str] = DEFAULT_CONTACT_COLUMNS) -> CompiledQuery:
     """Compile a spec set for a batch of cutoff instants to one SQL query.
 
     ``cutoffs``: the distinct cutoff instants of the batch (their window starts become the
     interval edges, bound as parameters). ``static_columns``: the customers table's columns;
-    all but customer_id/signup_date pass through. ``tenure_days`` is always added.
+    all but customer_id/signup_date and contact details (``features.contacts``, names in
+    ``contact_names``) pass through: a phone number is never a feature. ``tenure_days`` is
+    always added.
     """
     specs = validate_specs(specs)
     aggregates = [s for s in specs if isinstance(s, AggregateSpec)]
-    static = [c for c in static_columns if c not in ("customer_id", "signup_date")]
+    contacts = set(contact_columns(static_columns, contact_names))
+    static = [c for c in static_columns
+              if c not in ("customer_id", "signup_date") and c not in contacts]
     clash = sorted(set(static) & ({s.name for s in specs} | set(RESERVED)))
     if clash:
         raise ConfigError(f"customer column(s) {clash} clash with feature names; rename the "

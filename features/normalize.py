@@ -39,6 +39,22 @@ def fold_category(text: str, locale: str | None = None) -> str:
     return value.lower()
 
 
+# What a search box compares: Turkish letters read as their plain Latin cousins, so an agent
+# typing "ayse" on an English keyboard finds "AYŞE" and "Ayşe".
+_SEARCH_ASCII = str.maketrans({"ı": "i", "ğ": "g", "ş": "s", "ç": "c", "ö": "o", "ü": "u",
+                               "â": "a", "î": "i", "û": "u"})
+
+
+def search_key(text: str) -> str:
+    """The form a search and the searched text are compared in: ``fold_category`` under the
+    Turkish rule (İ/i, I/ı; NFC; spaces), then Turkish letters as plain Latin ones.
+
+    Always Turkish-aware, because a name typed 'IŞIK' or 'Işık' or 'isik' must meet; the
+    folding of category levels for models (``fold_category``) stays as it is.
+    """
+    return fold_category(text, "tr").translate(_SEARCH_ASCII)
+
+
 def fold_rule(locale: str | None) -> str:
     """The rule's name as stored with a model: ``"default"`` or the locale (``"tr"``)."""
     return locale or "default"
@@ -106,4 +122,4 @@ def normalise_categories(values: pd.Series, locale: str | None = None
 
 
 __all__ = ["TURKISH_LETTERS", "fold_category", "fold_rule", "fold_text_columns", "fold_values",
-           "merge_lines", "normalise_categories"]
+           "merge_lines", "normalise_categories", "search_key"]

@@ -15,6 +15,7 @@ import duckdb
 import pandas as pd
 
 from cxchurn.errors import DataContractError
+from cxchurn.settings import DEFAULT_CONTACT_COLUMNS
 from features import pit, schema
 from features.btyd_features import SUMMARY_SQL, add_btyd_features
 from features.build_sources import SOURCES_KEY, BuildSources
@@ -48,12 +49,14 @@ def _cutoff_frame(cutoffs: pd.DataFrame) -> pd.DataFrame:
 
 def build_feature_table(customers: pit.Source, events: pit.Source, cutoffs: pd.DataFrame,
                         specs: Sequence[FeatureSpec] = DEFAULT_SPECS,
-                        con: duckdb.DuckDBPyConnection | None = None) -> pd.DataFrame:
+                        con: duckdb.DuckDBPyConnection | None = None,
+                        contact_names: Sequence[str] = DEFAULT_CONTACT_COLUMNS) -> pd.DataFrame:
     """Features for every (customer_id, cutoff) row of ``cutoffs``, in one SQL query.
 
     customers/events: frames or Parquet/CSV paths (read by DuckDB directly). Output: one row
-    per distinct (customer_id, cutoff), customer columns passed through, ``tenure_days``,
-    then one column per spec (float64, NaN = no data; ``nps_category`` is text).
+    per distinct (customer_id, cutoff), customer columns passed through but contact details
+    (``contact_names``: ``Settings.contact_columns``), ``tenure_days``, then one column per
+    spec (float64, NaN = no data; ``nps_category`` is text).
     """
     con = con or pit.connect()
     customer_cols = pit.register(con, CUSTOMERS_TABLE, customers)
@@ -62,7 +65,8 @@ def build_feature_table(customers: pit.Source, events: pit.Source, cutoffs: pd.D
     frame = _cutoff_frame(cutoffs)
     pit.register(con, CUTOFFS_TABLE, frame)
     dates = list(pd.DatetimeIndex(frame[schema.CUTOFF].unique()))
-    query = compile_features(specs, dates, static_columns=customer_cols)
+    query = compile_features(specs, dates, static_columns=customer_cols,
+                             contact_names=contact_names)
     table = pit.run(con, query)
 
     def summaries(event_type: str) -> pd.DataFrame:
@@ -76,6 +80,7 @@ def build_examples(customers: pit.Source, events: pit.Source,
                    specs: Sequence[FeatureSpec] = DEFAULT_SPECS,
                    con: duckdb.DuckDBPyConnection | None = None,
                    score_only: bool = False,
+                   contact_names: Sequence[str] = DEFAULT_CONTACT_COLUMNS,
                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(features, labels) for every eligible (customer, cutoff) at the given cutoff dates.
 
@@ -91,7 +96,8 @@ def build_examples(customers: pit.Source, events: pit.Source,
     eligible = eligible_cutoffs(customers, events, dates, open_config, con=con)
     labelled = eligible[eligible[schema.CUTOFF].isin(pd.DatetimeIndex(complete))]
     labels = make_labels(events, labelled.reset_index(drop=True), config, con=con)
-    features = build_feature_table(customers, events, eligible, specs, con=con)
+    features = build_feature_table(customers, events, eligible, specs, con=con,
+                                   contact_names=contact_names)
     return features, labels
 
 

@@ -93,6 +93,13 @@ MESSAGES: Final[Mapping[str, Entries]] = {
         "holdout": {"en": "control group: do not contact",
                     "tr": "kontrol grubu: iletişime geçmeyin"},
     },
+    # Work statuses of a customer (``serving.retention.assignments.STATUSES``).
+    "work_status": {
+        "new": {"en": "new", "tr": "yeni"},
+        "contacted": {"en": "contacted", "tr": "arandı"},
+        "won_back": {"en": "won back", "tr": "geri kazanıldı"},
+        "lost": {"en": "lost", "tr": "kaybedildi"},
+    },
     # Recorded outcomes (``serving.retention.outcomes.RESULTS``).
     "result": {
         "pending": {"en": "pending", "tr": "bekliyor"},
@@ -145,6 +152,55 @@ MESSAGES: Final[Mapping[str, Entries]] = {
         "need_me": {"en": "Write your name first, then assign.",
                     "tr": "Önce adınızı yazın, sonra atayın."},
         "webhook": {"en": "Webhook", "tr": "Webhook"},
+    },
+    # The list as a day's work: search, contacts, who owns a customer, pages, the cards.
+    "work": {
+        "search": {"en": "Search id or name", "tr": "Numara ya da ad ara"},
+        "search_go": {"en": "Search", "tr": "Ara"},
+        "show_contacted": {"en": "Also show customers contacted in the last {days} days "
+                                 "({n} hidden)",
+                           "tr": "Son {days} günde iletişim kurulan müşterileri de göster "
+                                 "({n} gizli)"},
+        "contacted_shown": {"en": "Customers contacted in the last {days} days are shown",
+                            "tr": "Son {days} günde iletişim kurulan müşteriler gösteriliyor"},
+        "hide_contacted": {"en": "Hide them", "tr": "Gizle"},
+        "customers": {"en": "customers in this view", "tr": "bu görünümdeki müşteri"},
+        "high_risk": {"en": "{n} high risk", "tr": "{n} yüksek riskli"},
+        "mean_risk": {"en": "mean churn risk", "tr": "ortalama ayrılma riski"},
+        "saves_range": {"en": "range {low} to {high}", "tr": "aralık {low} ile {high} arası"},
+        "budget_used": {"en": "{share} of the budget", "tr": "bütçenin {share} kadarı"},
+        "rows_of": {"en": "rows {first} to {last} of {total}",
+                    "tr": "{total} satırdan {first} ile {last} arası"},
+        "previous": {"en": "Previous", "tr": "Önceki"},
+        "next": {"en": "Next", "tr": "Sonraki"},
+        "no_rows": {"en": "No customer matches these filters.",
+                    "tr": "Bu filtrelere uyan müşteri yok."},
+        "contact": {"en": "Contact", "tr": "İletişim"},
+        "owner": {"en": "Owner", "tr": "Sahibi"},
+        "work_status": {"en": "Work status", "tr": "İş durumu"},
+        "unowned": {"en": "nobody yet", "tr": "henüz kimse"},
+        "agent": {"en": "Your name", "tr": "Adınız"},
+        "claim": {"en": "Claim", "tr": "Üstlen"},
+        "release": {"en": "Release", "tr": "Bırak"},
+        "set_status": {"en": "Set status", "tr": "Durumu kaydet"},
+        "claimed": {"en": "Saved.", "tr": "Kaydedildi."},
+        "preferred": {"en": "prefers", "tr": "tercihi"},
+        "effects": {"en": "Where the action effects come from",
+                    "tr": "Aksiyon etkilerinin kaynağı"},
+        "effects_note": {"en": "Expected saves are ranges: each effect is either the shipped "
+                                "assumption (not tested on your customers) or learned from your "
+                                "outcomes with a 95% interval.",
+                         "tr": "Beklenen kurtarılanlar birer aralıktır: her etki ya hazır "
+                               "gelen varsayımdır (müşterilerinizde denenmedi) ya da kendi "
+                               "sonuçlarınızdan %95 aralıkla öğrenilmiştir."},
+        "source_assumed": {"en": "assumed (shipped, not yet tested here)",
+                           "tr": "varsayım (hazır gelen, burada denenmedi)"},
+        "source_learned": {"en": "learned from {n} treated customers",
+                           "tr": "{n} müşterinin sonuçlarından öğrenildi"},
+        "effect_range": {"en": "effect {effect} (range {low} to {high})",
+                         "tr": "etki {effect} (aralık {low} ile {high} arası)"},
+        "saves_each": {"en": "saves {low} to {high} of a churn",
+                       "tr": "ayrılmanın {low} ile {high} kadarını önler"},
     },
     # One label per driver family of features.families.FAMILIES (a test checks none is missing).
     # When to act (serving/timing.py): the at-risk list and the customer view.

@@ -17,6 +17,7 @@ import typer
 
 from cxchurn import paths
 from cxchurn.errors import ConfigError
+from cxchurn.settings import Settings
 
 FeaturesDir = Annotated[
     Path | None,
@@ -162,7 +163,8 @@ def train_command(
 
         given["horizons"] = () if horizons.strip().lower() in ("", "none") else parse_horizons(
             horizons)
-    config = TrainConfig(**{k: v for k, v in given.items() if v is not None})
+    config = TrainConfig(**{k: v for k, v in given.items() if v is not None},
+                         contact_columns=Settings.from_env().contact_columns)
     if calibration == "none":
         config = dataclasses.replace(config, calibration=None)
     summary = run_training(

@@ -22,6 +22,8 @@ from typing import Any
 import pandas as pd
 
 from cxchurn.errors import ConfigError, DataContractError
+from cxchurn.settings import DEFAULT_CONTACT_COLUMNS
+from features.contacts import contact_columns
 from features.normalize import fold_rule
 from features.schema import CUSTOMER_ID, CUTOFF, LABEL
 
@@ -136,9 +138,13 @@ def validate_examples(examples: pd.DataFrame, source: str = "examples") -> None:
         )
 
 
-def feature_columns(examples: pd.DataFrame) -> list[str]:
-    """All columns except the keys and the label, in table order."""
-    return [c for c in examples.columns if c not in KEY_COLUMNS]
+def feature_columns(examples: pd.DataFrame,
+                    contact_names: Sequence[str] = DEFAULT_CONTACT_COLUMNS) -> list[str]:
+    """All columns except the keys, the label and contact details (``features.contacts``,
+    ``contact_names``: ``Settings.contact_columns``; a table built elsewhere may still carry a
+    name or a phone number), in table order."""
+    contacts = set(contact_columns(examples.columns, contact_names))
+    return [c for c in examples.columns if c not in KEY_COLUMNS and c not in contacts]
 
 
 def applicable_features(

@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from cxchurn.errors import ConfigError, DataContractError
+from features.contacts import contact_columns
 from features.normalize import fold_category, fold_rule, normalise_categories
 from training.table_checks import (
     boolean_pair,
@@ -200,6 +201,10 @@ def infer_column(name: str, values: pd.Series, forced: str | None = None,
     levels = pd.unique(text[~missing])
     if forced == "dropped":
         return ColumnPlan(name, "dropped", "dropped on request", n_missing)
+    if forced is None and contact_columns([name]):
+        return ColumnPlan(name, "dropped", "contact details (a name, phone, e-mail or preferred "
+                          f"channel) are never a feature; --categorical {name} keeps it",
+                          n_missing)
     if forced is None and len(levels) <= 1:
         return ColumnPlan(name, "dropped", "constant: carries no information", n_missing)
     pair = boolean_pair(levels)

@@ -25,6 +25,7 @@ from mlflow.exceptions import MlflowException
 
 from cxchurn import paths
 from cxchurn.errors import RegistryUnavailableError
+from cxchurn.settings import Settings
 from features.schema import CUSTOMER_ID, CUTOFF
 from training.dataset import load_feature_spec
 from training.evaluate import MAIN_MODEL
@@ -43,10 +44,11 @@ def setup_tracking(experiment: str = DEFAULT_EXPERIMENT, root: Path | None = Non
     MLflow's ``Default`` experiment included. Under ``mlflow run`` (``MLFLOW_RUN_ID`` set) the
     project run's experiment is used.
     """
-    uri = paths.tracking_uri(root)
+    settings = Settings.from_env()
+    uri = paths.tracking_uri(root, settings)
     mlflow.set_tracking_uri(uri)
     try:
-        _init_local_store(uri)
+        _init_local_store(uri, _artifact_root(uri, settings, root))
         project_run = os.environ.get("MLFLOW_RUN_ID")
         if project_run:
             # Inside `mlflow run`: log into the project's run and its experiment (choose it
@@ -58,7 +60,7 @@ def setup_tracking(experiment: str = DEFAULT_EXPERIMENT, root: Path | None = Non
         if found is not None:
             mlflow.set_experiment(experiment_id=found.experiment_id)
             return found.experiment_id
-        location = _artifact_root(uri)
+        location = _artifact_root(uri, settings, root)
         exp_id = mlflow.create_experiment(experiment, artifact_location=location)
         mlflow.set_experiment(experiment_id=exp_id)
         return exp_id
@@ -70,24 +72,47 @@ def setup_tracking(experiment: str = DEFAULT_EXPERIMENT, root: Path | None = Non
         ) from err
 
 
-def _artifact_root(uri: str) -> str | None:
-    """``<store folder>/mlartifacts`` as a file URI for a local SQLite store, else None."""
-    if not uri.startswith("sqlite:///"):
+DATABASE_SCHEMES = ("postgresql", "mysql", "mssql")
+
+
+def _artifact_root(uri: str, settings: Settings | None = None, root: Path | None = None
+                   ) -> str | None:
+    """Where a new experiment's artifacts go, as a URI; None lets the tracking server decide.
+
+    A local SQLite store keeps them beside the database (``<store folder>/mlartifacts``). A
+    database server (PostgreSQL, MySQL, SQL Server) holds only the runs' records: the
+    artifacts go to ``CXCHURN_ARTIFACT_ROOT`` (a folder or a URI such as ``s3://bucket/x``,
+    which every machine that trains or serves must reach), else ``<CXCHURN_HOME>/mlartifacts``
+    (``root`` when given), rather than MLflow's ``./mlruns`` of whatever folder a command runs
+    in. An ``http(s)`` tracking server has its own ``--default-artifact-root``.
+    """
+    if uri.startswith("sqlite:///"):
+        db = Path(uri.removeprefix("sqlite:///"))
+        return (db.parent / "mlartifacts").resolve().as_uri()
+    if uri.split(":", 1)[0].split("+", 1)[0] not in DATABASE_SCHEMES:
         return None
-    db = Path(uri.removeprefix("sqlite:///"))
-    return (db.parent / "mlartifacts").resolve().as_uri()
+    settings = settings or Settings.from_env()
+    configured = settings.artifact_root
+    if configured and "://" in configured:
+        return configured
+    folder = Path(configured) if configured else Path(root or settings.home) / "mlartifacts"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder.resolve().as_uri()
 
 
-def _init_local_store(uri: str) -> None:
-    """Create a new SQLite store with its default artifact root beside the database.
+def _init_local_store(uri: str, root_uri: str | None) -> None:
+    """Create a new store with its default artifact root (``_artifact_root``).
 
     MLflow would create it on first use with ``./mlruns`` of the current working folder as
     the root, so its ``Default`` experiment would write artifacts into whatever folder a
     command or test happens to run in. (Experiments made with ``mlflow.set_experiment(name)``
-    still get MLflow's root: create them with ``setup_tracking(name)`` instead.)
+    still get MLflow's root: create them with ``setup_tracking(name)`` instead.) A SQLite
+    file is created once; a database server's tables are created (or checked) on each call,
+    as MLflow's own client would.
     """
-    root_uri = _artifact_root(uri)
-    if root_uri is None or Path(uri.removeprefix("sqlite:///")).exists():
+    if root_uri is None:
+        return
+    if uri.startswith("sqlite:///") and Path(uri.removeprefix("sqlite:///")).exists():
         return
     from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 

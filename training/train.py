@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from cxchurn.errors import ConfigError, DataContractError
+from cxchurn.settings import DEFAULT_CONTACT_COLUMNS
 from features.schema import CUSTOMER_ID, CUTOFF, LABEL
 from training.baselines import event_log_baselines
 from training.bootstrap import DEFAULT_RESAMPLES
@@ -54,6 +55,8 @@ class TrainConfig:
     tune_trials: int = 0
     leak_threshold: float = SUSPECT_THRESHOLD
     keep_features: tuple[str, ...] = ()
+    # customer columns that are contact details, never features (Settings.contact_columns)
+    contact_columns: tuple[str, ...] = DEFAULT_CONTACT_COLUMNS
     strict_leakage: bool = False
     budget_share: float = 0.1
     seed: int = 0
@@ -208,7 +211,7 @@ def train_churn_model(
     split = split_out_of_time(examples, config.n_valid_cutoffs, config.n_test_cutoffs,
                               config.horizon_days)
     log.info("split: %s", split.describe())
-    features = feature_columns(examples)
+    features = feature_columns(examples, config.contact_columns)
     unknown_keep = [f for f in config.keep_features if f not in features]
     if unknown_keep:
         raise ConfigError(f"keep_features names unknown features {unknown_keep}; have {features}")

@@ -40,10 +40,12 @@ from scipy.special import expit, log_expit, logit
 
 from cxchurn.errors import ConfigError, DataContractError
 from features.schema import CUSTOMER_ID, CUTOFF
-from serving.retention.catalogue import MAX_EFFECT, Catalogue
+from serving.retention.catalogue import MAX_EFFECT, Catalogue, Evidence
 from serving.retention.policy import action_masses
+from serving.retention.provenance import ASSUMED_SD
 
 ACTION_TYPE: Final = "action_type"
+Z95: Final = 1.959964  # two-sided 95% normal quantile
 ACTION_TIME: Final = "action_time"
 EFFECT_COLUMNS: Final = (
     "action", "treated", "churned", "expected_untreated", "prior_effect", "effect",
@@ -56,7 +58,9 @@ class UpliftConfig:
     """How treatments are matched to cutoffs and how strongly the catalogue's priors hold."""
 
     window_days: float = 7.0  # an action this soon after a cutoff counts as treating that row
-    prior_sd: float = 0.5  # sd of the prior around the catalogue's effect and general_effect
+    # sd of the prior around the catalogue's effect and general_effect (the page's range of an
+    # assumed effect is this prior: serving.retention.provenance)
+    prior_sd: float = ASSUMED_SD
     min_treated: int = 30  # fewer treated rows than this: the action keeps its prior
     max_controls: int = 20_000  # untreated rows kept (a random sample) to calibrate a and b
     folds: int = 2  # customer folds of the cross-fitting: each is scored by the others' model
@@ -222,12 +226,28 @@ def fit_effects(p_churn: np.ndarray, mass: pd.DataFrame, treated: Sequence[Any],
         "learned": learnable,
     })
     actions = tuple(
-        replace(a, effect=float(row.effect), general_effect=float(row.general_effect))
+        replace(a, effect=float(row.effect), general_effect=float(row.general_effect),
+                learned=_evidence(row) if row.learned else a.learned)
         for a, row in zip(catalogue, table.itertuples(), strict=True)
     )
     learned = replace(catalogue, actions=actions, source=f"{catalogue.source} (learned)")
     return EffectFit(table=table[list(EFFECT_COLUMNS)], catalogue=learned, rows=len(y),
                      calibration=(float(theta[0]), float(theta[1])))
+
+
+def _interval(estimate: float, se: float) -> tuple[float, float]:
+    """The 95% interval estimate +- 1.96 se, inside the effects' bounds [0, MAX_EFFECT]; an
+    undefined se (a flat posterior) spans the whole range rather than pretending certainty."""
+    if not np.isfinite(se):
+        return 0.0, MAX_EFFECT
+    return (float(np.clip(estimate - Z95 * se, 0.0, MAX_EFFECT)),
+            float(np.clip(estimate + Z95 * se, 0.0, MAX_EFFECT)))
+
+
+def _evidence(row: Any) -> Evidence:
+    """What the page shows beside a learned effect: treated count and both 95% intervals."""
+    return Evidence(treated=int(row.treated), effect_95=_interval(row.effect, row.effect_se),
+                    general_95=_interval(row.general_effect, row.general_se))
 
 
 def _standard_errors(theta: np.ndarray, args: tuple[Any, ...]) -> np.ndarray:

@@ -15,6 +15,7 @@ from rich.console import Console
 
 from cxchurn import paths
 from cxchurn.errors import ConfigError, CxChurnError
+from cxchurn.settings import Settings
 from features.schema import CUSTOMER_ID
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -211,7 +212,8 @@ def materialize_command(
     at = (pd.Timestamp(cutoff, tz="UTC") if cutoff and pd.Timestamp(cutoff).tzinfo is None
           else pd.Timestamp(cutoff) if cutoff else default_cutoff(tables.events))
     with console.status(f"computing {len(spec_set)} features at {at.isoformat()}"):
-        features = latest_features(tables.customers, tables.events, at, spec_set, label)
+        features = latest_features(tables.customers, tables.events, at, spec_set, label,
+                                   Settings.from_env().contact_columns)
     written = write_store(features, target, {"cutoff": at.isoformat(),
                                              "spec_version": spec_version(spec_set),
                                              "source": str(customers)})

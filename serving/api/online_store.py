@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from cxchurn.errors import ConfigError, DataContractError
+from cxchurn.settings import DEFAULT_CONTACT_COLUMNS
 from features import pit
 from features.schema import CUSTOMER_ID, CUTOFF
 
@@ -51,8 +52,8 @@ def default_cutoff(events: pd.DataFrame) -> pd.Timestamp:
 
 
 def latest_features(customers: pd.DataFrame, events: pd.DataFrame, cutoff: pd.Timestamp,
-                    specs: Sequence[Any] | None = None, label_kind: str = "contractual"
-                    ) -> pd.DataFrame:
+                    specs: Sequence[Any] | None = None, label_kind: str = "contractual",
+                    contact_names: Sequence[str] = DEFAULT_CONTACT_COLUMNS) -> pd.DataFrame:
     """One feature row per customer eligible at ``cutoff``, from the training pipeline."""
     from features.default_specs import DEFAULT_SPECS
     from features.labels import LabelConfig, eligible_cutoffs
@@ -64,7 +65,8 @@ def latest_features(customers: pd.DataFrame, events: pd.DataFrame, cutoff: pd.Ti
             f"no customer is eligible at cutoff {cutoff.isoformat()} (all signed up later or "
             "cancelled before); pick a later --cutoff or check the customers file"
         )
-    return build_feature_table(customers, events, eligible, specs or DEFAULT_SPECS)
+    return build_feature_table(customers, events, eligible, specs or DEFAULT_SPECS,
+                               contact_names=contact_names)
 
 
 def write_store(table: pd.DataFrame, path: Path, meta: dict[str, Any]) -> Path:

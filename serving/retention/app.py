@@ -8,7 +8,14 @@ store, see ``serving/api/runtime.py``); the BentoML service mounts it at ``/``. 
   ``GET /retention/export.csv`` / ``.xlsx`` the rows the page shows (``routes_page``).
 * ``GET /retention/at-risk``, ``POST /retention/recommend``, ``POST /retention/outcomes``,
   ``GET /retention/outcomes``: the JSON API, same validation and auth as the scoring API
-  (``routes_api``, bodies in ``models``).
+  (``routes_api``, bodies in ``models``); ``POST /retention/claim`` / ``release`` /
+  ``status`` and ``GET /retention/assignments``: who works a customer and how far they got
+  (``assignments``; a second claimer gets 409), also from the customer page's form.
+* The list pages through ``?page=``, searches ids and names (``?search=``), hides customers
+  contacted in the last ``CXCHURN_CONTACTED_DAYS`` days unless ``?show_contacted=true``, shows
+  the contact details of the customers file (``worklist``) and cards over every kept row;
+  each action says whether its effect is assumed or learned, saves are ranges
+  (``provenance``).
 * ``GET /kpis`` CX KPIs per month and group as JSON (API auth), ``GET /experience`` the page's
   Experience tab: cards, trend, heat map, NPS composition (``routes_kpi``, cached tables in
   ``kpi_data``).

@@ -19,18 +19,21 @@ import numpy as np
 import pandas as pd
 
 from cxchurn.errors import ConfigError
+from features.normalize import search_key
 from serving.messages import MESSAGES, text
 from serving.reasons.numbers import date_text, number_text
 from serving.reasons.text import reason
 from serving.reasons.turkish import value_tr
 from serving.retention.catalogue import Catalogue
 from serving.retention.policy import PolicyConfig, family_mass, plan_actions
+from serving.retention.provenance import effect_source, plan_ranges
 from serving.retention.value import ValueConfig, customer_value
 from training.explain import top_drivers
 
 SORTABLE: Final = ("expected_net_value", "p_churn", "value", "expected_saved", "customer_id")
 SEGMENT_COLUMN: Final = "segment"
 MAX_LIMIT: Final = 10_000
+MAX_SEARCH: Final = 100
 
 # Column headers and what the team does with a row (``serving.retention.policy`` statuses), on
 # the page and in exports: sections of the message catalogue.
@@ -68,7 +71,8 @@ def build_book(features: pd.DataFrame, p_churn: np.ndarray, risk_band: Sequence[
     customers = pd.DataFrame({"customer_id": ids, "p_churn": np.asarray(p_churn, dtype=float),
                               "value": customer_value(features, value_config).to_numpy()})
     mass = family_mass(shap, list(feature_names))
-    plan = plan_actions(customers, mass, catalogue, policy_config)
+    plan = plan_ranges(plan_actions(customers, mass, catalogue, policy_config), customers,
+                       mass, catalogue)
     extra = pd.DataFrame({
         "customer_id": ids,
         "risk_band": pd.Series(list(risk_band), dtype="str"),
@@ -95,8 +99,16 @@ class ListQuery:
     sort: str = "expected_net_value"
     descending: bool = True
     only_actionable: bool = False
+    search: str | None = None  # part of a customer id or name, any case, Turkish or not
+    show_contacted: bool = False  # also list customers contacted in the last N days
+    page: int = 1  # pages of ``limit`` rows, 1 first
 
     def __post_init__(self) -> None:
+        if self.search is not None and len(self.search) > MAX_SEARCH:
+            raise ConfigError(f"search must be at most {MAX_SEARCH} characters; got "
+                              f"{len(self.search)}.")
+        if not isinstance(self.page, int) or self.page < 1:
+            raise ConfigError(f"page must be a whole number >= 1; got {self.page!r}.")
         if self.sort not in SORTABLE:
             raise ConfigError(f"sort must be one of {list(SORTABLE)}; got {self.sort!r}.")
         if not isinstance(self.limit, int) or not 1 <= self.limit <= MAX_LIMIT:
@@ -110,15 +122,32 @@ class ListQuery:
         out = {}
         for key, default in (("segment", None), ("risk_band", None), ("min_value", None),
                              ("limit", 100), ("sort", "expected_net_value"),
-                             ("descending", True), ("only_actionable", False)):
+                             ("descending", True), ("only_actionable", False),
+                             ("search", None), ("show_contacted", False), ("page", 1)):
             value = getattr(self, key)
             if value != default and value is not None:
                 out[key] = str(value).lower() if isinstance(value, bool) else str(value)
         return out
 
+    @property
+    def offset(self) -> int:
+        """Rows before this page."""
+        return (self.page - 1) * self.limit
 
-def select_rows(book: AtRiskBook, query: ListQuery) -> pd.DataFrame:
-    """Filter, sort and cut the book's table; ties keep the plan's rank order."""
+
+@dataclass(frozen=True)
+class RowMarks:
+    """What the book does not know but the list filters on, read per request: each
+    customer's search text (``search_key`` of its id and name) and who was contacted lately."""
+
+    search_text: Mapping[str, str] = field(default_factory=dict)
+    contacted: frozenset[str] = frozenset()
+
+
+def filter_rows(book: AtRiskBook, query: ListQuery, marks: RowMarks | None = None
+                ) -> pd.DataFrame:
+    """Every row the filters keep, sorted (ties keep the plan's rank order); not cut."""
+    marks = marks or RowMarks()
     table = book.table
     keep = np.ones(len(table), dtype=bool)
     if query.segment:
@@ -129,9 +158,22 @@ def select_rows(book: AtRiskBook, query: ListQuery) -> pd.DataFrame:
         keep &= (table["value"] >= query.min_value).to_numpy()
     if query.only_actionable:
         keep &= table["action"].notna().to_numpy()
+    if query.search and query.search.strip():
+        needle = search_key(query.search)
+        ids = table["customer_id"]
+        texts = ids.map(lambda c: marks.search_text.get(c) or search_key(c))
+        keep &= texts.str.contains(needle, regex=False).to_numpy()
+    if not query.show_contacted and marks.contacted:
+        keep &= ~table["customer_id"].isin(marks.contacted).to_numpy()
     rows = table[keep].sort_values(["rank"], kind="stable")
-    rows = rows.sort_values(query.sort, ascending=not query.descending, kind="stable")
-    return rows.head(query.limit).reset_index(drop=True)
+    return rows.sort_values(query.sort, ascending=not query.descending, kind="stable")
+
+
+def select_rows(book: AtRiskBook, query: ListQuery, marks: RowMarks | None = None
+                ) -> pd.DataFrame:
+    """The page of rows the filters keep: ``query.limit`` rows from ``query.offset``."""
+    rows = filter_rows(book, query, marks)
+    return rows.iloc[query.offset:query.offset + query.limit].reset_index(drop=True)
 
 
 def short_reason(text: str) -> str:
@@ -165,7 +207,9 @@ def display_records(rows: pd.DataFrame, book: AtRiskBook, catalogue: Catalogue, 
         out.append({
             **r,
             "action": action,
+            "segment_label": segment_label(r["segment"], lang),
             "action_title": catalogue.get(action).title(lang) if action else None,
+            "effect_source": effect_source(catalogue.get(action)) if action else None,
             "reasons": reason_texts(book.drivers.get(r["customer_id"], []), lang,
                                     _facts_row(book, r["customer_id"])),
             "timing": timing_text(book.timing.get(r["customer_id"]), lang),
@@ -193,12 +237,17 @@ def timing_text(entry: Mapping[str, Any] | None, lang: str) -> str | None:
     return text("timing", "leave_act", lang).format(days=entry["leave_within_days"], date=when)
 
 
+def segment_label(segment: str, lang: str) -> str:
+    """A segment as the page shows it: in Turkish where it is a known word."""
+    return value_tr(segment) if lang == "tr" and segment else segment
+
+
 def export_frame(records: Sequence[Mapping[str, Any]], lang: str) -> pd.DataFrame:
     """The visible rows with translated headers, risk bands and known segment names."""
     bands = MESSAGES["band"]
     frame = pd.DataFrame([{
         "rank": r["rank"], "customer_id": r["customer_id"],
-        "segment": value_tr(r["segment"]) if lang == "tr" and r["segment"] else r["segment"],
+        "segment": segment_label(r["segment"], lang),
         "p_churn": round(float(r["p_churn"]), 4),
         "risk_band": bands.get(r["risk_band"], {}).get(lang, r["risk_band"]),
         "value": round(float(r["value"]), 2), "reasons": " | ".join(r["reasons"]),

@@ -24,9 +24,23 @@ LANGUAGES: Final = ("en", "tr")
 CHANNELS: Final = ("email", "sms", "app", "call_centre", "store", "post")
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 ACTION_FIELDS: Final = ("name", "channel", "cost", "effect", "general_effect", "families",
-                        "capacity", "text")
-OPTIONAL_FIELDS: Final = ("general_effect", "capacity")
+                        "capacity", "text", "learned")
+OPTIONAL_FIELDS: Final = ("general_effect", "capacity", "learned")
+LEARNED_FIELDS: Final = ("treated", "effect_95", "general_95")
 MAX_EFFECT: Final = 2.0  # share of a family's log-odds; > 1 repairs more than the average
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a learned effect rests on: randomly treated customers and 95% intervals.
+
+    Written by ``cxchurn retention learn-effects`` (``uplift.effects``); an action without it
+    carries the shipped assumption, which no outcome of this company has tested.
+    """
+
+    treated: int
+    effect_95: tuple[float, float]
+    general_95: tuple[float, float]
 
 
 @dataclass(frozen=True)
@@ -49,6 +63,7 @@ class Action:
     texts: Mapping[str, Mapping[str, str]] = field(hash=False, compare=False)
     capacity: int | None = None
     general_effect: float = 0.0
+    learned: Evidence | None = None
 
     def title(self, lang: str = "en") -> str:
         return self.texts[lang if lang in self.texts else "en"]["title"]
@@ -119,6 +134,28 @@ def _texts(where: str, raw: object) -> dict[str, dict[str, str]]:
     return out
 
 
+def _interval(where: str, key: str, raw: object) -> tuple[float, float]:
+    if not isinstance(raw, list | tuple) or len(raw) != 2:
+        raise _fail(where, f"learned.{key} must be [low, high]; got {raw!r}.")
+    low = _number(where, f"learned.{key}[0]", raw[0], 0.0, MAX_EFFECT)
+    high = _number(where, f"learned.{key}[1]", raw[1], low, MAX_EFFECT)
+    return low, high
+
+
+def _evidence(where: str, raw: object) -> Evidence | None:
+    """The optional ``learned:`` block: treated count and the two 95% intervals."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or sorted(raw) != sorted(LEARNED_FIELDS):
+        raise _fail(where, f"learned must have exactly {list(LEARNED_FIELDS)} (written by "
+                           f"`cxchurn retention learn-effects`); got {raw!r}.")
+    treated = raw["treated"]
+    if isinstance(treated, bool) or not isinstance(treated, int) or treated < 1:
+        raise _fail(where, f"learned.treated must be a whole number >= 1; got {treated!r}.")
+    return Evidence(treated=treated, effect_95=_interval(where, "effect_95", raw["effect_95"]),
+                    general_95=_interval(where, "general_95", raw["general_95"]))
+
+
 def parse_action(raw: object, position: int) -> Action:
     """One action from plain data; ``position`` (1-based) names it in errors before its name."""
     where = f"action #{position}"
@@ -163,6 +200,7 @@ def parse_action(raw: object, position: int) -> Action:
         families=tuple(dict.fromkeys(families)),
         texts=_texts(where, raw["text"]),
         capacity=capacity,
+        learned=_evidence(where, raw.get("learned")),
     )
 
 
@@ -220,6 +258,10 @@ def catalogue_data(catalogue: Catalogue) -> dict[str, Any]:
                                "families": list(a.families)}
         if a.capacity is not None:
             raw["capacity"] = a.capacity
+        if a.learned is not None:
+            raw["learned"] = {"treated": a.learned.treated,
+                              "effect_95": [round(x, 4) for x in a.learned.effect_95],
+                              "general_95": [round(x, 4) for x in a.learned.general_95]}
         raw["text"] = {lang: dict(a.texts[lang]) for lang in LANGUAGES}
         actions.append(raw)
     return {"currency": catalogue.currency, "actions": actions}

@@ -208,12 +208,16 @@ class OutcomeStore:
         new_id = self._run(write)
         return Outcome(**{**asdict(clean), "id": new_id, "recorded_at": now})
 
-    def list(self, customer_id: str | None = None, limit: int | None = None) -> list[Outcome]:
-        """Outcomes, newest first; of one customer when ``customer_id`` is given."""
+    def list(self, customer_id: str | None = None, limit: int | None = None,
+             since: datetime | None = None) -> list[Outcome]:
+        """Outcomes, newest first; of one customer when ``customer_id`` is given; with an
+        ``action_time`` from ``since`` on when it is given."""
         query = select(outcomes_table).order_by(outcomes_table.c.action_time.desc(),
                                                 outcomes_table.c.id.desc())
         if customer_id is not None:
             query = query.where(outcomes_table.c.customer_id == customer_id)
+        if since is not None:
+            query = query.where(outcomes_table.c.action_time >= _utc(since))
         if limit is not None:
             query = query.limit(limit)
 

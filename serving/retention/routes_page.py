@@ -17,16 +17,17 @@ import pandas as pd
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from cxchurn.errors import DataContractError, NotFoundError
+from cxchurn.errors import ConfigError, DataContractError, NotFoundError
 from serving.auth import AuthError, check_api_key
 from serving.messages import lang_or_default, text
+from serving.retention.assignments import STATUSES, ClaimConflictError
 from serving.retention.at_risk import (
     SORTABLE,
     ListQuery,
     display_records,
     export_frame,
     horizon_texts,
-    select_rows,
+    segment_label,
     short_reason,
     to_csv_bytes,
     to_xlsx_bytes,
@@ -36,23 +37,27 @@ from serving.retention.models import Lang
 from serving.retention.monitor_view import monitor_panel
 from serving.retention.outcomes import RESULTS
 from serving.retention.policy import ranked_options
+from serving.retention.provenance import effect_source, option_ranges
 from serving.retention.sessions import SESSION_TTL
 from serving.retention.state import RetentionState
 from serving.retention.web import (
     COOKIE,
     PageQuery,
     StateDep,
+    change_work,
     error_response,
     page_auth,
     page_context,
     reject_unknown_query,
     safe_next,
     templates,
+    work_view,
 )
 
 router = APIRouter()
 
 BANDS = ("high", "medium", "low")
+AGENT_COOKIE = "cxchurn_agent"
 # Both formats take the page's own filters, so an export holds exactly the visible rows.
 EXPORT_FORMATS = {
     "csv": (to_csv_bytes, "text/csv; charset=utf-8"),
@@ -125,24 +130,30 @@ def at_risk_page(request: Request, state: StateDep, query: PageQuery, lang: str 
         return redirect
     lang = lang_or_default(lang)
     book = state.book()
-    records = display_records(select_rows(book, query), book, state.catalogue, lang)
-    selected = book.table[book.table["status"] == "selected"]
-    params = query.params()
+    view = work_view(state, book, query, lang)
+    query, params = view.query, view.query.params()
     sort_links = {
-        key: "?" + urlencode({**params, "lang": lang, "sort": key,
+        key: "?" + urlencode({**params, "lang": lang, "sort": key, "page": 1,
                               "descending": str(not (query.sort == key
                                                      and query.descending)).lower()})
         for key in SORTABLE}
     present = set(book.table["risk_band"])
+
+    def link(**changes: Any) -> str:
+        return "?" + urlencode({**params, "lang": lang, **changes})
+
     return templates().TemplateResponse(request, "at_risk.html", page_context(
-        request, state, lang, query=query, rows=records, total=len(book.table),
+        request, state, lang, query=query, rows=view.records, total=len(book.table),
         segments=book.segments(), bands=[b for b in BANDS if b in present],
+        segment_labels={s: segment_label(s, lang) for s in book.segments()},
         sort_links=sort_links,
         export_query=urlencode({**params, "lang": lang}),
         lang_link="?" + urlencode({**params, "lang": "tr" if lang == "en" else "en"}),
-        plan={"count": len(selected), "cost": float(selected["cost"].sum()),
-              "saves": float(selected["expected_saved"].sum()),
-              "budget": state.policy.budget, "objective": state.policy.objective},
+        kpis=view.kpis, pages=view.pages, link=link, hidden=view.hidden,
+        contacted_days=state.settings.contacted_days,
+        effects=[{"title": a.title(lang), **effect_source(a)} for a in state.catalogue
+                 if a.effect > 0 or a.general_effect > 0],
+        plan={"budget": state.policy.budget, "objective": state.policy.objective},
         monitor=monitor_panel(Path(state.runtime.home), lang),
     ))
 
@@ -150,16 +161,43 @@ def at_risk_page(request: Request, state: StateDep, query: PageQuery, lang: str 
 # ---------------------------------------------------------------------------- one customer
 @router.get("/customer/{customer_id}", response_class=HTMLResponse, include_in_schema=False)
 def customer_page(request: Request, state: StateDep, customer_id: str, lang: str = "en",
-                  recorded: int = 0, back: str = "/") -> Response:
+                  recorded: int = 0, back: str = "/", claimed: int = 0) -> Response:
     if (redirect := _guarded(request, state)) is not None:
         return redirect
     return _customer_view(request, state, customer_id, lang_or_default(lang), bool(recorded),
-                          safe_next(back))
+                          safe_next(back), claimed=bool(claimed))
+
+
+@router.post("/customer/{customer_id}/work", include_in_schema=False)
+def work_from_form(
+    request: Request, state: StateDep, customer_id: str,
+    agent: Annotated[str, Form()] = "", do: Annotated[str, Form()] = "",
+    status: Annotated[str, Form()] = "", lang: Annotated[str, Form()] = "en",
+    back: Annotated[str, Form()] = "/",
+) -> Response:
+    """Claim, release or set the status from the customer page (the JSON API's twins)."""
+    if (redirect := _guarded(request, state)) is not None:
+        return redirect
+    lang, back = lang_or_default(lang), safe_next(back)
+    try:
+        change_work(state, customer_id, do, agent, status or None)
+    except (DataContractError, ClaimConflictError, ConfigError) as err:
+        return _customer_view(request, state, customer_id, lang, False, back,
+                              status_code=err.http_status, work_error=str(err))
+    target = f"/customer/{customer_id}?" + urlencode({"lang": lang, "claimed": 1,
+                                                       "back": back})
+    response = RedirectResponse(target, status_code=303)
+    # the agent's name, so the next form is filled in (not a secret: it is shown to all)
+    response.set_cookie(AGENT_COOKIE, agent.strip()[:128], max_age=90 * 24 * 3600,
+                        httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https")
+    return response
 
 
 def _customer_view(request: Request, state: RetentionState, customer_id: str, lang: str,
                    recorded: bool, back: str, error: str | None = None,
-                   form: dict[str, Any] | None = None, status_code: int = 200) -> Response:
+                   form: dict[str, Any] | None = None, status_code: int = 200,
+                   claimed: bool = False, work_error: str | None = None) -> Response:
     book = state.book()
     match = book.table[book.table["customer_id"] == customer_id]
     if match.empty:
@@ -171,21 +209,26 @@ def _customer_view(request: Request, state: RetentionState, customer_id: str, la
     history = customer_history(state.events_path(), customer_id, lang,
                                pd.Timestamp(cutoff) if cutoff else None)
     position = int(np.flatnonzero(book.customers["customer_id"] == customer_id)[0])
-    options = ranked_options(state.weighed(book).iloc[[position]],
-                             book.mass.iloc[[position]], state.catalogue)[0]
+    weighed, mass = state.weighed(book).iloc[[position]], book.mass.iloc[[position]]
+    options = option_ranges(weighed, mass, state.catalogue,
+                            ranked_options(weighed, mass, state.catalogue))[0]
     action = state.catalogue.get(row["action"]) if row["action"] else None
+    assignment = state.assignments.get(customer_id)
     default_form = {"action_type": row["action"] or state.catalogue.names()[0],
                     "action_time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M"),
                     "result": "pending", "recorded_by": "", "cost": "", "note": ""}
     return templates().TemplateResponse(request, "customer.html", page_context(
         request, state, lang, row=row, action=action,
         horizons=horizon_texts(book.timing.get(customer_id), lang),
+        contact=state.contacts().of(customer_id), assignment=assignment,
+        statuses=STATUSES, agent=request.cookies.get(AGENT_COOKIE, ""),
+        claimed=claimed, effect=effect_source(action) if action else None,
         chart=_chart(drivers.get(customer_id, [])), history=history,
         options=[{**o, "title": state.catalogue.get(str(o["action"])).title(lang)}
                  for o in options],
         catalogue=state.catalogue, results=RESULTS,
         outcomes=state.outcomes.list(customer_id=customer_id, limit=50), recorded=recorded,
-        back=back, error=error, form=form or default_form,
+        back=back, error=error, form=form or default_form, work_error=work_error,
         lang_link="?" + urlencode({"lang": "tr" if lang == "en" else "en", "back": back}),
     ), status_code=status_code)
 
@@ -225,9 +268,7 @@ def record_from_form(
 def _export(request: Request, state: RetentionState, ext: str, lang: str, query: ListQuery
             ) -> Response:
     page_auth(request)
-    book = state.book()
-    frame = export_frame(display_records(select_rows(book, query), book, state.catalogue,
-                                         lang), lang)
+    frame = export_frame(work_view(state, state.book(), query, lang).records, lang)
     to_bytes, media_type = EXPORT_FORMATS[ext]
     filename = f"at-risk-{datetime.now(UTC).strftime('%Y%m%d-%H%M')}.{ext}"
     return Response(to_bytes(frame), media_type=media_type, headers={

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +21,19 @@ from cxchurn.errors import CxChurnError, NotFoundError
 from cxchurn.settings import Settings
 from serving.alerts.desk import AlertDesk
 from serving.alerts.rules import load_rules
-from serving.retention.at_risk import AtRiskBook, build_book
+from serving.retention.assignments import AssignmentStore
+from serving.retention.at_risk import AtRiskBook, RowMarks, build_book
 from serving.retention.catalogue import Catalogue, load_catalogue
 from serving.retention.outcomes import Outcome, OutcomeStore, default_url
 from serving.retention.policy import PolicyConfig, decision_frame
 from serving.retention.sessions import SessionStore
+from serving.retention.worklist import (
+    CUSTOMER_FILES,
+    ContactBook,
+    read_contacts,
+    recently_contacted,
+    row_marks,
+)
 from serving.timing import as_of_date, timing
 
 log = logging.getLogger(__name__)
@@ -51,6 +59,9 @@ class RetentionState:
         self.alert_rules = load_rules(self.settings.alert_rules)  # a bad file stops the start
         self._alerts: AlertDesk | None = None
         self._alerts_lock = threading.Lock()
+        self._assignments: AssignmentStore | None = None
+        self._contacts: tuple[tuple[str, float], ContactBook] | None = None
+        self._search: tuple[tuple[str, str], dict[str, str]] | None = None
         self._lock = threading.Lock()
 
     @property
@@ -77,6 +88,43 @@ class RetentionState:
                     self._alerts = AlertDesk.from_settings(self.settings, self.outcomes.engine,
                                                            self.alert_rules)
         return self._alerts
+
+    @property
+    def assignments(self) -> AssignmentStore:
+        """Owner and status per customer, in the outcome database (survive restarts)."""
+        if self._assignments is None:
+            self._assignments = AssignmentStore(self.outcomes.engine)
+        return self._assignments
+
+    def contacts(self) -> ContactBook:
+        """Contact details from the customers file behind the store (re-read when it
+        changes); empty when the file or its contact columns are missing."""
+        path = self._beside_store(CUSTOMER_FILES)
+        stamp = (str(path), path.stat().st_mtime if path.is_file() else 0.0)
+        cached = self._contacts
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        book = read_contacts(path, self.settings.contact_columns)
+        self._contacts = (stamp, book)
+        return book
+
+    def marks(self, book: AtRiskBook) -> RowMarks:
+        """Search texts and the recently contacted, for ``at_risk.filter_rows``."""
+        contacts = self.contacts()
+        days = self.settings.contacted_days
+        contacted: frozenset[str] = frozenset()
+        if days > 0:
+            now = datetime.now(UTC)
+            contacted = recently_contacted(
+                self.outcomes.list(since=now - timedelta(days=days)),
+                self.assignments.all(), now, days)
+        key = (book.version, contacts.source + str(len(contacts.by_id)))
+        cached = self._search
+        if cached is None or cached[0] != key:
+            marks = row_marks(contacts, book.table["customer_id"].tolist(), contacted)
+            self._search = (key, dict(marks.search_text))
+            return marks
+        return RowMarks(search_text=cached[1], contacted=contacted)
 
     def _version(self) -> str:
         meta = self.runtime.metadata()
@@ -162,12 +210,17 @@ class RetentionState:
         """The events file behind the online store, for the customer timeline."""
         if self.settings.events_file is not None:
             return self.settings.events_file
+        return self._beside_store(EVENT_FILES)
+
+    def _beside_store(self, names: tuple[str, ...]) -> Path:
+        """The first of ``names`` found where the online store came from, else in the
+        home's world folder (the first name there when none exists)."""
         # The store records where it came from (a world folder or its customers file).
         source = ((self.runtime.metadata().get("online_store") or {}).get("source") or "")
         folders = [Path(source), Path(source).parent] if source else []
         folders.append(paths.world_dir(Path(self.runtime.home)))
         for folder in folders:
-            for name in EVENT_FILES:
+            for name in names:
                 if (folder / name).is_file():
                     return folder / name
-        return folders[-1] / EVENT_FILES[0]
+        return folders[-1] / names[0]

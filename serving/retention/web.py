@@ -8,6 +8,7 @@ never by hand.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -20,14 +21,28 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from cxchurn.errors import ConfigError
+from cxchurn.errors import ConfigError, NotFoundError
 from serving.auth import AuthError, check_api_key
 from serving.messages import for_lang, lang_or_default
-from serving.retention.at_risk import SORTABLE, ListQuery
+from serving.reasons.numbers import number_text, percent_text
+from serving.reasons.turkish import value_tr
+from serving.retention.assignments import Assignment
+from serving.retention.at_risk import (
+    MAX_SEARCH,
+    SORTABLE,
+    AtRiskBook,
+    ListQuery,
+    display_records,
+    filter_rows,
+)
 from serving.retention.state import RetentionState
+from serving.retention.worklist import annotate, list_kpis, page_info
 
 PAGE_DIR = Path(__file__).with_name("page")
 PageBand = Literal["", "low", "medium", "high"]  # "" from the page's "all bands" option
+# the page's number field: digits with an optional decimal part, or empty (no limit); stated in
+# the OpenAPI, so a client knows "6*" is refused before sending it
+MIN_VALUE_PATTERN = r"^\s*([0-9]+(\.[0-9]+)?)?\s*$"
 PageSort = Literal[SORTABLE]  # type: ignore[valid-type]
 COOKIE = "cxchurn_session"  # a random session id (serving/retention/sessions.py), never the key
 
@@ -113,24 +128,82 @@ def optional_number(text: str | None, name: str) -> float | None:
 
 
 def list_query(segment: str | None, risk_band: str | None, min_value: float | None, limit: int,
-               sort: str, descending: bool, only_actionable: bool = False) -> ListQuery:
-    """A ``ListQuery`` where an empty segment or band means "all"."""
+               sort: str, descending: bool, only_actionable: bool = False,
+               search: str | None = None, show_contacted: bool = False, page: int = 1
+               ) -> ListQuery:
+    """A ``ListQuery`` where an empty segment, band or search means "all"."""
     return ListQuery(segment=segment or None, risk_band=risk_band or None, min_value=min_value,
                      limit=limit, sort=sort, descending=descending,
-                     only_actionable=only_actionable)
+                     only_actionable=only_actionable,
+                     search=(search or "").strip() or None, show_contacted=show_contacted,
+                     page=page)
 
 
 def page_query(
-    segment: str | None = None, risk_band: PageBand | None = None, min_value: str | None = None,
+    segment: str | None = None, risk_band: PageBand | None = None,
+    min_value: str | None = Query(None, max_length=20, pattern=MIN_VALUE_PATTERN, description=(
+        "lowest customer value to list, e.g. 250 or 99.5; empty: no limit")),
     limit: int = Query(100, ge=1, le=10_000), sort: PageSort = "expected_net_value",
     descending: bool = True, only_actionable: bool = False,
+    search: str | None = Query(None, max_length=MAX_SEARCH),
+    show_contacted: bool = False, page: int = Query(1, ge=1, le=100_000),
 ) -> ListQuery:
     """The page's and the exports' filters (a FastAPI dependency): form fields may be empty."""
     return list_query(segment, risk_band, optional_number(min_value, "min_value"), limit, sort,
-                      descending, only_actionable)
+                      descending, only_actionable, search, show_contacted, page)
 
 
 PageQuery = Annotated[ListQuery, Depends(page_query)]
+
+
+@dataclass(frozen=True)
+class WorkView:
+    """One request's slice of the list: the query (page clamped to the last one), the
+    visible rows with contacts, owner and status, the cards over every kept row, the page
+    position and how many recently contacted customers the default hides."""
+
+    query: ListQuery
+    records: list[dict[str, Any]]
+    kpis: dict[str, Any]
+    pages: dict[str, Any]
+    hidden: int
+
+
+def work_view(state: RetentionState, book: AtRiskBook, query: ListQuery, lang: str) -> WorkView:
+    """What the page, the exports and ``GET /retention/at-risk`` show for ``query``."""
+    marks = state.marks(book)
+    kept = filter_rows(book, query, marks)
+    hidden = 0
+    if not query.show_contacted and marks.contacted:
+        hidden = len(filter_rows(book, replace(query, show_contacted=True), marks)) - len(kept)
+    pages = page_info(len(kept), query)
+    query = replace(query, page=pages["page"])
+    rows = kept.iloc[query.offset:query.offset + query.limit].reset_index(drop=True)
+    records = display_records(rows, book, state.catalogue, lang)
+    records = annotate(records, state.contacts(),
+                       state.assignments.all(rows["customer_id"].tolist()))
+    return WorkView(query=query, records=records, kpis=list_kpis(kept, state.policy.budget),
+                    pages=pages, hidden=hidden)
+
+
+WORK_CHANGES = ("claim", "release", "status")
+
+
+def change_work(state: RetentionState, customer_id: str, do: str, agent: str,
+                status: str | None = None) -> Assignment:
+    """Claim, release or set the status of a listed customer (page form and JSON API)."""
+    if do not in WORK_CHANGES:
+        raise ConfigError(f"do must be one of {list(WORK_CHANGES)}; got {do[:40]!r}")
+    if not (state.book().table["customer_id"] == customer_id).any():
+        raise NotFoundError(f"customer {customer_id!r} is not in the online store; check the "
+                            f"id or pick one from the at-risk list")
+    if do == "claim":
+        return state.assignments.claim(customer_id, agent)
+    if do == "release":
+        return state.assignments.release(customer_id, agent)
+    if not status:
+        raise ConfigError("status is missing: give one of new, contacted, won_back, lost")
+    return state.assignments.set_status(customer_id, status, agent)
 
 
 # ---------------------------------------------------------------------------- rendering
@@ -142,18 +215,31 @@ def templates() -> Jinja2Templates:
     return Jinja2Templates(env=env)
 
 
-def money(value: float) -> str:
-    return f"{value:,.0f}"
+def money(value: float, lang: str = "en") -> str:
+    """An amount in whole units with the language's separators (1,234 / 1.234)."""
+    return number_text(value, lang, 0)
+
+
+def value_label(value: str, lang: str) -> str:
+    """A category value (a channel, a segment) as the page shows it: Turkish where it is a
+    known word, else the value with spaces for underscores."""
+    shown = value_tr(value) if lang == "tr" else value
+    return shown.replace("_", " ")
 
 
 def page_context(request: Request, state: RetentionState, lang: str, **extra: Any
                  ) -> dict[str, Any]:
     """What every page template reads: ``msg`` (the message catalogue in ``lang``), the
-    runtime's metadata, the currency and helpers."""
+    runtime's metadata, the currency and helpers (``money``, ``num``, ``pct`` in ``lang``'s
+    number format)."""
     lang = lang_or_default(lang)
     return {"request": request, "lang": lang, "msg": for_lang(lang),
             "meta": state.runtime.metadata(), "auth_required": bool(state.settings.api_key),
-            "other_lang": "tr" if lang == "en" else "en", "money": money,
+            "other_lang": "tr" if lang == "en" else "en",
+            "money": lambda v: money(v, lang),
+            "num": lambda v, decimals=1: number_text(v, lang, decimals),
+            "pct": lambda share: percent_text(share, lang),
+            "label": lambda value: value_label(str(value), lang),
             "currency": state.catalogue.currency, **extra}
 
 

@@ -15,14 +15,36 @@ import pytest
 _BUILT: dict[int, Path] = {}
 
 
+FIRST = ("Ayşe", "Işıl", "Çağrı", "Gülşen", "İlker", "Özge", "Şükrü", "Ümit", "Mehmet", "Zeynep")
+LAST = ("Yılmaz", "Kaya", "Demir", "Şahin", "Öztürk", "Çelik", "IŞIKLAR", "Doğan", "Aydın",
+        "Arslan")
+
+
+def add_contacts(customers_file: Path) -> None:
+    """Give every customer of a world's customers file a name (Turkish letters, some in
+    capitals), a phone and an e-mail next to the world's preferred channel, as a CRM export
+    carries them."""
+    import pandas as pd
+
+    frame = pd.read_parquet(customers_file)
+    n = range(len(frame))
+    frame["name"] = [f"{FIRST[i % 10]} {LAST[(i // 10) % 10]}" for i in n]
+    frame["phone"] = [f"+90 532 {i // 10_000:03d} {i % 10_000:04d}" for i in n]
+    frame["email"] = [f"customer{i}@example.com" for i in n]
+    frame.to_parquet(customers_file, index=False)
+
+
 def build_retention_home(home: Path, world: Any, examples: Any, history: Any = None) -> Path:
-    """Champion + online store (``tests/api/trained_home.py``) + the world's event files;
-    with ``history`` the champion carries a horizon model (the act-by date on the page)."""
+    """Champion + online store (``tests/api/trained_home.py``) + the world's event files,
+    its customers file carrying contact details (never features: the model was trained
+    without them and the online store is built before they are added); with ``history`` the
+    champion carries a horizon model (the act-by date on the page)."""
     from features.simulate import write_world
     from tests.api.trained_home import build_trained_home
 
     build_trained_home(home, world, examples, history=history)
     write_world(world, home / "world")  # the customer view's timeline reads its events
+    add_contacts(home / "world" / "customers.parquet")
     return home
 
 

@@ -65,8 +65,12 @@ def test_the_learned_catalogue_changes_only_the_effects(learned: dict) -> None:
     got, priors = load_catalogue(out), load_catalogue()
     assert got.names() == priors.names() and got.currency == priors.currency
     for a, p in zip(got, priors, strict=True):
-        assert replace(a, effect=p.effect, general_effect=p.general_effect) == p
+        assert replace(a, effect=p.effect, general_effect=p.general_effect, learned=None) == p
         assert a.texts == p.texts
+        if a.learned is not None:  # what the page says the effect rests on
+            assert a.learned.treated > 0
+            assert a.learned.effect_95[0] <= a.effect <= a.learned.effect_95[1]
+    assert any(a.learned is not None for a in got)
     assert [(a.effect, a.general_effect) for a in got] != [
         (a.effect, a.general_effect) for a in priors]
     assert out.with_suffix(".png").stat().st_size > 5_000

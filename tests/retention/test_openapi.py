@@ -9,7 +9,10 @@ from serving.retention.app import make_retention_app
 
 JSON_ROUTES = {("/retention/at-risk", "get", "200"), ("/retention/recommend", "post", "200"),
                ("/retention/outcomes", "post", "201"), ("/retention/outcomes", "get", "200"),
-               ("/kpis", "get", "200"), ("/drivers", "get", "200")}
+               ("/kpis", "get", "200"), ("/drivers", "get", "200"),
+               ("/retention/claim", "post", "200"),
+               ("/retention/release", "post", "200"), ("/retention/status", "post", "200"),
+               ("/retention/assignments", "get", "200")}
 
 
 def _schema(spec: dict[str, Any], ref: str) -> dict[str, Any]:
