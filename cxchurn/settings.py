@@ -48,6 +48,10 @@ VARIABLES: Final[Mapping[str, str]] = {
     "CXCHURN_WORKERS": "service worker processes (default: 2, or 1 on a one-core machine)",
     "CXCHURN_MAX_ACTION_COST": "highest cost an outcome may record, in the catalogue's "
                                "currency (default 10000)",
+    "CXCHURN_EVENT_STORE_URL": "SQLAlchemy URL of the store of events posted to `/events`, e.g. "
+                               "PostgreSQL (default SQLite `live/events.db` in `CXCHURN_HOME`)",
+    "CXCHURN_MAX_EVENTS": "most events one `POST /events` may carry (default 1000); a bigger "
+                          "request gets 413",
 }
 
 # MLflow client settings a long-running service wants: fail fast against an unreachable HTTP
@@ -63,6 +67,7 @@ DEFAULT_MAX_BATCH: Final = 10_000
 DEFAULT_MODEL_NAME: Final = "cxchurn"
 DEFAULT_MAX_EXPLAIN_CELLS: Final = 20_000
 DEFAULT_MAX_ACTION_COST: Final = 10_000.0
+DEFAULT_MAX_EVENTS: Final = 1000
 
 
 def _text(env: Mapping[str, str], name: str) -> str | None:
@@ -158,6 +163,8 @@ class Settings:
     max_explain_cells: int = DEFAULT_MAX_EXPLAIN_CELLS
     workers: int = 1
     max_action_cost: float = DEFAULT_MAX_ACTION_COST
+    event_store_url: str | None = None
+    max_events: int = DEFAULT_MAX_EVENTS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -185,6 +192,8 @@ class Settings:
             workers=_whole(env, "CXCHURN_WORKERS", "2", default_workers()),
             max_action_cost=_number(env, "CXCHURN_MAX_ACTION_COST", "10000")
             or DEFAULT_MAX_ACTION_COST,
+            event_store_url=_text(env, "CXCHURN_EVENT_STORE_URL"),
+            max_events=_whole(env, "CXCHURN_MAX_EVENTS", "1000", DEFAULT_MAX_EVENTS),
         )
 
     def with_overrides(self, **changes: Any) -> Settings:
@@ -203,6 +212,6 @@ def apply_serving_mlflow_defaults() -> None:
 
 
 __all__ = ["DEFAULT_BANDS", "DEFAULT_MAX_ACTION_COST", "DEFAULT_MAX_BATCH",
-           "DEFAULT_MAX_EXPLAIN_CELLS", "DEFAULT_MODEL_NAME", "SERVING_MLFLOW_DEFAULTS",
-           "VARIABLES", "Settings", "apply_serving_mlflow_defaults", "default_workers",
+           "DEFAULT_MAX_EVENTS", "DEFAULT_MAX_EXPLAIN_CELLS", "DEFAULT_MODEL_NAME",
+           "SERVING_MLFLOW_DEFAULTS", "VARIABLES", "Settings", "apply_serving_mlflow_defaults", "default_workers",
            "parse_bands"]
