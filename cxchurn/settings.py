@@ -213,5 +213,5 @@ def apply_serving_mlflow_defaults() -> None:
 
 __all__ = ["DEFAULT_BANDS", "DEFAULT_MAX_ACTION_COST", "DEFAULT_MAX_BATCH",
            "DEFAULT_MAX_EVENTS", "DEFAULT_MAX_EXPLAIN_CELLS", "DEFAULT_MODEL_NAME",
-           "SERVING_MLFLOW_DEFAULTS", "VARIABLES", "Settings", "apply_serving_mlflow_defaults", "default_workers",
-           "parse_bands"]
+           "SERVING_MLFLOW_DEFAULTS", "VARIABLES", "Settings", "apply_serving_mlflow_defaults",
+           "default_workers", "parse_bands"]

@@ -132,6 +132,9 @@ class ServingRuntime:
         self._reload_lock = threading.Lock()
         self._stamp_seen: int | None = None
         self._state_value = _State(None, "not started yet", None, "not started yet", _now())
+        # Live ingestion (serving/live/feed.py) when attached: follows other workers' updates
+        # and re-applies the stored live rows over a freshly loaded store.
+        self.live: Any = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ServingRuntime:
@@ -201,6 +204,8 @@ class ServingRuntime:
                     self._stamp_seen = stamp
                     log.info("another worker reloaded: following it")
                     self._load()
+        if self.live is not None:
+            self.live.follow()
         return self._state_value
 
     def reload(self) -> dict[str, Any]:
@@ -217,6 +222,8 @@ class ServingRuntime:
 
     def _load(self) -> dict[str, Any]:
         state = self._build_state()
+        if self.live is not None and state.store is not None:
+            state = self._patched(state, *self.live.stored_rows(state.store))
         if state.loaded is not None:
             self._fast(state)
             if state.store is not None:
@@ -228,6 +235,38 @@ class ServingRuntime:
                  self.model_name, info.get("model_version"), info.get("source"),
                  len(state.store) if state.store else 0)
         return self._metadata(state)
+
+    def patch_store(self, rows: pd.DataFrame, removed: Sequence[str]) -> None:
+        """Replace (or add) customers' online rows and drop ``removed`` ones, in memory.
+
+        Copy-on-write like a reload: requests in flight keep the old state; scores and the
+        model matrix are computed for the new rows only.
+        """
+        with self._lock:
+            self._state_value = self._patched(self._state_value, rows, removed)
+
+    def _patched(self, state: _State, rows: pd.DataFrame, removed: Sequence[str]) -> _State:
+        if state.store is None or (len(rows) == 0 and not removed):
+            return state
+        keep = state.store.kept_mask(rows, removed)
+        store = state.store.with_rows(rows, removed)
+        cache: dict[str, Any] = {k: state.cache[k] for k in ("fast", "unseen_levels")
+                                 if k in state.cache}
+        if state.loaded is not None and "store_arrays" in state.cache:
+            fast = self._fast(state)
+            matrix, arrays = state.cache["store_arrays"]
+            new = fast.matrix(rows) if len(rows) else np.zeros((0, matrix.shape[1]))
+            cache["store_arrays"] = (
+                np.vstack([matrix[keep], new]),
+                {f: np.concatenate([a[keep], rows[f].to_numpy(dtype=object)])
+                 for f, a in arrays.items()})
+            if "scored_store" in state.cache:
+                ids = rows[CUSTOMER_ID].astype(str).tolist()
+                fresh = self._frame(fast.predict_churn(new), ids) if len(rows) else None
+                cache["scored_store"] = pd.concat(
+                    [state.cache["scored_store"].loc[keep], fresh], ignore_index=True)
+        return _State(state.loaded, state.model_error, store, state.store_error,
+                      state.loaded_at, cache)
 
     # ------------------------------------------------------------------ status
     @property
@@ -244,6 +283,21 @@ class ServingRuntime:
         if state.loaded is None:
             raise ModelNotReadyError(f"no model is loaded: {state.model_error}")
         return state, state.loaded.model
+
+    def store_meta(self) -> dict[str, Any]:
+        """The loaded store's metadata as materialise wrote it (empty without a store)."""
+        store = self._state_value.store
+        return dict(store.meta) if store is not None else {}
+
+    def store_now(self) -> OnlineStore | None:
+        """The store as loaded, without following other workers first (the live feed's own
+        view while it follows them)."""
+        return self._state_value.store
+
+    def fast_model(self) -> FastModel:
+        """The served model's fast scorer and explainer (``ModelNotReadyError`` without one)."""
+        state, _ = self._loaded()
+        return self._fast(state)
 
     def require_model(self) -> Any:
         """The served ``ChurnModel``; ``ModelNotReadyError`` (with the reason) when none is."""

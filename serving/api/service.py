@@ -27,6 +27,7 @@ the access log names route templates, not paths (``serving/api/edge.py``).
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
@@ -104,6 +105,21 @@ class Started:
         """Prebuild the retention page's at-risk list in the background (see RetentionState)."""
         if self.retention.inner is not None:
             self.retention.inner.state.retention.warm()
+
+    def start_live(self) -> None:
+        """Load the live ingestion's history in the background (a POST /events meanwhile
+        waits for it); a failure is logged and answered by /events as a 503."""
+        feed = getattr(self.retention.inner.state, "live", None) if self.retention.inner else None
+        if feed is None:
+            return
+
+        def start() -> None:
+            try:
+                feed.start()
+            except CxChurnError as err:
+                log.warning("live ingestion not started: %s", err)
+
+        threading.Thread(target=start, name="live-start", daemon=True).start()
 
 
 STARTED = Started()
@@ -222,6 +238,7 @@ class ChurnService:
         else:
             log.warning("not ready: %s", meta["reason"])
         STARTED.warm_retention()
+        STARTED.start_live()
 
     def __is_ready__(self) -> bool:
         return self.runtime.ready

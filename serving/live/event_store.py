@@ -234,8 +234,12 @@ class EventStore:
 
     # ------------------------------------------------------------------ live rows
     def save_rows(self, rows: pd.DataFrame, removed: Sequence[str],
-                  through: dict[str, int], cutoff: pd.Timestamp) -> None:
-        """Upsert live online rows (``removed``: customers no longer eligible at ``cutoff``)."""
+                  through: dict[str, int], cutoff: pd.Timestamp) -> int:
+        """Upsert live online rows (``removed``: customers no longer eligible at ``cutoff``).
+
+        A row computed from fewer events than the kept one (another worker was faster) does
+        not replace it. Returns the rows' ``updated_us`` stamp.
+        """
         now = time.time_ns() // 1000
         at = pd.Timestamp(cutoff).to_pydatetime()
         records = [{"customer_id": str(r[schema.CUSTOMER_ID]), "cutoff": at,
@@ -245,13 +249,14 @@ class EventStore:
         records += [{"customer_id": c, "cutoff": at, "through_seq": int(through[c]),
                      "updated_us": now, "removed": True, "features": "{}"} for c in removed]
         if not records:
-            return
+            return now
         dialect = sqlite if self.engine.dialect.name == "sqlite" else postgresql
         statement = dialect.insert(rows_table)
         statement = statement.on_conflict_do_update(
             index_elements=["customer_id"],
             set_={c: statement.excluded[c] for c in
-                  ("cutoff", "through_seq", "updated_us", "removed", "features")})
+                  ("cutoff", "through_seq", "updated_us", "removed", "features")},
+            where=rows_table.c.through_seq <= statement.excluded.through_seq)
         try:
             with self.engine.begin() as con:
                 con.execute(statement, records)
@@ -260,6 +265,7 @@ class EventStore:
                 f"the event store at {self.backend} could not keep the updated online rows "
                 f"({type(err).__name__}); the events are stored and a restart recomputes them"
             ) from err
+        return now
 
     def rows_since(self, updated_us: int = 0) -> list[dict[str, Any]]:
         """Live rows written at or after ``updated_us`` (0: all), oldest first."""

@@ -35,6 +35,8 @@ from fastapi.staticfiles import StaticFiles
 
 from cxchurn.errors import CxChurnError
 from cxchurn.settings import Settings
+from serving.live import routes as live_routes
+from serving.live.feed import LiveFeed
 from serving.retention import routes_api, routes_kpi, routes_page
 from serving.retention.catalogue import Catalogue
 from serving.retention.kpi_data import KpiCache
@@ -78,4 +80,8 @@ def make_retention_app(runtime: Any, *, settings: Settings | None = None,
     app.include_router(routes_page.router)
     app.include_router(routes_api.router)
     app.include_router(routes_kpi.router)
+    # POST /events: live ingestion on the same runtime (serving/live/feed.py); its history is
+    # loaded by LiveFeed.start, which the service runs in the background when it starts
+    app.state.live = LiveFeed(runtime, settings)
+    app.include_router(live_routes.router)
     return app

@@ -159,7 +159,7 @@ def page_context(request: Request, state: RetentionState, lang: str, **extra: An
 
 def is_api_path(path: str) -> bool:
     """JSON errors for the API; the exports are links on the page, so they get HTML."""
-    return path == "/kpis" or (path.startswith("/retention/")
+    return path in ("/kpis", "/events") or (path.startswith("/retention/")
                                and not path.startswith("/retention/export"))
 
 
