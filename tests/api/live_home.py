@@ -42,14 +42,3 @@ def later_events(world: Any, cutoff: pd.Timestamp) -> pd.DataFrame:
     """The world's events at or after ``cutoff``, in time order (what a replay posts)."""
     events = world.events[world.events["event_time"] >= cutoff]
     return events.sort_values("event_time", kind="stable").reset_index(drop=True)
-
-
-def as_posted(events: pd.DataFrame) -> list[dict[str, Any]]:
-    """Contract rows as JSON-ready event objects (ISO times, nulls left out)."""
-    out = []
-    for row in events.to_dict(orient="records"):
-        item = {k: v for k, v in row.items() if not (v is None or (isinstance(v, float)
-                                                                   and v != v))}
-        item["event_time"] = pd.Timestamp(row["event_time"]).isoformat()
-        out.append(item)
-    return out
