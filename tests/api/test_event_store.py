@@ -15,6 +15,7 @@ import pytest
 from cxchurn.settings import Settings
 from serving.live.event_store import EventStore, content_id, default_url
 
+
 def _events(n: int, customer: str = "C1", start: str = "2025-06-01") -> pd.DataFrame:
     times = pd.date_range(start, periods=n, freq="h", tz="UTC").astype("datetime64[us, UTC]")
     frame = pd.DataFrame({
