@@ -57,11 +57,12 @@ class ExplainTooLargeError(CxChurnError):
 
 
 def explain_matrix(fast: FastModel, matrix: np.ndarray, columns: Mapping[str, Any],
-                   top_k: int, lang: str
+                   top_k: int, lang: str, shap: tuple[np.ndarray, float] | None = None
                    ) -> tuple[np.ndarray, float, list[list[dict[str, Any]]]]:
     """(P(churn), SHAP base value, top-k drivers with family and reason) of matrix rows.
 
     ``columns`` holds the same rows' feature values (name -> values), which the drivers show.
+    ``shap``: the rows' SHAP values and base value when the caller computed them already.
     """
     if lang not in LANGUAGES:
         raise ConfigError(f"lang must be one of {list(LANGUAGES)}, got {lang!r}")
@@ -70,7 +71,7 @@ def explain_matrix(fast: FastModel, matrix: np.ndarray, columns: Mapping[str, An
     if len(matrix) == 0:
         return np.zeros(0), float("nan"), []
     p = fast.predict_churn(matrix)
-    values, base = fast.shap_values(matrix)
+    values, base = shap if shap is not None else fast.shap_values(matrix)
     # each reason reads the customer's other feature values (raw facts behind a driver)
     drivers = [
         [{**d.to_dict(), "family": feature_family(d.feature),
@@ -236,16 +237,24 @@ class ServingRuntime:
                  len(state.store) if state.store else 0)
         return self._metadata(state)
 
-    def patch_store(self, rows: pd.DataFrame, removed: Sequence[str]) -> None:
+    def patch_store(self, rows: pd.DataFrame, removed: Sequence[str],
+                    matrix: np.ndarray | None = None) -> None:
         """Replace (or add) customers' online rows and drop ``removed`` ones, in memory.
 
         Copy-on-write like a reload: requests in flight keep the old state; scores and the
-        model matrix are computed for the new rows only.
+        model matrix are computed for the new rows only (``matrix``: theirs, if known).
         """
         with self._lock:
-            self._state_value = self._patched(self._state_value, rows, removed)
+            self._state_value = self._patched(self._state_value, rows, removed, matrix)
 
-    def _patched(self, state: _State, rows: pd.DataFrame, removed: Sequence[str]) -> _State:
+    def matrix_rows(self, ids: Sequence[str]) -> np.ndarray:
+        """The model matrix rows of customers in the store (cached with the store)."""
+        state, _ = self._loaded()
+        idx, _ = self._positions(state, ids)
+        return self._store_arrays(state)[0][idx]
+
+    def _patched(self, state: _State, rows: pd.DataFrame, removed: Sequence[str],
+                 matrix: np.ndarray | None = None) -> _State:
         if state.store is None or (len(rows) == 0 and not removed):
             return state
         keep = state.store.kept_mask(rows, removed)
@@ -254,10 +263,11 @@ class ServingRuntime:
                                  if k in state.cache}
         if state.loaded is not None and "store_arrays" in state.cache:
             fast = self._fast(state)
-            matrix, arrays = state.cache["store_arrays"]
-            new = fast.matrix(rows) if len(rows) else np.zeros((0, matrix.shape[1]))
+            old, arrays = state.cache["store_arrays"]
+            new = (matrix if matrix is not None else fast.matrix(rows)) if len(rows) else (
+                np.zeros((0, old.shape[1])))
             cache["store_arrays"] = (
-                np.vstack([matrix[keep], new]),
+                np.vstack([old[keep], new]),
                 {f: np.concatenate([a[keep], rows[f].to_numpy(dtype=object)])
                  for f, a in arrays.items()})
             if "scored_store" in state.cache:

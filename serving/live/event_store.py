@@ -242,10 +242,13 @@ class EventStore:
         """
         now = time.time_ns() // 1000
         at = pd.Timestamp(cutoff).to_pydatetime()
-        records = [{"customer_id": str(r[schema.CUSTOMER_ID]), "cutoff": at,
-                    "through_seq": int(through[str(r[schema.CUSTOMER_ID])]),
-                    "updated_us": now, "removed": False, "features": row_json(r)}
-                   for r in rows.to_dict(orient="records")]
+        columns = {c: rows[c].to_numpy(dtype=object) for c in rows.columns}
+        records = []
+        for i in range(len(rows)):
+            row = {c: values[i] for c, values in columns.items()}
+            cid = str(row[schema.CUSTOMER_ID])
+            records.append({"customer_id": cid, "cutoff": at, "through_seq": int(through[cid]),
+                            "updated_us": now, "removed": False, "features": row_json(row)})
         records += [{"customer_id": c, "cutoff": at, "through_seq": int(through[c]),
                      "updated_us": now, "removed": True, "features": "{}"} for c in removed]
         if not records:

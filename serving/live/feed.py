@@ -236,13 +236,15 @@ class LiveFeed:
         live = self.store.events(ids)
         rows, ineligible = self._features.build(ids, live[list(EVENT_COLUMNS)], cutoff)
         through = {str(c): int(s) for c, s in live.groupby(CUSTOMER_ID)["seq"].max().items()}
-        before = self._scores_now(ids)
+        before = self._before(ids)
+        matrix = self.runtime.fast_model().matrix(rows) if len(rows) else None
         updated_us = self.store.save_rows(rows, ineligible, through, cutoff)
-        self.runtime.patch_store(rows, ineligible)
+        self.runtime.patch_store(rows, ineligible, matrix)
         for c in ids:
             self._applied[c] = updated_us
         self._touch()
-        answers, changes = self._answers(rows, ineligible, before, new_events, cutoff, lang)
+        answers, changes = self._answers(rows, matrix, ineligible, before, new_events, cutoff,
+                                         lang)
         if publish:
             self.bus.publish(changes)
         return answers
@@ -255,31 +257,35 @@ class LiveFeed:
         except OSError as err:  # a read-only home: other workers catch up on their reload
             log.warning("could not tell other workers about live rows: %s", type(err).__name__)
 
-    def _scores_now(self, ids: Sequence[str]) -> dict[str, tuple[float, str, np.ndarray]]:
-        """(P(churn), band, SHAP row) of the customers the store holds now."""
+    def _before(self, ids: Sequence[str]) -> dict[str, tuple[float, str, np.ndarray]]:
+        """(P(churn), band, model matrix row) of the customers the store holds now; the
+        scores are the served ones (cached per store)."""
         store = self.runtime.store_now()
         known = [c for c in ids if store is not None and c in store.positions]
         if store is None or not known:
             return {}
-        fast = self.runtime.fast_model()
-        matrix = fast.matrix(store.table.iloc[[store.positions[c] for c in known]])
-        p = fast.predict_churn(matrix)
-        shap, _ = fast.shap_values(matrix)
-        bands = risk_band(p, self.runtime.bands)
-        return {c: (float(p[i]), bands[i], shap[i]) for i, c in enumerate(known)}
+        scored, _ = self.runtime.score_ids(known)
+        matrix = self.runtime.matrix_rows(known)
+        return {c: (float(p), str(b), matrix[i]) for i, (c, p, b) in enumerate(zip(
+            known, scored["p_churn"], scored["risk_band"], strict=True))}
 
-    def _answers(self, rows: pd.DataFrame, ineligible: Sequence[str],
+    def _answers(self, rows: pd.DataFrame, matrix: np.ndarray | None,
+                 ineligible: Sequence[str],
                  before: Mapping[str, tuple[float, str, np.ndarray]],
                  new_events: Mapping[str, list[dict[str, Any]]], cutoff: pd.Timestamp,
                  lang: str) -> tuple[list[dict[str, Any]], list[ScoreChange]]:
         answers: list[dict[str, Any]] = []
         changes: list[ScoreChange] = []
         now = datetime.now(tz=UTC)
-        if len(rows):
+        if len(rows) and matrix is not None:
             fast = self.runtime.fast_model()
-            matrix = fast.matrix(rows)
-            p, _, drivers = explain_matrix(fast, matrix, rows, TOP_K, lang)
-            shap, _ = fast.shap_values(matrix)
+            olds = [c for c in rows[CUSTOMER_ID].astype(str) if c in before]
+            # one TreeSHAP call for the new rows and the same customers' previous rows
+            stacked = np.vstack([matrix, *[before[c][2][None, :] for c in olds]])
+            shap, base = fast.shap_values(stacked)
+            old_shap = {c: shap[len(rows) + k] for k, c in enumerate(olds)}
+            p, _, drivers = explain_matrix(fast, matrix, rows, TOP_K, lang,
+                                           shap=(shap[:len(rows)], base))
             bands = risk_band(p, self.runtime.bands)
             values = _values(rows)
             for i, cid in enumerate(rows[CUSTOMER_ID].astype(str)):
@@ -287,7 +293,7 @@ class LiveFeed:
                 events = new_events.get(cid, [])
                 phrases = words.event_phrases(events, cutoff, lang)
                 rising = old is None or p[i] >= old[0]
-                what = phrases + words.moved_drivers(None if old is None else old[2], shap[i],
+                what = phrases + words.moved_drivers(old_shap.get(cid), shap[i],
                                                      fast.features, drivers[i], rising)
                 answers.append({
                     "customer_id": cid, "status": "updated", "cutoff": cutoff.isoformat(),

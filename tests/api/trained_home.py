@@ -125,8 +125,15 @@ def build_trained_home(home: Path, world: Any, examples: pd.DataFrame,
     version, _ = train_champion(home, examples, model_name)
     cutoff = default_cutoff(world.events)
     table = latest_features(world.customers, world.events, cutoff)
-    store = write_store(table, store_path(home), {"cutoff": cutoff.isoformat(),
-                                                  "spec_version": examples.attrs.get(
-                                                      "spec_version")})
+    # the world's files, recorded as materialise records them: live ingestion's history
+    folder = home / "world"
+    folder.mkdir(parents=True, exist_ok=True)
+    world.customers.to_parquet(folder / "customers.parquet", index=False)
+    world.events.to_parquet(folder / "events.parquet", index=False)
+    store = write_store(table, store_path(home), {
+        "cutoff": cutoff.isoformat(), "spec_version": examples.attrs.get("spec_version"),
+        "source": str(folder / "customers.parquet"),
+        "customers": str(folder / "customers.parquet"),
+        "events": str(folder / "events.parquet"), "label": "contractual"})
     return TrainedHome(home=home, features_dir=features_dir, store_file=store,
                        model_name=model_name, model_version=version)
