@@ -220,3 +220,31 @@ def test_kill_9_during_a_stream_loses_no_acknowledged_event(
         assert store.stale_customers() == {}  # every customer's row includes its events
     finally:
         stop(restarted)
+
+
+def test_replay_streams_later_events_and_refuses_to_count_them_twice(
+        live_service: Service, live_home: Path) -> None:
+    import subprocess
+    import sys
+
+    from serving.live.replay import ReplayError, replay
+
+    lines: list[str] = []
+    start = CUTOFF_AT + pd.Timedelta(days=10)
+    progress = replay(live_service.url, live_home / "world", start, batch=40, max_events=120,
+                      api_key=API_KEY, report=lines.append)
+    assert progress.sent == 120 and progress.requests == 3 and progress.rejected == 0
+    assert progress.stored + progress.duplicates == 120 and progress.customers > 0
+    assert lines[0].startswith("replaying 120 events") and lines[-1].startswith("done: ")
+    with pytest.raises(ReplayError, match="count twice"):
+        replay(live_service.url, live_home / "world", CUTOFF_AT - pd.Timedelta(days=1),
+               api_key=API_KEY, report=lines.append)
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("cxchurn")), "replay", "--world",
+         str(live_home / "world"),
+         "--from", str(start.date()), "--url", live_service.url, "--max-events", "30"],
+        capture_output=True, text=True, timeout=120,
+        env={**os.environ, "CXCHURN_API_KEY": API_KEY, "CXCHURN_HOME": str(live_home),
+             "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "done: 30 events sent" in done.stdout and "30 duplicates" in done.stdout
