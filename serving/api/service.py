@@ -9,7 +9,8 @@ Start it with ``cxchurn serve`` or ``bentoml serve serving.api.service:ChurnServ
 - ``GET /health`` (always 200 while the process lives), ``GET /ready`` (503 until a model is
   loaded), ``GET /metadata``; BentoML's own ``/livez`` and ``/readyz`` probes follow them.
 - The retention app (``serving/retention/app.py``: recommend, at-risk list, outcomes, page)
-  is mounted at ``/``, sharing the same runtime.
+  is mounted at ``/``, sharing the same runtime, with ``POST /events`` (live events in, new
+  scores out: ``serving/live/``), whose history loads in the background at the start.
 
 Nothing is built at import: the settings (``Settings.from_env()``), the runtime and the
 mounted apps are made when the service starts (``ChurnService.__init__``). BentoML wants its

@@ -53,3 +53,18 @@ def test_training_benchmark_reports_auc_and_agreeing_shap_methods(tmp_path: Path
     diff = float(re.search(r"SHAP max \|difference\|\s+([\d.e+-]+)", out).group(1))
     assert diff < 1e-9, "LightGBM pred_contrib and shap.TreeExplainer disagree"
     assert re.search(r"training peak memory \(RSS\)\s+\d+ MB", out), out
+
+
+@pytest.mark.slow
+def test_realtime_benchmark_prints_latencies_and_events_per_second(tmp_path: Path) -> None:
+    out = run_benchmark(
+        "realtime.py",
+        ["--customers", "300", "--single", "6", "--events", "200", "--heavy", "2",
+         "--workers", "1", "--out", str(tmp_path / "realtime.json")],
+        tmp_path / "home",
+    )
+    assert re.search(r"~10 past events: p50 [\d,.]+ \[", out), out
+    assert re.search(r"~1000 past events: p50 [\d,.]+ \[", out), out
+    rates = re.findall(r"client\(s\): ([\d,]+) events/s", out)
+    assert len(rates) == 2 and all(int(r.replace(",", "")) > 0 for r in rates), out
+    assert (tmp_path / "realtime.json").exists()
