@@ -76,7 +76,7 @@ class LiveFeatures:
         self.specs = tuple(specs)
         self.label = LabelConfig(kind=label_kind)
         self.history_end = pd.Timestamp(history_end)
-        self.con = pit.connect()
+        self.con = pit.connect(threads=1)  # measured: steadier and no slower on tiny inputs
         self.customer_columns = list(customers.columns)
         before = history[pd.to_datetime(history["event_time"], utc=True) < self.history_end]
         self.con.register("hist_frame", before[list(schema.EVENT_COLUMNS)])

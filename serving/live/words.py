@@ -22,9 +22,12 @@ from serving.retention.history import QUIET, event_detail
 MAX_EVENTS_TOLD = 3
 
 
+DAY_NS = 86_400 * 10**9
+
+
 def _when(event_time: pd.Timestamp, cutoff: pd.Timestamp, lang: str) -> str:
-    days = (pd.Timestamp(cutoff) - pd.Timedelta(days=1)).floor("D") - event_time.floor("D")
-    n = int(days / pd.Timedelta(days=1))
+    """Days between the event's day and the day before the cutoff (the live "today")."""
+    n = (pd.Timestamp(cutoff).value - DAY_NS) // DAY_NS - pd.Timestamp(event_time).value // DAY_NS
     if n <= 0:
         return text("live", "today", lang)
     if n == 1:
