@@ -247,11 +247,17 @@ class ServingRuntime:
         with self._lock:
             self._state_value = self._patched(self._state_value, rows, removed, matrix)
 
-    def matrix_rows(self, ids: Sequence[str]) -> np.ndarray:
-        """The model matrix rows of customers in the store (cached with the store)."""
-        state, _ = self._loaded()
-        idx, _ = self._positions(state, ids)
-        return self._store_arrays(state)[0][idx]
+    def store_scores(self, ids: Sequence[str]
+                     ) -> tuple[list[str], np.ndarray, list[str], np.ndarray]:
+        """(known ids, served P(churn), bands, model matrix rows) from ONE state, without
+        following other workers first (the live feed reads before it patches)."""
+        state = self._state_value
+        if state.loaded is None or state.store is None:
+            return [], np.zeros(0), [], np.zeros((0, 0))
+        idx, errors = self._positions(state, ids)
+        scored = self._scored(state).iloc[idx]
+        return ([str(c) for c in ids if str(c) not in errors], scored["p_churn"].to_numpy(),
+                scored["risk_band"].tolist(), self._store_arrays(state)[0][idx])
 
     def _patched(self, state: _State, rows: pd.DataFrame, removed: Sequence[str],
                  matrix: np.ndarray | None = None) -> _State:

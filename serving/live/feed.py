@@ -232,17 +232,19 @@ class LiveFeed:
                    lang: str, publish: bool = True) -> list[dict[str, Any]]:
         """Rebuild, keep and swap in the customers' rows; their answers (build lock held)."""
         assert self._features is not None
+        self.follow()  # other workers' rows first: the old scores are the served ones
         cutoff = self.live_cutoff()
         live = self.store.events(ids)
         rows, ineligible = self._features.build(ids, live[list(EVENT_COLUMNS)], cutoff)
         through = {str(c): int(s) for c, s in live.groupby(CUSTOMER_ID)["seq"].max().items()}
         before = self._before(ids)
         matrix = self.runtime.fast_model().matrix(rows) if len(rows) else None
-        updated_us = self.store.save_rows(rows, ineligible, through, cutoff)
-        self.runtime.patch_store(rows, ineligible, matrix)
-        for c in ids:
-            self._applied[c] = updated_us
-        self._touch()
+        with self._follow_lock:  # a follow in flight cannot put an older row over these
+            updated_us = self.store.save_rows(rows, ineligible, through, cutoff)
+            self.runtime.patch_store(rows, ineligible, matrix)
+            for c in ids:
+                self._applied[c] = updated_us
+            self._touch()
         answers, changes = self._answers(rows, matrix, ineligible, before, new_events, cutoff,
                                          lang)
         if publish:
@@ -258,16 +260,9 @@ class LiveFeed:
             log.warning("could not tell other workers about live rows: %s", type(err).__name__)
 
     def _before(self, ids: Sequence[str]) -> dict[str, tuple[float, str, np.ndarray]]:
-        """(P(churn), band, model matrix row) of the customers the store holds now; the
-        scores are the served ones (cached per store)."""
-        store = self.runtime.store_now()
-        known = [c for c in ids if store is not None and c in store.positions]
-        if store is None or not known:
-            return {}
-        scored, _ = self.runtime.score_ids(known)
-        matrix = self.runtime.matrix_rows(known)
-        return {c: (float(p), str(b), matrix[i]) for i, (c, p, b) in enumerate(zip(
-            known, scored["p_churn"], scored["risk_band"], strict=True))}
+        """(served P(churn), band, model matrix row) of the customers the store holds now."""
+        known, p, bands, matrix = self.runtime.store_scores(ids)
+        return {c: (float(p[i]), bands[i], matrix[i]) for i, c in enumerate(known)}
 
     def _answers(self, rows: pd.DataFrame, matrix: np.ndarray | None,
                  ineligible: Sequence[str],
