@@ -4,9 +4,10 @@ The batch loader's rules and reasons (``features.contract.check_events``) decide
 are accepted, and ``features.quarantine.fix_text`` words the fix, so an event is refused over
 HTTP for exactly the reason a file row would be quarantined. What only an API meets is checked
 here first, per event: a field the contract does not have, a value that is a list or an object,
-an ``event_id`` that is blank or too long, and an event time in the future (a wrong clock
-would otherwise move every customer's cutoff). Errors name the event's position in the
-request, the field, the reason and the fix; never a value (it may be customer data).
+an ``event_id`` that is blank or too long, an event time in the future (a wrong clock
+would otherwise move every customer's cutoff) and a number beyond 1e12 (sums of such
+overflow). Errors name the event's position in the request, the field, the reason and the
+fix; never a value (it may be customer data).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from serving.live.event_store import ID_LENGTH, content_id
 EVENT_ID: Final = "event_id"
 FIELDS: Final = (EVENT_ID, *schema.EVENT_COLUMNS)
 FUTURE_SLACK: Final = pd.Timedelta(days=1)  # clocks of the systems that post events
+LARGEST: Final = 1e12  # beyond any real amount, delay or score; sums of such overflow answers
 
 
 @dataclass
@@ -103,7 +105,14 @@ def check_posted(items: Sequence[Mapping[str, Any]], customers: pd.DataFrame,
     for i in accepted.loc[future, "index"]:
         errors.append(_error(int(i), "event_time", "event_time is more than a day in the future",
                              "send the time the touchpoint happened, in UTC or with its offset"))
-    accepted = accepted.loc[~future].reset_index(drop=True)
+    numbers = ("amount", "score", "duration")
+    huge = (accepted[list(numbers)].abs() > LARGEST).to_numpy()
+    too_big = huge.any(axis=1) & ~future
+    for i, row in zip(accepted.loc[too_big, "index"], huge[too_big], strict=True):
+        column = numbers[int(row.argmax())]
+        errors.append(_error(int(i), column, f"{column} beyond +-{LARGEST:g}",
+                             f"send {column} in its unit (e.g. euros, days, hours)"))
+    accepted = accepted.loc[~future & ~too_big].reset_index(drop=True)
     given = [items[int(i)].get(EVENT_ID) for i in accepted["index"]]
     records = accepted.to_dict(orient="records")
     accepted.insert(1, EVENT_ID, [str(g).strip() if g is not None else content_id(r)

@@ -197,3 +197,26 @@ def test_history_comes_from_the_files_the_store_recorded(live) -> None:
     assert history.store_cutoff == CUTOFF_AT
     assert history.events_file.name == "events.parquet"
     assert Path(history.customers_file).name == "customers.parquet"
+
+
+def test_each_bad_event_gets_its_reason_and_fix_and_the_good_ones_pass(default_world) -> None:
+    from serving.live.validate import check_posted
+
+    customers = default_world.customers  # type: ignore[attr-defined]
+    cid = str(customers[CUSTOMER_ID].iloc[0])
+    good = {"customer_id": cid, "event_time": "2025-06-02T10:00:00+03:00",
+            "event_type": "survey_nps", "channel": "web", "score": 3}
+    items = [good, {**good, "score": 11}, {**good, "event_time": "02.06.2025"},
+             {**good, "customer_id": "NOBODY"}, {**good, "event_time": "2099-01-01"},
+             {**good, "amount": 1e300}, {**good, "mood": "bad"}, {**good, "event_id": ""},
+             {**good, "text": ["a", "list"]}, {**good, "event_id": "x-1"}]
+    checked = check_posted(items, customers)
+    assert list(checked.accepted["index"]) == [0, 9]
+    assert checked.accepted["event_id"].iloc[1] == "x-1"
+    assert checked.accepted["event_time"].iloc[0] == pd.Timestamp("2025-06-02 07:00", tz="UTC")
+    by_index = {e["index"]: e for e in checked.errors}
+    assert sorted(by_index) == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert "scale" in by_index[1]["reason"] and by_index[2]["column"] == "event_time"
+    assert "unknown customer" in by_index[3]["reason"] and "future" in by_index[4]["reason"]
+    assert by_index[5]["column"] == "amount" and by_index[6]["column"] == "mood"
+    assert all(e["fix"] and "quarantine" not in e["fix"] for e in checked.errors)
