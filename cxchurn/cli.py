@@ -17,6 +17,7 @@ from features import import_commands
 from features.adapters import commands as adapt_commands
 from features.kpi_commands import kpis_command
 from serving.api import commands as serving_commands
+from serving.live import commands as live_commands
 from serving.retention import commands as retention_commands
 from training import commands as training_commands
 from training import monitor_commands, spark_commands
@@ -36,6 +37,7 @@ import_commands.register(app)
 training_commands.register_top_level(app)
 monitor_commands.register_top_level(app)
 serving_commands.register_top_level(app)
+live_commands.register(app)
 uplift_commands.register(retention_commands.app)
 app.add_typer(retention_commands.app, name="retention")
 app.command("demo")(demo_command)

@@ -67,6 +67,10 @@ VARIABLES: Final[Mapping[str, str]] = {
                                "channel column is shown too but stays a feature unless listed)",
     "CXCHURN_CONTACTED_DAYS": "customers contacted in the last N days are left off the at-risk "
                               "list unless the page's toggle shows them (default 14; 0 = never)",
+    "CXCHURN_EVENT_STORE_URL": "SQLAlchemy URL of the store of events posted to `/events`, e.g. "
+                               "PostgreSQL (default SQLite `live/events.db` in `CXCHURN_HOME`)",
+    "CXCHURN_MAX_EVENTS": "most events one `POST /events` may carry (default 1000); a bigger "
+                          "request gets 413",
 }
 
 # MLflow client settings a long-running service wants: fail fast against an unreachable HTTP
@@ -93,6 +97,7 @@ DEFAULT_CONTACT_COLUMNS: Final = (
     "ad", "soyad", "ad_soyad", "adi_soyadi", "musteri_adi", "telefon", "cep_telefonu", "gsm",
     "eposta", "e_posta",
 )
+DEFAULT_MAX_EVENTS: Final = 1000
 
 
 def _text(env: Mapping[str, str], name: str) -> str | None:
@@ -237,6 +242,8 @@ class Settings:
     alert_webhook_attempts: int = DEFAULT_WEBHOOK_ATTEMPTS
     contact_columns: tuple[str, ...] = DEFAULT_CONTACT_COLUMNS
     contacted_days: int = DEFAULT_CONTACTED_DAYS
+    event_store_url: str | None = None
+    max_events: int = DEFAULT_MAX_EVENTS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -274,6 +281,8 @@ class Settings:
                                           DEFAULT_WEBHOOK_ATTEMPTS),
             contact_columns=_contact_columns(env),
             contacted_days=_contacted_days(env),
+            event_store_url=_text(env, "CXCHURN_EVENT_STORE_URL"),
+            max_events=_whole(env, "CXCHURN_MAX_EVENTS", "1000", DEFAULT_MAX_EVENTS),
         )
 
     def with_overrides(self, **changes: Any) -> Settings:
@@ -292,7 +301,7 @@ def apply_serving_mlflow_defaults() -> None:
 
 
 __all__ = ["DEFAULT_BANDS", "DEFAULT_CONTACTED_DAYS", "DEFAULT_CONTACT_COLUMNS",
-           "DEFAULT_MAX_ACTION_COST", "DEFAULT_MAX_BATCH",
+           "DEFAULT_MAX_ACTION_COST", "DEFAULT_MAX_BATCH", "DEFAULT_MAX_EVENTS",
            "DEFAULT_MAX_EXPLAIN_CELLS", "DEFAULT_MODEL_NAME", "DEFAULT_WEBHOOK_ATTEMPTS",
            "SERVING_MLFLOW_DEFAULTS",
            "VARIABLES", "Settings", "apply_serving_mlflow_defaults", "contact_key",

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,14 +37,17 @@ MIN_CUSTOMERS = 20  # fewer buyers before a cutoff than this: no fit, the figure
 # four times slower (benchmarks/features.py).
 MAX_FIT_CUSTOMERS = 2000
 
-# (customer, cutoff) purchase summaries for every customer with a purchase before the cutoff.
-# Days are counted on the UTC calendar from epoch seconds (no session time zone involved).
-SUMMARY_SQL = f"""
-WITH d AS (SELECT DISTINCT cutoff FROM {CUTOFFS_TABLE}),
+
+
+def summary_sql(events_table: str = EVENTS_TABLE, cutoffs_table: str = CUTOFFS_TABLE) -> str:
+    """(customer, cutoff) purchase summaries for every customer with a purchase before the
+    cutoff. Days are counted on the UTC calendar from epoch seconds (no session time zone)."""
+    return f"""
+WITH d AS (SELECT DISTINCT cutoff FROM {cutoffs_table}),
 b AS (
   SELECT customer_id, FLOOR(EPOCH(event_time) / {SECONDS_PER_DAY}) AS day,
     MIN(event_time) AS first_time
-  FROM {EVENTS_TABLE} WHERE event_type = $btyd_type
+  FROM {events_table} WHERE event_type = $btyd_type
   GROUP BY 1, 2
 )
 SELECT b.customer_id, d.cutoff,
@@ -53,6 +57,9 @@ SELECT b.customer_id, d.cutoff,
 FROM b JOIN d ON b.first_time < d.cutoff
 GROUP BY b.customer_id, d.cutoff
 """
+
+
+SUMMARY_SQL = summary_sql()
 
 
 def btyd_specs(specs: Sequence[FeatureSpec]) -> list[BtydSpec]:
@@ -82,12 +89,45 @@ def _value(spec: BtydSpec, fit: BgNbd, x: np.ndarray, t_x: np.ndarray,
     return fit.expected_purchases(float(spec.horizon_days or 0), x, t_x, age)
 
 
+def _summaries_by_cutoff(summaries: Callable[[str], pd.DataFrame], event_type: str
+                         ) -> dict[Any, pd.DataFrame]:
+    summ = summaries(event_type)
+    summ = summ.assign(**{schema.CUSTOMER_ID: summ[schema.CUSTOMER_ID].astype(str),
+                          schema.CUTOFF: pd.to_datetime(summ[schema.CUTOFF], utc=True)})
+    return dict(list(summ.groupby(schema.CUTOFF, sort=True)))
+
+
+class FitCache:
+    """BG/NBD fits kept by (event type, cutoff, the exact population they were fitted on):
+    a live update refits only when some purchase before the cutoff changed, and reuses the
+    very same fit otherwise, so its figures stay equal to a batch build's."""
+
+    def __init__(self) -> None:
+        self._fits: dict[tuple[str, Any], tuple[int, BgNbd | None]] = {}
+
+    def fit(self, at: pd.DataFrame, cutoff: Any, event_type: str) -> BgNbd | None:
+        ordered = at.sort_values(schema.CUSTOMER_ID, kind="stable")[
+            [schema.CUSTOMER_ID, "x", "t_x", "age"]]
+        stamp = int(pd.util.hash_pandas_object(ordered, index=False).sum())
+        cached = self._fits.get((event_type, cutoff))
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        fit = _fit(at, cutoff, event_type)
+        self._fits = {(event_type, cutoff): (stamp, fit)}  # one cutoff is live at a time
+        return fit
+
+
 def add_btyd_features(table: pd.DataFrame, specs: Sequence[FeatureSpec],
-                      summaries: Callable[[str], pd.DataFrame]) -> pd.DataFrame:
+                      summaries: Callable[[str], pd.DataFrame],
+                      population: Callable[[str], pd.DataFrame] | None = None,
+                      cache: FitCache | None = None) -> pd.DataFrame:
     """``table`` (customer_id, cutoff, ...) with one column per ``BtydSpec`` of ``specs``.
 
-    ``summaries(event_type)`` runs ``SUMMARY_SQL`` for that purchase type on the engine the
-    build uses and returns (customer_id, cutoff, x, t_x, age).
+    ``summaries(event_type)`` runs ``summary_sql()`` for that purchase type on the engine the
+    build uses and returns (customer_id, cutoff, x, t_x, age) of the table's customers.
+    ``population`` gives the same for everyone the fit must see, when that is more than the
+    table's customers (a live update rebuilds a few customers but fits on every buyer, as a
+    batch build over all events does); ``cache`` keeps fits between live updates.
     """
     wanted = btyd_specs(specs)
     if not wanted:
@@ -99,13 +139,15 @@ def add_btyd_features(table: pd.DataFrame, specs: Sequence[FeatureSpec],
     for event_type in sorted({s.event_types[0] for s in wanted}):
         mine = [s for s in wanted if s.event_types[0] == event_type]
         values = {s.name: np.full(len(out), np.nan) for s in mine}
-        summ = summaries(event_type)
-        summ = summ.assign(**{schema.CUSTOMER_ID: summ[schema.CUSTOMER_ID].astype(str),
-                              schema.CUTOFF: pd.to_datetime(summ[schema.CUTOFF], utc=True)})
-        by_cutoff = dict(list(summ.groupby(schema.CUTOFF, sort=True)))
+        by_cutoff = _summaries_by_cutoff(summaries, event_type)
+        fitted_on = (by_cutoff if population is None
+                     else _summaries_by_cutoff(population, event_type))
         for cutoff, rows in keys.groupby(schema.CUTOFF, sort=True).groups.items():
-            at = by_cutoff.get(cutoff)
-            fit = _fit(at, cutoff, event_type) if at is not None else None
+            at, everyone = by_cutoff.get(cutoff), fitted_on.get(cutoff)
+            fit = None
+            if everyone is not None:
+                fit = (cache.fit(everyone, cutoff, event_type) if cache is not None
+                       else _fit(everyone, cutoff, event_type))
             if fit is None or at is None:
                 continue
             pos = keys.index.get_indexer(rows)
@@ -120,5 +162,5 @@ def add_btyd_features(table: pd.DataFrame, specs: Sequence[FeatureSpec],
     return out
 
 
-__all__ = ["MAX_FIT_CUSTOMERS", "MIN_CUSTOMERS", "SUMMARY_SQL", "add_btyd_features",
-           "btyd_specs"]
+__all__ = ["MAX_FIT_CUSTOMERS", "MIN_CUSTOMERS", "SUMMARY_SQL", "FitCache",
+           "add_btyd_features", "btyd_specs", "summary_sql"]

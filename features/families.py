@@ -70,9 +70,17 @@ def _families(specs: tuple[FeatureSpec, ...]) -> dict[str, str]:
     return {s.name: _spec_family(s, by_name) for s in specs}
 
 
+@lru_cache(maxsize=1)
+def _default_families() -> dict[str, str]:
+    return _families(tuple(DEFAULT_SPECS))
+
+
 def feature_family(feature: str, specs: Sequence[FeatureSpec] = DEFAULT_SPECS) -> str:
     """The driver family of one model feature (a spec name or a static attribute)."""
-    family = _families(tuple(specs)).get(feature)
+    # the default set skips hashing its hundred specs on every call (reasons call this per
+    # driver: it was most of the time of explaining a batch)
+    table = _default_families() if specs is DEFAULT_SPECS else _families(tuple(specs))
+    family = table.get(feature)
     if family is not None:
         return family
     return STATIC_FAMILY.get(feature, "profile")

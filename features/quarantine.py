@@ -58,6 +58,11 @@ def _fix(column: str, reason: str, shapes: Sequence[str]) -> str:
     return "see the reason column of the quarantine file"
 
 
+def fix_text(column: str, reason: str) -> str:
+    """The likely fix for one rejected value (the API answers it per event)."""
+    return _fix(column, reason, [])
+
+
 def reason_lines(result: LoadResult, top: int = TOP_REASONS) -> list[str]:
     """Top quarantine reasons: count, column, reason, example rows, value shapes, fix."""
     rejected = result.rejected
@@ -113,4 +118,5 @@ def check_quarantine(results: Sequence[LoadResult],
         )
 
 
-__all__ = ["DEFAULT_MAX_QUARANTINED", "check_quarantine", "reason_lines", "shape", "share"]
+__all__ = ["DEFAULT_MAX_QUARANTINED", "check_quarantine", "fix_text", "reason_lines", "shape",
+           "share"]

@@ -363,6 +363,17 @@ MESSAGES: Final[Mapping[str, Entries]] = {
         "resolved_in": {"en": "resolved in {n} hours", "tr": "{n} saatte çözüldü"},
         "score": {"en": "score {n}", "tr": "puan {n}"},
     },
+    # What an ingest of live events did to a customer's score (POST /events).
+    "live": {
+        "change": {"en": "risk {old} -> {new}: {what}", "tr": "risk {old} -> {new}: {what}"},
+        "first": {"en": "risk {new}: {what}", "tr": "risk {new}: {what}"},
+        "gone": {"en": "no longer scored ({what}): not a customer at {cutoff}",
+                 "tr": "artık puanlanmıyor ({what}): {cutoff} itibarıyla müşteri değil"},
+        "today": {"en": "today", "tr": "bugün"},
+        "yesterday": {"en": "yesterday", "tr": "dün"},
+        "days_ago": {"en": "{n} days ago", "tr": "{n} gün önce"},
+        "more": {"en": "{n} more events", "tr": "{n} olay daha"},
+    },
     # The Experience tab and GET /kpis (definitions in features/kpis.py).
     "kpi": {
         "tab_list": {"en": "At risk", "tr": "Risktekiler"},

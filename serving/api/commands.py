@@ -214,9 +214,14 @@ def materialize_command(
     with console.status(f"computing {len(spec_set)} features at {at.isoformat()}"):
         features = latest_features(tables.customers, tables.events, at, spec_set, label,
                                    Settings.from_env().contact_columns)
+    # customers/events/label: the history a live update of a row starts from
+    # (serving/live/sources.py)
     written = write_store(features, target, {"cutoff": at.isoformat(),
                                              "spec_version": spec_version(spec_set),
-                                             "source": str(customers)})
+                                             "source": str(customers),
+                                             "customers": str(Path(customers).resolve()),
+                                             "events": str(Path(events).resolve()),
+                                             "label": label})
     console.print(f"{len(features):,} customers x {len(spec_set)} features at "
                   f"{at.isoformat()} -> {written}")
     console.print("a running service picks it up on POST /reload")

@@ -60,11 +60,12 @@ class ExplainTooLargeError(CxChurnError):
 
 
 def explain_matrix(fast: FastModel, matrix: np.ndarray, columns: Mapping[str, Any],
-                   top_k: int, lang: str
+                   top_k: int, lang: str, shap: tuple[np.ndarray, float] | None = None
                    ) -> tuple[np.ndarray, float, list[list[dict[str, Any]]]]:
     """(P(churn), SHAP base value, top-k drivers with family and reason) of matrix rows.
 
     ``columns`` holds the same rows' feature values (name -> values), which the drivers show.
+    ``shap``: the rows' SHAP values and base value when the caller computed them already.
     """
     if lang not in LANGUAGES:
         raise ConfigError(f"lang must be one of {list(LANGUAGES)}, got {lang!r}")
@@ -73,7 +74,7 @@ def explain_matrix(fast: FastModel, matrix: np.ndarray, columns: Mapping[str, An
     if len(matrix) == 0:
         return np.zeros(0), float("nan"), []
     p = fast.predict_churn(matrix)
-    values, base = fast.shap_values(matrix)
+    values, base = shap if shap is not None else fast.shap_values(matrix)
     # each reason reads the customer's other feature values (raw facts behind a driver)
     drivers = [
         [{**d.to_dict(), "family": feature_family(d.feature),
@@ -135,6 +136,9 @@ class ServingRuntime:
         self._reload_lock = threading.Lock()
         self._stamp_seen: int | None = None
         self._state_value = _State(None, "not started yet", None, "not started yet", _now())
+        # Live ingestion (serving/live/feed.py) when attached: follows other workers' updates
+        # and re-applies the stored live rows over a freshly loaded store.
+        self.live: Any = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ServingRuntime:
@@ -204,6 +208,8 @@ class ServingRuntime:
                     self._stamp_seen = stamp
                     log.info("another worker reloaded: following it")
                     self._load()
+        if self.live is not None:
+            self.live.follow()
         return self._state_value
 
     def reload(self) -> dict[str, Any]:
@@ -220,6 +226,8 @@ class ServingRuntime:
 
     def _load(self) -> dict[str, Any]:
         state = self._build_state()
+        if self.live is not None and state.store is not None:
+            state = self._patched(state, *self.live.stored_rows(state.store))
         if state.loaded is not None:
             self._fast(state)
             if state.store is not None:
@@ -232,6 +240,53 @@ class ServingRuntime:
                  self.model_name, info.get("model_version"), info.get("source"),
                  len(state.store) if state.store else 0)
         return self._metadata(state)
+
+    def patch_store(self, rows: pd.DataFrame, removed: Sequence[str],
+                    matrix: np.ndarray | None = None) -> None:
+        """Replace (or add) customers' online rows and drop ``removed`` ones, in memory.
+
+        Copy-on-write like a reload: requests in flight keep the old state; scores and the
+        model matrix are computed for the new rows only (``matrix``: theirs, if known).
+        """
+        with self._lock:
+            self._state_value = self._patched(self._state_value, rows, removed, matrix)
+
+    def store_scores(self, ids: Sequence[str]
+                     ) -> tuple[list[str], np.ndarray, list[str], np.ndarray]:
+        """(known ids, served P(churn), bands, model matrix rows) from ONE state, without
+        following other workers first (the live feed reads before it patches)."""
+        state = self._state_value
+        if state.loaded is None or state.store is None:
+            return [], np.zeros(0), [], np.zeros((0, 0))
+        idx, errors = self._positions(state, ids)
+        scored = self._scored(state).iloc[idx]
+        return ([str(c) for c in ids if str(c) not in errors], scored["p_churn"].to_numpy(),
+                scored["risk_band"].tolist(), self._store_arrays(state)[0][idx])
+
+    def _patched(self, state: _State, rows: pd.DataFrame, removed: Sequence[str],
+                 matrix: np.ndarray | None = None) -> _State:
+        if state.store is None or (len(rows) == 0 and not removed):
+            return state
+        keep = state.store.kept_mask(rows, removed)
+        store = state.store.with_rows(rows, removed)
+        cache: dict[str, Any] = {k: state.cache[k] for k in ("fast", "unseen_levels")
+                                 if k in state.cache}
+        if state.loaded is not None and "store_arrays" in state.cache:
+            fast = self._fast(state)
+            old, arrays = state.cache["store_arrays"]
+            new = (matrix if matrix is not None else fast.matrix(rows)) if len(rows) else (
+                np.zeros((0, old.shape[1])))
+            cache["store_arrays"] = (
+                np.vstack([old[keep], new]),
+                {f: np.concatenate([a[keep], rows[f].to_numpy(dtype=object)])
+                 for f, a in arrays.items()})
+            if "scored_store" in state.cache:
+                ids = rows[CUSTOMER_ID].astype(str).tolist()
+                fresh = self._frame(fast.predict_churn(new), ids) if len(rows) else None
+                cache["scored_store"] = pd.concat(
+                    [state.cache["scored_store"].loc[keep], fresh], ignore_index=True)
+        return _State(state.loaded, state.model_error, store, state.store_error,
+                      state.loaded_at, cache)
 
     # ------------------------------------------------------------------ status
     @property
@@ -248,6 +303,21 @@ class ServingRuntime:
         if state.loaded is None:
             raise ModelNotReadyError(f"no model is loaded: {state.model_error}")
         return state, state.loaded.model
+
+    def store_meta(self) -> dict[str, Any]:
+        """The loaded store's metadata as materialise wrote it (empty without a store)."""
+        store = self._state_value.store
+        return dict(store.meta) if store is not None else {}
+
+    def store_now(self) -> OnlineStore | None:
+        """The store as loaded, without following other workers first (the live feed's own
+        view while it follows them)."""
+        return self._state_value.store
+
+    def fast_model(self) -> FastModel:
+        """The served model's fast scorer and explainer (``ModelNotReadyError`` without one)."""
+        state, _ = self._loaded()
+        return self._fast(state)
 
     def require_model(self) -> Any:
         """The served ``ChurnModel``; ``ModelNotReadyError`` (with the reason) when none is."""

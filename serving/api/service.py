@@ -9,7 +9,8 @@ Start it with ``cxchurn serve`` or ``bentoml serve serving.api.service:ChurnServ
 - ``GET /health`` (always 200 while the process lives), ``GET /ready`` (503 until a model is
   loaded), ``GET /metadata``; BentoML's own ``/livez`` and ``/readyz`` probes follow them.
 - The retention app (``serving/retention/app.py``: recommend, at-risk list, outcomes, page)
-  is mounted at ``/``, sharing the same runtime.
+  is mounted at ``/``, sharing the same runtime, with ``POST /events`` (live events in, new
+  scores out: ``serving/live/``), whose history loads in the background at the start.
 
 Nothing is built at import: the settings (``Settings.from_env()``), the runtime and the
 mounted apps are made when the service starts (``ChurnService.__init__``). BentoML wants its
@@ -27,6 +28,7 @@ the access log names route templates, not paths (``serving/api/edge.py``).
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
@@ -105,6 +107,21 @@ class Started:
         """Prebuild the retention page's at-risk list in the background (see RetentionState)."""
         if self.retention.inner is not None:
             self.retention.inner.state.retention.warm()
+
+    def start_live(self) -> None:
+        """Load the live ingestion's history in the background (a POST /events meanwhile
+        waits for it); a failure is logged and answered by /events as a 503."""
+        feed = getattr(self.retention.inner.state, "live", None) if self.retention.inner else None
+        if feed is None:
+            return
+
+        def start() -> None:
+            try:
+                feed.start()
+            except CxChurnError as err:
+                log.warning("live ingestion not started: %s", err)
+
+        threading.Thread(target=start, name="live-start", daemon=True).start()
 
 
 STARTED = Started()
@@ -246,6 +263,7 @@ class ChurnService:
         else:
             log.warning("not ready: %s", meta["reason"])
         STARTED.warm_retention()
+        STARTED.start_live()
 
     def __is_ready__(self) -> bool:
         return self.runtime.ready

@@ -34,6 +34,7 @@ says what to fix, never 500; an unknown query parameter on the API and the expor
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,9 @@ from fastapi.staticfiles import StaticFiles
 
 from cxchurn.errors import CxChurnError
 from cxchurn.settings import Settings
+from serving.live import routes as live_routes
+from serving.live.change import ScoreChange
+from serving.live.feed import LiveFeed
 from serving.retention import routes_alerts, routes_api, routes_drivers, routes_kpi, routes_page
 from serving.retention.catalogue import Catalogue
 from serving.retention.kpi_data import KpiCache
@@ -90,4 +94,17 @@ def make_retention_app(runtime: Any, *, settings: Settings | None = None,
     app.include_router(routes_alerts.router)
     app.include_router(routes_alerts.page_router)
     app.include_router(routes_drivers.router)
+    # POST /events: live ingestion on the same runtime (serving/live/feed.py); its history is
+    # loaded by LiveFeed.start, which the service runs in the background when it starts
+    app.state.live = LiveFeed(runtime, settings)
+    app.state.live.bus.subscribe(_alerts_of(app.state.retention))
+    app.include_router(live_routes.router)
     return app
+
+
+def _alerts_of(state: RetentionState) -> Callable[[Sequence[ScoreChange]], None]:
+    """The alert rules hear every live score change; the alert desk (database, webhook
+    worker) opens on the first change, not when the app is built."""
+    def subscriber(changes: Sequence[ScoreChange]) -> None:
+        state.alerts.subscriber()(changes)
+    return subscriber

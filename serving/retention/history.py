@@ -47,6 +47,11 @@ def _detail(row: dict[str, Any], lang: str) -> str:
     return ""
 
 
+def event_detail(row: dict[str, Any], lang: str) -> str:
+    """One event's detail in words ("3 days late", "score 2"; "" when there is none)."""
+    return _detail(row, lang)
+
+
 def customer_history(events_path: str | Path, customer_id: str, lang: str = "en",
                      before: pd.Timestamp | None = None, limit: int = 60,
                      include_quiet: bool = False) -> list[dict[str, Any]]:

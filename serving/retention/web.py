@@ -245,7 +245,7 @@ def page_context(request: Request, state: RetentionState, lang: str, **extra: An
 
 def is_api_path(path: str) -> bool:
     """JSON errors for the API; the exports are links on the page, so they get HTML."""
-    return (path in ("/kpis", "/drivers", "/alerts") or path.startswith("/alerts/")
+    return (path in ("/kpis", "/drivers", "/alerts", "/events") or path.startswith("/alerts/")
             or (path.startswith("/retention/") and not path.startswith("/retention/export")))
 
 

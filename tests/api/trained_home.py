@@ -158,8 +158,16 @@ def build_trained_home(home: Path, world: Any, examples: pd.DataFrame,
     version, _ = train_champion(home, examples, model_name, horizon_model=horizons)
     cutoff = default_cutoff(world.events)
     table = latest_features(world.customers, world.events, cutoff)
-    store = write_store(table, store_path(home), {"cutoff": cutoff.isoformat(),
-                                                  "spec_version": examples.attrs.get(
-                                                      "spec_version")})
+    # the world's files, recorded as materialise records them: live ingestion's history.
+    # Not as the store's "source" nor in home/world: the page's timeline and KPIs keep
+    # running without an events file here, as the API tests expect.
+    folder = home / "history"
+    folder.mkdir(parents=True, exist_ok=True)
+    world.customers.to_parquet(folder / "customers.parquet", index=False)
+    world.events.to_parquet(folder / "events.parquet", index=False)
+    store = write_store(table, store_path(home), {
+        "cutoff": cutoff.isoformat(), "spec_version": examples.attrs.get("spec_version"),
+        "customers": str(folder / "customers.parquet"),
+        "events": str(folder / "events.parquet"), "label": "contractual"})
     return TrainedHome(home=home, features_dir=features_dir, store_file=store,
                        model_name=model_name, model_version=version)

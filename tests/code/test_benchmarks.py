@@ -58,3 +58,18 @@ def test_training_benchmark_reports_auc_and_agreeing_shap_methods(tmp_path: Path
     for key in ("roc_auc_gap_vs_truth", "roc_auc_diff_vs_logistic", "roc_auc_diff_vs_bgnbd"):
         assert re.search(key + r" \(95% CI, customers resampled\)\s+[+-][\d.]+ \(95% CI ",
                          out), (key, out)
+
+
+@pytest.mark.slow
+def test_realtime_benchmark_prints_latencies_and_events_per_second(tmp_path: Path) -> None:
+    out = run_benchmark(
+        "realtime.py",
+        ["--customers", "300", "--single", "6", "--events", "200", "--heavy", "2",
+         "--workers", "1", "--out", str(tmp_path / "realtime.json")],
+        tmp_path / "home",
+    )
+    assert re.search(r"~10 past events: p50 [\d,.]+ \[", out), out
+    assert re.search(r"~1000 past events: p50 [\d,.]+ \[", out), out
+    rates = re.findall(r"client\(s\): ([\d,]+) events/s", out)
+    assert len(rates) == 2 and all(int(r.replace(",", "")) > 0 for r in rates), out
+    assert (tmp_path / "realtime.json").exists()
