@@ -457,6 +457,10 @@ MESSAGES: Final[Mapping[str, Entries]] = {
     },
     "monitor": {
         "title": {"en": "Model monitoring", "tr": "Model izleme"},
+        "history_age": {"en": "grows with the length of the history",
+                        "tr": "geçmişin uzunluğuyla birlikte büyür"},
+        "known_change": {"en": "known change on {date}: {family}",
+                         "tr": "{date} tarihindeki bilinen değişiklik: {family}"},
         "none": {"en": "No monitoring result yet: run `cxchurn monitor`.",
                  "tr": "Henüz izleme sonucu yok: `cxchurn monitor` komutunu çalıştırın."},
         "cutoff": {"en": "Latest cutoff", "tr": "Son kesim tarihi"},

@@ -202,9 +202,9 @@ def infer_column(name: str, values: pd.Series, forced: str | None = None,
     if forced == "dropped":
         return ColumnPlan(name, "dropped", "dropped on request", n_missing)
     if forced is None and contact_columns([name]):
-        return ColumnPlan(name, "dropped", "contact details (a name, phone, e-mail or preferred "
-                          f"channel) are never a feature; --categorical {name} keeps it",
-                          n_missing)
+        return ColumnPlan(name, "dropped", "contact details (a name, phone or e-mail) are never "
+                          f"a feature; --categorical {name} keeps it (or --id {name} if it "
+                          "identifies the customer)", n_missing)
     if forced is None and len(levels) <= 1:
         return ColumnPlan(name, "dropped", "constant: carries no information", n_missing)
     pair = boolean_pair(levels)

@@ -12,6 +12,11 @@ A change that reached the reference rows (the champion's training cutoffs) expla
 too: as its effect fades, the current rows move away from a reference that still carried it,
 so declare each announced change of the reference period as well.
 
+Features that measure the history's own length (days since the first order, the span from
+the first to the last) grow as the data gets older, whatever customers do: a left-truncated
+export or a simulated world starts everyone's history at its first day. Their drift is
+reported as expected ("grows with the length of the history") without a declaration.
+
 What stays an alert: drift of any other family, drift of the same family outside the
 change's reach, the score's drift and estimated or realised performance below the line: a
 rise the company chose can still raise churn risk, and that is worth knowing.
@@ -25,7 +30,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 from cxchurn.errors import ConfigError
+from features.default_specs import DEFAULT_SPECS
 from features.families import FAMILIES, feature_family
+from features.spec import AggregateSpec, FeatureSpec
 
 DEFAULT_DAYS = 180  # the longest window of the default feature specs
 
@@ -75,6 +82,16 @@ def parse_known_change(text: str) -> KnownChange:
     return KnownChange(parts[0], date, days)
 
 
+# aggregations whose values grow with the history's length (see the module docstring)
+GROWS_WITH_HISTORY = frozenset({"days_since_first", "active_span"})
+HISTORY_AGE = "grows with the length of the history"
+
+
+def grows_with_history(feature: str, specs: Sequence[FeatureSpec] = DEFAULT_SPECS) -> bool:
+    return any(isinstance(s, AggregateSpec) and s.name == feature
+               and s.aggregation in GROWS_WITH_HISTORY for s in specs)
+
+
 def explained_by(features: Sequence[str], cutoff: str, changes: Sequence[KnownChange],
                  reference_cutoffs: Sequence[str] = ()) -> list[str]:
     """Per feature, the label of the known change that explains its drift at ``cutoff``,
@@ -85,5 +102,6 @@ def explained_by(features: Sequence[str], cutoff: str, changes: Sequence[KnownCh
     out = []
     for feature in features:
         family = feature_family(feature)
-        out.append(next((c.label() for c in active if c.family == family), ""))
+        why = next((c.label() for c in active if c.family == family), "")
+        out.append(why or (HISTORY_AGE if grows_with_history(feature) else ""))
     return out

@@ -55,6 +55,17 @@ def _name(spec: AggregateSpec, lang: str) -> str:
     return plain_name(spec) if lang == "en" else describe_tr(spec, _specs())
 
 
+def feature_label(feature: str, lang: str = "en") -> str:
+    """A declared feature as people read it, in ``lang``; the identifier otherwise (a
+    pass-through customer column is named as the company's table names it)."""
+    spec = _specs().get(feature)
+    if spec is None:
+        return feature
+    if lang == "tr":
+        return describe_tr(spec, _specs())
+    return plain_name(spec) if isinstance(spec, AggregateSpec) else spec.description
+
+
 def _value_text(value: Any, lang: str, spec: FeatureSpec | None = None) -> str:
     if isinstance(value, (dt.date, dt.datetime)):
         return date_text(value, lang)

@@ -12,12 +12,15 @@ page itself never fails for it.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+import re
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from serving.messages import section
-from serving.reasons.numbers import as_number, number_text
+from serving.reasons.numbers import as_number, date_text, number_text
+from serving.reasons.text import FAMILY_LABELS, feature_label
+from training.known_changes import HISTORY_AGE
 from training.monitor_commands import MONITOR_FILE, monitor_dir
 
 
@@ -26,14 +29,38 @@ def _auc(x: Any, lang: str) -> str | None:
     return None if value is None else number_text(value, lang, 3)
 
 
-def _drifted(record: dict[str, Any]) -> list[dict[str, str]]:
-    """Drifted features of a cutoff, most drifted first, with PSI where the record has it."""
+def _drifted(record: dict[str, Any], lang: str) -> list[dict[str, str]]:
+    """Drifted features of a cutoff, most drifted first, named in ``lang`` (the identifier
+    kept for the data scientist), with PSI where the record has it."""
     names = [n for n in str(record.get("top_drifted") or "").split(";") if n]
     psi = {}
     for part in str(record.get("top_psi_features") or "").split(";"):
         name, _, value = part.partition("=")
         psi[name] = value
-    return [{"feature": n, "psi": psi.get(n, "")} for n in names]
+    return [{"feature": n, "label": feature_label(n, lang), "psi": psi.get(n, "")}
+            for n in names]
+
+
+def _why(why: str, lang: str) -> str:
+    """The monitor's reason a drift is expected, in ``lang``."""
+    words = section("monitor", lang)
+    if why == HISTORY_AGE:
+        return words["history_age"]
+    known = re.fullmatch(r"known (\w+) change on (\d{4}-\d{2}-\d{2})", why)
+    if known and known[1] in FAMILY_LABELS:
+        return words["known_change"].format(
+            family=FAMILY_LABELS[known[1]][lang],
+            date=date_text(date.fromisoformat(known[2]), lang))
+    return why
+
+
+def _expected(record: dict[str, Any], lang: str) -> list[str]:
+    """Drift the monitor expected ("feature (why)"), named and explained in ``lang``."""
+    out = []
+    for entry in (e for e in str(record.get("expected_drift") or "").split(";") if e):
+        feature, _, why = entry.partition(" (")
+        out.append(f"{feature_label(feature, lang)} ({_why(why.removesuffix(')'), lang)})")
+    return out
 
 
 def _alerts(record: dict[str, Any], doc: dict[str, Any], lang: str) -> list[str]:
@@ -42,10 +69,10 @@ def _alerts(record: dict[str, Any], doc: dict[str, Any], lang: str) -> list[str]
     reference = as_number((doc.get("reference") or {}).get("roc_auc"))
     floor = reference - float(thresholds.get("auc_drop", 0.05)) if reference else None
     out = []
-    drifted = _drifted(record)
+    drifted = _drifted(record, lang)
     if int(record.get("n_drifted") or 0):
         out.append(words["drift_alert"].format(n=int(record["n_drifted"]), features=", ".join(
-            d["feature"] for d in drifted)))
+            d["label"] for d in drifted)))
     score_psi = as_number(record.get("score_psi"))
     if score_psi is not None and score_psi >= float(thresholds.get("score_psi", 0.2)):
         out.append(words["score_alert"].format(psi=number_text(score_psi, lang, 2)))
@@ -87,8 +114,8 @@ def monitor_panel(home: Path, lang: str) -> dict[str, Any] | None:
             "error": None if as_number(labelled.get("auc_error")) is None else number_text(
                 float(labelled["auc_error"]), lang, 3, sign=True)},
         "latest_labelled": bool(latest.get("labelled")),
-        "drifted": _drifted(latest),
-        "expected": [e for e in str(latest.get("expected_drift") or "").split(";") if e],
+        "drifted": _drifted(latest, lang),
+        "expected": _expected(latest, lang),
         "alerts": _alerts(latest, doc, lang),
         "all_alerts": len(doc.get("alerts") or []),
     }

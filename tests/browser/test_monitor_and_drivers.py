@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from serving.reasons.text import feature_label
 from tests.browser.conftest import running_service
 from tests.browser.test_experience_page import _shots
 from tests.retention.reports import DRIFTED, write_drivers_report, write_monitor_report
@@ -40,13 +41,14 @@ def test_monitoring_and_drivers_in_chromium(browser: Any, retention_home: Path,
         page.goto(url + "/?limit=10")
         panel = page.locator("#monitor")
         assert panel.is_visible()
-        assert panel.locator(f'code[data-feature="{DRIFTED}"]').is_visible()
+        assert panel.locator(f'[data-feature="{DRIFTED}"]').is_visible()
         newest = monitor["cutoffs"][-1]
         assert f"{newest['est_roc_auc']:.3f}" in page.locator("#monitor-estimated").inner_text()
         matured = monitor["cutoffs"][0]
         realised = page.locator("#monitor-realised").inner_text()
         assert f"{matured['realised_roc_auc']:.3f}" in realised and matured["cutoff"] in realised
-        assert DRIFTED in page.locator("#monitor-alerts .alert").first.inner_text()
+        assert feature_label(DRIFTED, "en") in page.locator(
+            "#monitor-alerts .alert").first.inner_text()
         page.screenshot(path=str(_shots() / "monitor_panel_en.png"), full_page=False)
 
         page.click("#tab-experience")

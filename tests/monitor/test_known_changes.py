@@ -16,7 +16,7 @@ import pytest
 from benchmarks.monitor import train_champion, world_config, world_examples
 from cxchurn.errors import ConfigError
 from features.schema import CUTOFF, LABEL
-from training.known_changes import KnownChange, parse_known_change
+from training.known_changes import KnownChange, explained_by, parse_known_change
 from training.monitor import MonitorConfig, monitor
 
 RISE = "price:2025-03-01"
@@ -87,3 +87,11 @@ def test_the_scheduled_price_rise_alerts_unless_declared(default_calendar) -> No
     assert [c.drifted for c in declared.cutoffs] == [[]] * len(declared.cutoffs)
     assert any(c.expected_drift for c in declared.cutoffs)
     assert not any("drifted:" in a for a in declared.alerts)
+
+
+def test_features_that_measure_the_history_itself_drift_as_expected_without_a_declaration(
+        ) -> None:
+    from training.known_changes import HISTORY_AGE
+
+    assert explained_by(["days_since_first_order", "order_span_days", "late_deliveries_30d",
+                         "tenure_days"], "2025-06-01", []) == [HISTORY_AGE, HISTORY_AGE, "", ""]

@@ -8,12 +8,14 @@ and say how to get a report when there is none.
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from serving.reasons.text import feature_label
 from serving.retention.app import make_retention_app
 from serving.retention.outcomes import OutcomeStore
 from tests.retention.reports import DRIFTED, write_monitor_report
@@ -45,9 +47,11 @@ def test_panel_shows_drift_estimate_and_realised_auc(client: TestClient, report)
     assert f'data-feature="{DRIFTED}"' in panel
     assert f"{newest['est_roc_auc']:.3f}" in panel
     assert f"{matured['realised_roc_auc']:.3f}" in panel
-    assert "feature(s) drifted: " + DRIFTED in panel
+    # named as people read them, in the page's language; the identifier stays in the markup
+    assert "feature(s) drifted: " + html.escape(feature_label(DRIFTED, "en")) in panel
     turkish = _panel(client.get("/", params={"limit": 10, "lang": "tr"}).text)
     assert "Model izleme" in turkish and "değişkenin dağılımı kaydı" in turkish
+    assert html.escape(feature_label(DRIFTED, "tr")) in turkish
     assert f"{newest['est_roc_auc']:.3f}".replace(".", ",") in turkish
 
 
