@@ -45,12 +45,14 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from cxchurn.errors import ConfigError, CxChurnError, NotFoundError
 from serving.alerts.rules import Alert
+from serving.retention.outcomes import create_tables
 
 STATES: Final = ("open", "assigned", "resolved")
 ACTIVE: Final = ("open", "assigned")
 DELIVERY_STATES: Final = ("pending", "delivered", "failed")
 MAX_NOTE: Final = 2000
 MAX_OWNER: Final = 128
+
 T = TypeVar("T")
 
 
@@ -184,10 +186,7 @@ class AlertStore:
             self.engine = engine if engine is not None else create_engine(
                 str(url), pool_pre_ping=True, hide_parameters=True)
             self._own_engine = engine is None
-            try:
-                metadata.create_all(self.engine)
-            except SQLAlchemyError:
-                metadata.create_all(self.engine)  # another worker created it meanwhile
+            create_tables(self.engine, metadata)
         except (SQLAlchemyError, ImportError) as err:
             raise ConfigError(
                 f"cannot open the alert store {self.safe_url()}: {str(err)[:300]}; check "

@@ -17,10 +17,14 @@ from typing import Any, Final, TypeVar
 
 from sqlalchemy import Column, DateTime, MetaData, String, Table, select, update
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 
 from cxchurn.errors import CxChurnError, DataContractError
-from serving.retention.outcomes import OutcomeStoreUnavailableError
+from serving.retention.outcomes import (
+    OutcomeStoreUnavailableError,
+    create_tables,
+    run_in_transaction,
+)
 
 STATUSES: Final = ("new", "contacted", "won_back", "lost")
 # statuses that mean somebody spoke to the customer (the "contacted recently" filter)
@@ -88,19 +92,10 @@ class AssignmentStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        try:
-            metadata.create_all(engine)
-        except SQLAlchemyError:
-            metadata.create_all(engine)  # another worker created it meanwhile
+        create_tables(engine, metadata)
 
     def _run(self, fn: Callable[[Connection], T]) -> T:
-        try:
-            with self.engine.begin() as con:
-                return fn(con)
-        except SQLAlchemyError as err:
-            raise OutcomeStoreUnavailableError(
-                f"the assignment table could not be used: {str(err)[:200]}; check that the "
-                "outcome database (CXCHURN_OUTCOMES_URL) is reachable") from err
+        return run_in_transaction(self.engine, fn, "assignment table")
 
     @staticmethod
     def _read(con: Connection, customer_id: str, lock: bool = False) -> Assignment | None:

@@ -9,11 +9,11 @@ Nothing here logs customer ids or notes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import pandas as pd
 from sqlalchemy import (
@@ -29,7 +29,7 @@ from sqlalchemy import (
     insert,
     select,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from cxchurn.errors import ConfigError, CxChurnError, DataContractError
@@ -88,12 +88,28 @@ class Outcome:
         return out
 
 
-def create_tables(engine: Engine) -> None:
-    """Create the missing tables; tolerate another worker process creating them meanwhile."""
+T = TypeVar("T")
+
+
+def create_tables(engine: Engine, tables: MetaData = metadata) -> None:
+    """Create the missing ``tables`` (the outcome tables by default; the sessions, owners and
+    alerts live in the same database); tolerate another worker creating them meanwhile."""
     try:
-        metadata.create_all(engine)
+        tables.create_all(engine)
     except SQLAlchemyError:
-        metadata.create_all(engine)  # lost the race: the second look finds the tables
+        tables.create_all(engine)  # lost the race: the second look finds the tables
+
+
+def run_in_transaction(engine: Engine, fn: Callable[[Connection], T], what: str) -> T:
+    """``fn`` in one transaction; a database failure is an ``OutcomeStoreUnavailableError``
+    naming ``what`` and the setting to check (never the SQL's parameters)."""
+    try:
+        with engine.begin() as con:
+            return fn(con)
+    except SQLAlchemyError as err:
+        raise OutcomeStoreUnavailableError(
+            f"the {what} could not be used: {str(err)[:200]}; check that the outcome "
+            "database (CXCHURN_OUTCOMES_URL) is reachable") from err
 
 
 def default_url(settings: Settings) -> str:

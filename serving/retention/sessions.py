@@ -17,9 +17,11 @@ from typing import Final, TypeVar
 
 from sqlalchemy import Column, DateTime, MetaData, String, Table, delete, insert, select
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
 
-from serving.retention.outcomes import OutcomeStoreUnavailableError
+from serving.retention.outcomes import (
+    create_tables,
+    run_in_transaction,
+)
 
 SESSION_TTL: Final = timedelta(hours=12)
 T = TypeVar("T")
@@ -47,19 +49,10 @@ class SessionStore:
     def __init__(self, engine: Engine, ttl: timedelta = SESSION_TTL) -> None:
         self.engine = engine
         self.ttl = ttl
-        try:
-            metadata.create_all(engine)
-        except SQLAlchemyError:
-            metadata.create_all(engine)  # another worker created it meanwhile
+        create_tables(engine, metadata)
 
     def _run(self, fn: Callable[[Connection], T]) -> T:
-        try:
-            with self.engine.begin() as con:
-                return fn(con)
-        except SQLAlchemyError as err:
-            raise OutcomeStoreUnavailableError(
-                f"the session table could not be used: {str(err)[:200]}; check that the "
-                "outcome database (CXCHURN_OUTCOMES_URL) is reachable") from err
+        return run_in_transaction(self.engine, fn, "session table")
 
     def create(self) -> str:
         """A new session id, valid for ``ttl``; expired sessions are dropped on the way."""
