@@ -83,6 +83,13 @@ MESSAGES: Final[Mapping[str, Entries]] = {
         "status": {"en": "Status", "tr": "Durum"},
         "cost": {"en": "Cost", "tr": "Maliyet"},
         "expected_net_value": {"en": "Expected net value", "tr": "Beklenen net değer"},
+        "act_by": {"en": "When to act", "tr": "Ne zaman harekete geçilmeli"},
+        "name": {"en": "Name", "tr": "Ad"},
+        "phone": {"en": "Phone", "tr": "Telefon"},
+        "email": {"en": "E-mail", "tr": "E-posta"},
+        "channel": {"en": "Preferred channel", "tr": "Tercih edilen kanal"},
+        "owner": {"en": "Owner", "tr": "Sahibi"},
+        "work_status": {"en": "Work status", "tr": "İş durumu"},
     },
     # What the team does with a row (the statuses of ``serving.retention.policy``).
     "status": {

@@ -243,8 +243,10 @@ def segment_label(segment: str, lang: str) -> str:
 
 
 def export_frame(records: Sequence[Mapping[str, Any]], lang: str) -> pd.DataFrame:
-    """The visible rows with translated headers, risk bands and known segment names."""
-    bands = MESSAGES["band"]
+    """The visible rows with translated headers, risk bands and known segment names, and what
+    a call list needs: when to act, the contact details, who owns the customer and how far
+    the work got."""
+    bands, work = MESSAGES["band"], MESSAGES["work_status"]
     frame = pd.DataFrame([{
         "rank": r["rank"], "customer_id": r["customer_id"],
         "segment": segment_label(r["segment"], lang),
@@ -255,6 +257,11 @@ def export_frame(records: Sequence[Mapping[str, Any]], lang: str) -> pd.DataFram
         "status": STATUS_LABELS.get(r["status"], {}).get(lang, r["status"]),
         "cost": float(r["cost"]),
         "expected_net_value": round(float(r["expected_net_value"]), 2),
+        "act_by": r.get("timing") or "",
+        **{role: (r.get("contact") or {}).get(role, "")
+           for role in ("name", "phone", "email", "channel")},
+        "owner": r.get("owner") or "",
+        "work_status": work.get(r.get("work_status") or "new", {}).get(lang, ""),
     } for r in records], columns=list(HEADERS))
     return frame.rename(columns={k: v[lang] for k, v in HEADERS.items()})
 

@@ -109,6 +109,9 @@ def test_exports_hold_the_rows_of_the_list(client: TestClient) -> None:
     # Turkish throughout: the band and the known segment names, not only the headers
     assert set(frame["Risk grubu"]) == {"orta"}
     assert not set(frame["Segment"]) & {"family", "business", "consumer"}
+    # a call list: who to call, how to reach them, who owns them, how far the work got
+    assert frame["Ad"].str.len().gt(0).all() and frame["Telefon"].str.startswith("+90").all()
+    assert set(frame["İş durumu"]) <= {"yeni", "arandı", "geri kazanıldı", "kaybedildi"}
     xlsx = client.get("/retention/export.xlsx", params=params)
     sheet = pd.read_excel(io.BytesIO(xlsx.content))
     assert list(sheet["Müşteri"]) == [r["customer_id"] for r in listed]
