@@ -235,10 +235,8 @@ class LiveFeed:
         self.follow()  # other workers' rows first: the old scores are the served ones
         cutoff = self.live_cutoff()
         live = self.store.events(ids)
-        purchases = None
-        if self._features.purchase_types:
-            everyone = self.store.events()
-            purchases = everyone[everyone["event_type"].isin(self._features.purchase_types)]
+        purchases = (self.store.events(event_types=self._features.purchase_types)
+                     if self._features.purchase_types else None)
         rows, ineligible = self._features.build(ids, live[list(EVENT_COLUMNS)], cutoff,
                                                 purchases)
         through = {str(c): int(s) for c, s in live.groupby(CUSTOMER_ID)["seq"].max().items()}
