@@ -16,7 +16,8 @@ type, shared by the specs that read it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -66,16 +67,23 @@ def btyd_specs(specs: Sequence[FeatureSpec]) -> list[BtydSpec]:
     return [s for s in specs if isinstance(s, BtydSpec)]
 
 
+def _fit_sample(at: pd.DataFrame) -> pd.DataFrame:
+    """The buyers a fit sees: all of them, or ``MAX_FIT_CUSTOMERS`` drawn as the comment on
+    that constant says (the draw depends only on who bought, not on their figures)."""
+    if len(at) <= MAX_FIT_CUSTOMERS:
+        return at
+    ordered = at.sort_values(schema.CUSTOMER_ID, kind="stable")
+    pick = np.random.default_rng(0).choice(len(ordered), MAX_FIT_CUSTOMERS, replace=False)
+    return ordered.iloc[np.sort(pick)]
+
+
 def _fit(at: pd.DataFrame, cutoff: object, event_type: str) -> BgNbd | None:
     if len(at) < MIN_CUSTOMERS:
         log.warning("btyd features at %s: %d customers with '%s' events before the cutoff "
                     "(need %d to fit BG/NBD); left null", cutoff, len(at), event_type,
                     MIN_CUSTOMERS)
         return None
-    if len(at) > MAX_FIT_CUSTOMERS:
-        ordered = at.sort_values(schema.CUSTOMER_ID, kind="stable")
-        pick = np.random.default_rng(0).choice(len(ordered), MAX_FIT_CUSTOMERS, replace=False)
-        at = ordered.iloc[np.sort(pick)]
+    at = _fit_sample(at)
     fit = BgNbd.fit(at["x"], at["t_x"], at["age"], with_se=False)
     log.info("btyd features at %s: BG/NBD r=%.4g alpha=%.4g a=%.4g b=%.4g on %d buyers",
              cutoff, fit.r, fit.alpha, fit.a, fit.b, fit.n_customers)
@@ -97,37 +105,67 @@ def _summaries_by_cutoff(summaries: Callable[[str], pd.DataFrame], event_type: s
     return dict(list(summ.groupby(schema.CUTOFF, sort=True)))
 
 
+@dataclass(frozen=True)
+class _Kept:
+    stamp: int | None  # content hash of the population, when no change list was given
+    fit: BgNbd | None
+    buyers: frozenset[str]  # who the fit's population held
+    sampled: frozenset[str]  # who the fit saw
+
+
 class FitCache:
     """BG/NBD fits kept by (event type, cutoff, the exact population they were fitted on):
-    a live update refits only when some purchase before the cutoff changed, and reuses the
-    very same fit otherwise, so its figures stay equal to a batch build's."""
+    a live update refits only when the fit's input changed, and reuses the very same fit
+    otherwise, so its figures stay equal to a batch build's.
+
+    The caller may say which buyers' summaries ``changed`` since its previous call at the same
+    cutoff: then the fit is kept when no new buyer joined (the draw of the buyers a fit sees
+    depends only on who bought) and none of the changed buyers is among those it saw: the
+    refit would see the very same rows. Without that list the population is hashed.
+    """
 
     def __init__(self) -> None:
-        self._fits: dict[tuple[str, Any], tuple[int, BgNbd | None]] = {}
+        self._fits: dict[tuple[str, Any], _Kept] = {}
 
-    def fit(self, at: pd.DataFrame, cutoff: Any, event_type: str) -> BgNbd | None:
-        ordered = at.sort_values(schema.CUSTOMER_ID, kind="stable")[
-            [schema.CUSTOMER_ID, "x", "t_x", "age"]]
-        stamp = int(pd.util.hash_pandas_object(ordered, index=False).sum())
+    def fit(self, at: pd.DataFrame, cutoff: Any, event_type: str,
+            changed: Collection[str] | None = None) -> BgNbd | None:
         cached = self._fits.get((event_type, cutoff))
-        if cached is not None and cached[0] == stamp:
-            return cached[1]
+        stamp = None
+        if changed is not None:
+            if cached is not None and (
+                    len(at) == len(cached.buyers) and all(c in cached.buyers for c in changed)
+                    and not any(c in cached.sampled for c in changed)):
+                return cached.fit
+        else:
+            ordered = at.sort_values(schema.CUSTOMER_ID, kind="stable")[
+                [schema.CUSTOMER_ID, "x", "t_x", "age"]]
+            stamp = int(pd.util.hash_pandas_object(ordered, index=False).sum())
+            if cached is not None and cached.stamp == stamp:
+                return cached.fit
         fit = _fit(at, cutoff, event_type)
-        self._fits = {(event_type, cutoff): (stamp, fit)}  # one cutoff is live at a time
+        ids = at[schema.CUSTOMER_ID].astype(str)
+        sampled = (frozenset(_fit_sample(at)[schema.CUSTOMER_ID].astype(str))
+                   if len(at) >= MIN_CUSTOMERS else frozenset())
+        # one cutoff is live at a time
+        self._fits = {k: v for k, v in self._fits.items() if k[1] == cutoff}
+        self._fits[(event_type, cutoff)] = _Kept(stamp, fit, frozenset(ids), sampled)
         return fit
 
 
 def add_btyd_features(table: pd.DataFrame, specs: Sequence[FeatureSpec],
                       summaries: Callable[[str], pd.DataFrame],
                       population: Callable[[str], pd.DataFrame] | None = None,
-                      cache: FitCache | None = None) -> pd.DataFrame:
+                      cache: FitCache | None = None,
+                      changed: Mapping[str, Collection[str]] | None = None) -> pd.DataFrame:
     """``table`` (customer_id, cutoff, ...) with one column per ``BtydSpec`` of ``specs``.
 
     ``summaries(event_type)`` runs ``summary_sql()`` for that purchase type on the engine the
     build uses and returns (customer_id, cutoff, x, t_x, age) of the table's customers.
     ``population`` gives the same for everyone the fit must see, when that is more than the
     table's customers (a live update rebuilds a few customers but fits on every buyer, as a
-    batch build over all events does); ``cache`` keeps fits between live updates.
+    batch build over all events does); ``cache`` keeps fits between live updates, and
+    ``changed`` (event type -> customer ids) tells it whose summaries changed since its last
+    fit at the same cutoff (see ``FitCache``).
     """
     wanted = btyd_specs(specs)
     if not wanted:
@@ -146,7 +184,8 @@ def add_btyd_features(table: pd.DataFrame, specs: Sequence[FeatureSpec],
             at, everyone = by_cutoff.get(cutoff), fitted_on.get(cutoff)
             fit = None
             if everyone is not None:
-                fit = (cache.fit(everyone, cutoff, event_type) if cache is not None
+                hint = None if changed is None else changed.get(event_type)
+                fit = (cache.fit(everyone, cutoff, event_type, hint) if cache is not None
                        else _fit(everyone, cutoff, event_type))
             if fit is None or at is None:
                 continue

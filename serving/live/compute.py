@@ -12,8 +12,12 @@ Why the bound values are written into the prepared text: DuckDB cannot bind para
 an ``EXECUTE`` sent through the Python API, so ``_inline`` renders each bound value as a
 typed SQL literal. The values are the spec set's vocabulary, thresholds and text patterns
 and the cutoff's window edges (typed ``datetime``), never text from a request; an unexpected
-type is refused. The proof that nothing changed is ``tests/code/test_live_features.py``: over
-random event streams this path and ``build_feature_table`` give identical rows.
+type is refused. The proof that nothing changed is ``tests/api/test_live_feed.py``: over
+random event streams this path and a batch materialisation give identical rows.
+
+The history is read through ``serving.live.population``: the affected customers' events as
+slices of an index sorted by customer, and the BG/NBD population's summaries kept between
+updates at the same cutoff.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from features.btyd_features import FitCache, add_btyd_features, btyd_specs, summ
 from features.compile import CUSTOMERS_TABLE, CUTOFFS_TABLE, EVENTS_TABLE, compile_features
 from features.labels import LabelConfig, eligibility_sql
 from features.spec import FeatureSpec
+from serving.live.population import HistoryIndex, PopulationSummaries
 
 HISTORY = "cx_history"  # every customer's events before the store's cutoff
 LIVE_PURCHASES = "cx_live_purchases"  # every customer's live purchases (the BG/NBD fit's)
@@ -83,9 +88,11 @@ class LiveFeatures:
         self.customer_columns = list(customers.columns)
         before = history[pd.to_datetime(history["event_time"], utc=True) < self.history_end]
         self.con.register("hist_frame", before[list(schema.EVENT_COLUMNS)])
-        self.con.execute(f"CREATE TABLE {HISTORY} AS SELECT * FROM hist_frame "
-                         "ORDER BY customer_id, event_time")
+        # typed as the engine reads the events, sorted so that a customer's rows are a slice
+        self.history = HistoryIndex(self.con.sql(
+            "SELECT * FROM hist_frame ORDER BY customer_id, event_time").to_arrow_table())
         self.con.unregister("hist_frame")
+        self.con.register(HISTORY, self.history.table)
         self.con.register("cust_frame", customers)
         self.con.execute(f"CREATE TABLE {ALL_CUSTOMERS} AS SELECT * FROM cust_frame")
         self.con.unregister("cust_frame")
@@ -95,6 +102,8 @@ class LiveFeatures:
                          f"UNION ALL SELECT * FROM {LIVE_PURCHASES}")
         self.purchase_types = sorted({s.event_types[0] for s in btyd_specs(self.specs)})
         self.fits = FitCache()
+        self.population = PopulationSummaries(self.con, self.history, POPULATION,
+                                              LIVE_PURCHASES, self.purchase_types)
         self.con.execute(f"CREATE TABLE {CUSTOMERS_TABLE} AS SELECT * FROM {ALL_CUSTOMERS} "
                          "LIMIT 0")
         self.con.execute(f"CREATE TABLE {CUTOFFS_TABLE} (customer_id VARCHAR, "
@@ -104,13 +113,6 @@ class LiveFeatures:
         self._prepared: pd.Timestamp | None = None
         self._columns: tuple[str, ...] = ()
         self.known = set(customers[schema.CUSTOMER_ID].astype(str))
-
-    def history_counts(self, customer_ids: Sequence[str]) -> dict[str, int]:
-        """Events each customer has in the history (the benchmark picks customers by it)."""
-        self._fill_ids(customer_ids)
-        rows = self.con.execute(f"SELECT h.customer_id, COUNT(*) FROM {HISTORY} h JOIN cx_ids "
-                                "USING (customer_id) GROUP BY 1").fetchall()
-        return {str(c): int(n) for c, n in rows}
 
     def _prepare(self, cutoff: pd.Timestamp) -> None:
         if self._prepared == cutoff:
@@ -136,8 +138,9 @@ class LiveFeatures:
         """(feature rows of the customers eligible at ``cutoff``, the ineligible ids).
 
         ``live_events``: every stored live event of these customers (contract columns).
-        ``live_purchases``: every customer's stored live events of ``purchase_types`` (the
-        BG/NBD figures are fitted on all buyers, as a batch build over all events is).
+        ``live_purchases``: every customer's stored live events of ``purchase_types``, with
+        their ``seq`` (the BG/NBD figures are fitted on all buyers, as a batch build over all
+        events is).
         Rows are exactly what ``build_feature_table`` gives for the same customers, events
         and cutoff, in the same column order and dtypes.
         """
@@ -147,8 +150,9 @@ class LiveFeatures:
         con = self.con
         self._fill_ids(ids)
         con.execute(f"DELETE FROM {EVENTS_TABLE}")
-        con.execute(f"INSERT INTO {EVENTS_TABLE} SELECT h.* FROM {HISTORY} h "
-                    "JOIN cx_ids USING (customer_id)")
+        past = self.history.rows(ids)
+        if past.num_rows:
+            con.from_arrow(past).insert_into(EVENTS_TABLE)
         if len(live_events):
             con.from_arrow(pa.Table.from_pandas(live_events[list(schema.EVENT_COLUMNS)],
                                                 preserve_index=False)).insert_into(EVENTS_TABLE)
@@ -170,27 +174,23 @@ class LiveFeatures:
             return pd.DataFrame(columns=names), ineligible
         frame = _run_prepared(con, self._columns)
         if self.purchase_types:
-            frame = self._with_btyd(frame, live_purchases)
+            frame = self._with_btyd(frame, cutoff, live_purchases)
         return frame, ineligible
 
-    def _with_btyd(self, frame: pd.DataFrame, live_purchases: pd.DataFrame | None
-                   ) -> pd.DataFrame:
+    def _with_btyd(self, frame: pd.DataFrame, cutoff: pd.Timestamp,
+                   live_purchases: pd.DataFrame | None) -> pd.DataFrame:
         """The BG/NBD columns, as ``build_feature_table`` adds them after its query."""
         con = self.con
-        con.execute(f"DELETE FROM {LIVE_PURCHASES}")
-        if live_purchases is not None and len(live_purchases):
-            con.from_arrow(pa.Table.from_pandas(
-                live_purchases[list(schema.EVENT_COLUMNS)], preserve_index=False)
-            ).insert_into(LIVE_PURCHASES)
+        if live_purchases is None:
+            live_purchases = pd.DataFrame({"seq": pd.Series(dtype="int64"),
+                                           **{c: [] for c in schema.EVENT_COLUMNS}})
+        self.population.update(cutoff, live_purchases)
 
         def own(event_type: str) -> pd.DataFrame:
             return con.sql(summary_sql(), params={"btyd_type": event_type}).df()
 
-        def everyone(event_type: str) -> pd.DataFrame:
-            return con.sql(summary_sql(POPULATION, DATES),
-                           params={"btyd_type": event_type}).df()
-
-        return add_btyd_features(frame, self.specs, own, everyone, self.fits)
+        return add_btyd_features(frame, self.specs, own, self.population.summaries,
+                                 self.fits, self.population.changed)
 
 
 def _run_prepared(con: duckdb.DuckDBPyConnection, columns: Sequence[str]) -> pd.DataFrame:

@@ -1,0 +1,113 @@
+"""The live path's two ways of reading the history without scanning all of it per update.
+
+``HistoryIndex``: the store's history (every customer's events before its cutoff) as one Arrow
+table sorted by customer, with each customer's row range, so that a live update takes the
+affected customers' events as slices instead of joining the whole history (which grew with
+the history: ~25 ms a request at 5,000 customers).
+
+``PopulationSummaries``: every buyer's BG/NBD summary (x, t_x, age) at the live cutoff, history
+plus stored live purchases: what a batch build over all events fits BG/NBD on. It is computed
+in full once per cutoff; after that only customers with live purchases not seen before get
+their summary recomputed (a summary is per customer, so the others cannot change), and the
+fit cache is told who changed (``features.btyd_features.FitCache``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from features import schema
+from features.btyd_features import summary_sql
+
+PART = "cx_population_part"  # a few buyers' purchases, history + live
+AT = "cx_population_cutoff"  # the cutoff the summaries are at (the summary SQL's cutoffs)
+
+
+class HistoryIndex:
+    """See the module docstring. ``table`` must be sorted by customer id."""
+
+    def __init__(self, table: pa.Table) -> None:
+        self.table = table
+        ids = table.column(schema.CUSTOMER_ID).to_numpy(zero_copy_only=False)
+        starts = (np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if len(ids)
+                  else np.zeros(0, dtype=np.int64))
+        ends = np.r_[starts[1:], len(ids)].astype(np.int64)
+        self._ranges = {str(ids[s]): (int(s), int(e)) for s, e in zip(starts, ends, strict=True)}
+
+    def rows(self, customer_ids: Sequence[str], event_types: Sequence[str] | None = None
+             ) -> pa.Table:
+        """These customers' history rows (of ``event_types`` when given)."""
+        spans = [self._ranges[c] for c in customer_ids if c in self._ranges]
+        if not spans:
+            return self.table.slice(0, 0)
+        taken = self.table.take(np.concatenate([np.arange(s, e) for s, e in spans]))
+        if event_types is not None:
+            taken = taken.filter(pc.is_in(taken.column("event_type"),
+                                          value_set=pa.array(list(event_types), pa.string())))
+        return taken
+
+    def count(self, customer_id: str) -> int:
+        start, end = self._ranges.get(customer_id, (0, 0))
+        return end - start
+
+
+class PopulationSummaries:
+    """See the module docstring. ``population``: the view of history + ``live_table`` (the
+    stored live purchases, which ``update`` refills) in ``con``."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, history: HistoryIndex,
+                 population: str, live_table: str, purchase_types: Sequence[str]) -> None:
+        self.con, self.history = con, history
+        self.population, self.live_table = population, live_table
+        self.purchase_types = list(purchase_types)
+        self._cutoff: pd.Timestamp | None = None
+        self._frames: dict[str, pd.DataFrame] = {}
+        self._seen: set[int] = set()
+        self.changed: dict[str, list[str]] | None = None  # None: all may have changed
+        con.execute(f"CREATE TABLE {PART} AS SELECT * FROM {population} LIMIT 0")
+        con.execute(f"CREATE TABLE {AT} (cutoff TIMESTAMPTZ)")
+
+    def update(self, cutoff: pd.Timestamp, live_purchases: pd.DataFrame) -> None:
+        """Bring the summaries to ``cutoff`` and these stored live purchases (seq + contract
+        columns: every stored live purchase, as a batch build over all events sees them)."""
+        seqs = live_purchases["seq"].astype("int64").to_numpy()
+        if cutoff != self._cutoff:
+            self.con.execute(f"DELETE FROM {AT}")
+            self.con.execute(f"INSERT INTO {AT} VALUES (?)", [cutoff.to_pydatetime()])
+            self._fill(self.live_table, live_purchases)
+            self._frames = {t: self._summary(self.population, t) for t in self.purchase_types}
+            self._cutoff, self._seen, self.changed = cutoff, set(seqs.tolist()), None
+            return
+        new = ~np.isin(seqs, np.fromiter(self._seen, dtype=np.int64, count=len(self._seen)))
+        who = sorted(set(live_purchases.loc[new, schema.CUSTOMER_ID].astype(str)))
+        self.changed = {t: who for t in self.purchase_types}
+        if not who:
+            return
+        mine = live_purchases[live_purchases[schema.CUSTOMER_ID].astype(str).isin(who)]
+        self._fill(PART, mine)
+        self.con.from_arrow(self.history.rows(who, self.purchase_types)).insert_into(PART)
+        for event_type in self.purchase_types:
+            part = self._summary(PART, event_type)
+            kept = self._frames[event_type]
+            kept = kept[~kept[schema.CUSTOMER_ID].astype(str).isin(who)]
+            self._frames[event_type] = pd.concat([kept, part], ignore_index=True)
+        self._seen.update(seqs[new].tolist())
+
+    def summaries(self, event_type: str) -> pd.DataFrame:
+        return self._frames[event_type]
+
+    def _summary(self, table: str, event_type: str) -> pd.DataFrame:
+        return self.con.sql(summary_sql(table, AT),
+                            params={"btyd_type": event_type}).df()
+
+    def _fill(self, table: str, events: pd.DataFrame) -> None:
+        self.con.execute(f"DELETE FROM {table}")
+        if len(events):
+            self.con.from_arrow(pa.Table.from_pandas(events[list(schema.EVENT_COLUMNS)],
+                                                     preserve_index=False)).insert_into(table)
