@@ -1,12 +1,17 @@
 """BG/NBD figures as features: P(alive) and expected purchases, fitted at every cutoff.
 
 A purchase log's strongest simple baseline is BG/NBD; giving the model the same figures lets it
-know what that baseline knows. At each cutoff ``c`` the model is fitted on every customer's
-purchases with ``event_time < c`` (day-level (x, t_x, T) as ``features.btyd.summaries_at``
-counts them), then each example row at ``c`` gets its customer's figure; a customer with no
-purchase before ``c`` gets none (null: BG/NBD starts at the first purchase). Nothing at or
-after a cutoff reaches its fit or its rows, so the point-in-time rule holds as for the SQL
-features.
+know what that baseline knows. At each cutoff ``c`` the population's four parameters are fitted
+on every customer's purchases before ``c - FIT_LAG_DAYS`` (day-level (x, t_x, T) as
+``features.btyd.summaries_at`` counts them, at that instant), then each example row at ``c``
+gets its customer's figure from its own purchases before ``c``; a customer with no purchase
+before ``c`` gets none (null: BG/NBD starts at the first purchase). Nothing at or after a
+cutoff reaches its fit or its rows, so the point-in-time rule holds as for the SQL features.
+
+Why the population fit lags a day: the population's shape moves slowly and a day's purchases
+barely change it, while a fit costs ~20-300 ms. Without the lag the live path (a score that
+follows each event) had to refit on every purchase to stay equal to a batch build; with it,
+today's purchases reach the buyer's own figures at once and the fit is redone once a day.
 
 The summaries are one portable SQL query over the build's tables (DuckDB here, Spark through
 ``features.spark_engine``); the fit is numpy/scipy on the driver, one per cutoff and event
@@ -37,12 +42,31 @@ MIN_CUSTOMERS = 20  # fewer buyers before a cutoff than this: no fit, the figure
 # the buyers: on 20,000 customers a full fit took ~4 s per cutoff and made the default build
 # four times slower (benchmarks/features.py).
 MAX_FIT_CUSTOMERS = 2000
+FIT_LAG_DAYS = 1  # the population fit at cutoff c sees purchases before c - this many days
 
 
-
-def summary_sql(events_table: str = EVENTS_TABLE, cutoffs_table: str = CUTOFFS_TABLE) -> str:
+def summary_sql(events_table: str = EVENTS_TABLE, cutoffs_table: str = CUTOFFS_TABLE,
+                lag_days: int = 0) -> str:
     """(customer, cutoff) purchase summaries for every customer with a purchase before the
-    cutoff. Days are counted on the UTC calendar from epoch seconds (no session time zone)."""
+    cutoff (``lag_days`` before it, and the age counted there, when given). Days are counted
+    on the UTC calendar from epoch seconds (no session time zone)."""
+    if lag_days:
+        lag = float(int(lag_days))
+        return f"""
+WITH d AS (SELECT DISTINCT cutoff FROM {cutoffs_table}),
+b AS (
+  SELECT customer_id, FLOOR(EPOCH(event_time) / {SECONDS_PER_DAY}) AS day,
+    MIN(event_time) AS first_time
+  FROM {events_table} WHERE event_type = $btyd_type
+  GROUP BY 1, 2
+)
+SELECT b.customer_id, d.cutoff,
+  CAST(COUNT(*) - 1 AS DOUBLE) AS x,
+  CAST(MAX(b.day) - MIN(b.day) AS DOUBLE) AS t_x,
+  CAST(EPOCH(d.cutoff) / {SECONDS_PER_DAY} - {lag} - MIN(b.day) AS DOUBLE) AS age
+FROM b JOIN d ON EPOCH(b.first_time) < EPOCH(d.cutoff) - {lag * SECONDS_PER_DAY}
+GROUP BY b.customer_id, d.cutoff
+"""
     return f"""
 WITH d AS (SELECT DISTINCT cutoff FROM {cutoffs_table}),
 b AS (
@@ -59,8 +83,6 @@ FROM b JOIN d ON b.first_time < d.cutoff
 GROUP BY b.customer_id, d.cutoff
 """
 
-
-SUMMARY_SQL = summary_sql()
 
 
 def btyd_specs(specs: Sequence[FeatureSpec]) -> list[BtydSpec]:
@@ -97,9 +119,9 @@ def _value(spec: BtydSpec, fit: BgNbd, x: np.ndarray, t_x: np.ndarray,
     return fit.expected_purchases(float(spec.horizon_days or 0), x, t_x, age)
 
 
-def _summaries_by_cutoff(summaries: Callable[[str], pd.DataFrame], event_type: str
-                         ) -> dict[Any, pd.DataFrame]:
-    summ = summaries(event_type)
+def _summaries_by_cutoff(summaries: Callable[[str, int], pd.DataFrame], event_type: str,
+                         lag_days: int = 0) -> dict[Any, pd.DataFrame]:
+    summ = summaries(event_type, lag_days)
     summ = summ.assign(**{schema.CUSTOMER_ID: summ[schema.CUSTOMER_ID].astype(str),
                           schema.CUTOFF: pd.to_datetime(summ[schema.CUTOFF], utc=True)})
     return dict(list(summ.groupby(schema.CUTOFF, sort=True)))
@@ -153,16 +175,17 @@ class FitCache:
 
 
 def add_btyd_features(table: pd.DataFrame, specs: Sequence[FeatureSpec],
-                      summaries: Callable[[str], pd.DataFrame],
-                      population: Callable[[str], pd.DataFrame] | None = None,
+                      summaries: Callable[[str, int], pd.DataFrame],
+                      population: Callable[[str, int], pd.DataFrame] | None = None,
                       cache: FitCache | None = None,
                       changed: Mapping[str, Collection[str]] | None = None) -> pd.DataFrame:
     """``table`` (customer_id, cutoff, ...) with one column per ``BtydSpec`` of ``specs``.
 
-    ``summaries(event_type)`` runs ``summary_sql()`` for that purchase type on the engine the
-    build uses and returns (customer_id, cutoff, x, t_x, age) of the table's customers.
-    ``population`` gives the same for everyone the fit must see, when that is more than the
-    table's customers (a live update rebuilds a few customers but fits on every buyer, as a
+    ``summaries(event_type, lag_days)`` runs ``summary_sql(lag_days=...)`` for that purchase
+    type on the engine the build uses and returns (customer_id, cutoff, x, t_x, age) of the
+    build's customers: at lag 0 for the rows' figures, at ``FIT_LAG_DAYS`` for the fit.
+    ``population`` gives the fit's summaries for everyone it must see, when that is more than
+    the build's customers (a live update rebuilds a few customers but fits on every buyer, as a
     batch build over all events does); ``cache`` keeps fits between live updates, and
     ``changed`` (event type -> customer ids) tells it whose summaries changed since its last
     fit at the same cutoff (see ``FitCache``).
@@ -178,8 +201,7 @@ def add_btyd_features(table: pd.DataFrame, specs: Sequence[FeatureSpec],
         mine = [s for s in wanted if s.event_types[0] == event_type]
         values = {s.name: np.full(len(out), np.nan) for s in mine}
         by_cutoff = _summaries_by_cutoff(summaries, event_type)
-        fitted_on = (by_cutoff if population is None
-                     else _summaries_by_cutoff(population, event_type))
+        fitted_on = _summaries_by_cutoff(population or summaries, event_type, FIT_LAG_DAYS)
         for cutoff, rows in keys.groupby(schema.CUTOFF, sort=True).groups.items():
             at, everyone = by_cutoff.get(cutoff), fitted_on.get(cutoff)
             fit = None
@@ -201,5 +223,5 @@ def add_btyd_features(table: pd.DataFrame, specs: Sequence[FeatureSpec],
     return out
 
 
-__all__ = ["MAX_FIT_CUSTOMERS", "MIN_CUSTOMERS", "SUMMARY_SQL", "FitCache",
+__all__ = ["FIT_LAG_DAYS", "MAX_FIT_CUSTOMERS", "MIN_CUSTOMERS", "FitCache",
            "add_btyd_features", "btyd_specs", "summary_sql"]

@@ -17,7 +17,7 @@ import pandas as pd
 from cxchurn.errors import DataContractError
 from cxchurn.settings import DEFAULT_CONTACT_COLUMNS
 from features import pit, schema
-from features.btyd_features import SUMMARY_SQL, add_btyd_features
+from features.btyd_features import add_btyd_features, summary_sql
 from features.build_sources import SOURCES_KEY, BuildSources
 from features.compile import CUSTOMERS_TABLE, CUTOFFS_TABLE, EVENTS_TABLE, compile_features
 from features.default_specs import DEFAULT_SPECS
@@ -69,8 +69,8 @@ def build_feature_table(customers: pit.Source, events: pit.Source, cutoffs: pd.D
                              contact_names=contact_names)
     table = pit.run(con, query)
 
-    def summaries(event_type: str) -> pd.DataFrame:
-        return con.sql(SUMMARY_SQL, params={"btyd_type": event_type}).df()
+    def summaries(event_type: str, lag_days: int) -> pd.DataFrame:
+        return con.sql(summary_sql(lag_days=lag_days), params={"btyd_type": event_type}).df()
 
     return add_btyd_features(table, specs, summaries)
 

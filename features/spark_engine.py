@@ -21,7 +21,7 @@ import pandas as pd
 
 from cxchurn.errors import DataContractError
 from features import schema
-from features.btyd_features import SUMMARY_SQL, add_btyd_features, btyd_specs
+from features.btyd_features import add_btyd_features, btyd_specs, summary_sql
 from features.compile import CUSTOMERS_TABLE, CUTOFFS_TABLE, EVENTS_TABLE, compile_features
 from features.default_specs import DEFAULT_SPECS
 from features.labels import LabelConfig, check_horizon, eligibility_sql, labels_sql
@@ -140,8 +140,9 @@ def _with_btyd(spark: SparkSession, features: DataFrame, specs: Sequence[Feature
         return features
     columns = [*features.columns, *(s.name for s in wanted)]
     keys = to_pandas(features.select(schema.CUSTOMER_ID, schema.CUTOFF), sort=False)
-    derived = add_btyd_features(keys, specs, lambda event_type: to_pandas(
-        run_sql(spark, SUMMARY_SQL, {"btyd_type": event_type}), sort=False))
+    derived = add_btyd_features(keys, specs, lambda event_type, lag_days: to_pandas(
+        run_sql(spark, summary_sql(lag_days=lag_days), {"btyd_type": event_type}),
+        sort=False))
     schema_ddl = ", ".join([f"{schema.CUSTOMER_ID} STRING", f"{schema.CUTOFF} TIMESTAMP",
                             *(f"{s.name} DOUBLE" for s in wanted)])
     derived[schema.CUSTOMER_ID] = derived[schema.CUSTOMER_ID].astype(str)

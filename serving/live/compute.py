@@ -186,8 +186,9 @@ class LiveFeatures:
                                            **{c: [] for c in schema.EVENT_COLUMNS}})
         self.population.update(cutoff, live_purchases)
 
-        def own(event_type: str) -> pd.DataFrame:
-            return con.sql(summary_sql(), params={"btyd_type": event_type}).df()
+        def own(event_type: str, lag_days: int) -> pd.DataFrame:
+            return con.sql(summary_sql(lag_days=lag_days),
+                           params={"btyd_type": event_type}).df()
 
         return add_btyd_features(frame, self.specs, own, self.population.summaries,
                                  self.fits, self.population.changed)

@@ -5,11 +5,13 @@ table sorted by customer, with each customer's row range, so that a live update 
 affected customers' events as slices instead of joining the whole history (which grew with
 the history: ~25 ms a request at 5,000 customers).
 
-``PopulationSummaries``: every buyer's BG/NBD summary (x, t_x, age) at the live cutoff, history
-plus stored live purchases: what a batch build over all events fits BG/NBD on. It is computed
-in full once per cutoff; after that only customers with live purchases not seen before get
-their summary recomputed (a summary is per customer, so the others cannot change), and the
-fit cache is told who changed (``features.btyd_features.FitCache``).
+``PopulationSummaries``: every buyer's BG/NBD summary (x, t_x, age) as the population fit at the
+live cutoff reads it (``FIT_LAG_DAYS`` before the cutoff), history plus stored live purchases:
+what a batch build over all events fits BG/NBD on. It is computed in full once per cutoff;
+after that only customers with new live purchases before the fit's instant get their summary
+recomputed (a summary is per customer, so the others cannot change; purchases of the cutoff's
+own day never reach the fit), and the fit cache is told who changed
+(``features.btyd_features.FitCache``).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from features import schema
-from features.btyd_features import summary_sql
+from features.btyd_features import FIT_LAG_DAYS, summary_sql
 
 PART = "cx_population_part"  # a few buyers' purchases, history + live
 AT = "cx_population_cutoff"  # the cutoff the summaries are at (the summary SQL's cutoffs)
@@ -85,7 +87,11 @@ class PopulationSummaries:
             self._cutoff, self._seen, self.changed = cutoff, set(seqs.tolist()), None
             return
         new = ~np.isin(seqs, np.fromiter(self._seen, dtype=np.int64, count=len(self._seen)))
-        who = sorted(set(live_purchases.loc[new, schema.CUSTOMER_ID].astype(str)))
+        fit_at = cutoff - pd.Timedelta(days=FIT_LAG_DAYS)
+        early = new & (pd.to_datetime(live_purchases["event_time"], utc=True) < fit_at
+                       ).to_numpy()
+        who = sorted(set(live_purchases.loc[early, schema.CUSTOMER_ID].astype(str)))
+        self._seen.update(seqs[new].tolist())
         self.changed = {t: who for t in self.purchase_types}
         if not who:
             return
@@ -97,13 +103,14 @@ class PopulationSummaries:
             kept = self._frames[event_type]
             kept = kept[~kept[schema.CUSTOMER_ID].astype(str).isin(who)]
             self._frames[event_type] = pd.concat([kept, part], ignore_index=True)
-        self._seen.update(seqs[new].tolist())
 
-    def summaries(self, event_type: str) -> pd.DataFrame:
+    def summaries(self, event_type: str, lag_days: int = FIT_LAG_DAYS) -> pd.DataFrame:
+        if lag_days != FIT_LAG_DAYS:
+            raise ValueError(f"the population is kept at the fit's lag ({FIT_LAG_DAYS} days)")
         return self._frames[event_type]
 
     def _summary(self, table: str, event_type: str) -> pd.DataFrame:
-        return self.con.sql(summary_sql(table, AT),
+        return self.con.sql(summary_sql(table, AT, FIT_LAG_DAYS),
                             params={"btyd_type": event_type}).df()
 
     def _fill(self, table: str, events: pd.DataFrame) -> None:

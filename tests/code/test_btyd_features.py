@@ -1,8 +1,9 @@
 """BG/NBD figures as features agree with the BG/NBD baseline's own fit, cutoff by cutoff.
 
-The build fits on every customer's orders before the cutoff (not only on the rows it scores),
-with the same day-level summaries as ``features.btyd.summaries_at``; a customer with no order
-before the cutoff gets no figure.
+The build fits on every customer's orders before the day before the cutoff (not only on the
+rows it scores; ``FIT_LAG_DAYS``), with the same day-level summaries as
+``features.btyd.summaries_at``, and scores each customer on their own orders before the cutoff;
+a customer with no order before the cutoff gets no figure.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import pytest
 
 from cxchurn.errors import ConfigError
 from features.btyd import BgNbd, summaries_at
+from features.btyd_features import FIT_LAG_DAYS
 from features.default_specs import DEFAULT_SPECS
 from features.pipeline import build_feature_table
 from features.spec import BtydSpec, spec_from_dict
@@ -46,7 +48,8 @@ def test_build_figures_equal_a_fit_on_every_buyer_before_each_cutoff() -> None:
     table = build_feature_table(customers, events, cut, DEFAULT_SPECS)
     for cutoff in CUTOFFS:
         summ = summaries_at(events, [cutoff])
-        fit = BgNbd.fit(summ["x"], summ["t_x"], summ["T"], with_se=False)
+        fitted_on = summaries_at(events, [cutoff - pd.Timedelta(days=FIT_LAG_DAYS)])
+        fit = BgNbd.fit(fitted_on["x"], fitted_on["t_x"], fitted_on["T"], with_se=False)
         at = table[table["cutoff"] == cutoff].merge(summ, on="customer_id", how="left")
         bought = at["x"].notna()
         np.testing.assert_allclose(at.loc[bought, "order_p_alive"],
