@@ -53,4 +53,59 @@ def baseline_events(features_dir: Path | str, world_dir: Path | str | None = Non
     return BaselineEvents(read_events_file(world_events))
 
 
-__all__ = ["BaselineEvents", "baseline_events"]
+@dataclass(frozen=True)
+class BuildEvents:
+    """Every event a build read (a Parquet path, or the contract-accepted frame of a text
+    file), or None with the reason they cannot be found."""
+
+    source: str | pd.DataFrame | None
+    note: str | None = None
+
+
+def build_events(features_dir: Path | str, world_dir: Path | str | None = None,
+                 events_path: Path | str | None = None, purpose: str = "horizon model"
+                 ) -> BuildEvents:
+    """All the events of a build, for labels that need more than its orders (the horizon
+    model counts cancellations or purchases in several windows and needs the data's end).
+
+    Same order of places as ``baseline_events``: ``events_path``, then the build's recorded
+    events file, then the world folder. A CSV or Excel export goes through the data contract
+    again with the recorded customers and date format, so the rows are those the build kept.
+    """
+    folder = Path(features_dir)
+    sources = read_sources(folder)
+    if events_path is not None:
+        path: Path | None = Path(events_path)
+    elif sources is not None:
+        path = Path(sources.events)
+    elif world_dir is not None:
+        path = Path(world_dir) / "events.parquet"
+    else:
+        path = None
+    if path is None or not path.exists():
+        where = "records no events file" if path is None else f"reads {path}, which is gone"
+        note = (f"{purpose} skipped: the feature build in {folder} {where}; pass --events "
+                "(or --world for a simulated world), or rebuild the features")
+        log.warning(note)
+        return BuildEvents(None, note)
+    if path.is_dir() or path.name.lower().endswith((".parquet", ".pq")):
+        return BuildEvents(str(path))
+    if sources is None:
+        note = (f"{purpose} skipped: {path} is not Parquet, so it is read through the data "
+                "contract, which needs the build's recorded customers file; rebuild the "
+                "features with `cxchurn features build`")
+        log.warning(note)
+        return BuildEvents(None, note)
+    from features.load import load_customers, load_events
+
+    try:
+        customers = load_customers(sources.customers, None, date_format=sources.date_format)
+        loaded = load_events(str(path), customers, None, date_format=sources.date_format)
+    except CxChurnError as err:
+        note = f"{purpose} skipped: {err}"
+        log.warning(note)
+        return BuildEvents(None, note)
+    return BuildEvents(loaded.frame)
+
+
+__all__ = ["BaselineEvents", "BuildEvents", "baseline_events", "build_events"]

@@ -20,11 +20,11 @@ import pandas as pd
 from mlflow.models.model import ModelInfo
 
 from cxchurn import paths
-from cxchurn.errors import ConfigError, NotFoundError
+from cxchurn.errors import ConfigError, DataContractError, NotFoundError
 from features.schema import CUTOFF
 from features.spec import load_specs
 from training import registry
-from training.build_events import baseline_events
+from training.build_events import BuildEvents, baseline_events, build_events
 from training.dataset import load_examples
 from training.evaluate import MAIN_MODEL
 from training.horizon_job import HorizonResult, train_horizons
@@ -206,7 +206,8 @@ def run_training(
     )
     if events.note:
         result.notes.append(events.note)
-    horizon = horizon_step(result, config, features_dir, world_dir, truth, out,
+    horizon = horizon_step(result, config, features_dir,
+                           build_events(features_dir, world_dir, events_path), truth, out,
                            dict(examples.attrs))
     return record_training_run(
         result, config, examples, features_dir=features_dir, experiment_id=experiment_id,
@@ -217,20 +218,28 @@ def run_training(
 
 
 def horizon_step(result: TrainResult, config: TrainConfig, features_dir: Path,
-                 world_dir: str | Path | None, truth: pd.DataFrame | None, out: Path,
+                 events: BuildEvents, truth: pd.DataFrame | None, out: Path,
                  attrs: dict[str, Any]) -> HorizonResult | None:
     """Train the multi-horizon model beside the 30-day one and attach it, so it is logged,
-    registered and served with it; None when no horizons are asked for or no events file is
-    at hand (a build from a world folder has one)."""
-    events = Path(world_dir) / "events.parquet" if world_dir else None
-    if not config.horizons or events is None or not events.exists():
-        if config.horizons:
-            log.info("horizon model skipped: it labels from the events; pass --world")
+    registered and served with it; None when no horizons are asked for, or when the build's
+    events cannot be found (the run's summary then says why)."""
+    if not config.horizons:
         return None
-    horizon = train_horizons(
-        features_dir, str(events), config.horizons, result.model.feature_names_,
-        dict(result.params), truth=truth, n_valid_cutoffs=config.n_valid_cutoffs,
-        n_resamples=config.bootstrap_resamples, seed=config.seed, out_dir=out, attrs=attrs)
+    if events.source is None:
+        if events.note:
+            result.notes.append(events.note)
+        return None
+    try:
+        horizon = train_horizons(
+            features_dir, events.source, config.horizons, result.model.feature_names_,
+            dict(result.params), truth=truth, n_valid_cutoffs=config.n_valid_cutoffs,
+            n_resamples=config.bootstrap_resamples, seed=config.seed, out_dir=out,
+            attrs=attrs)
+    except (ConfigError, DataContractError) as err:  # e.g. a history too short for 90 days
+        note = f"horizon model skipped: {err}"
+        log.warning(note)
+        result.notes.append(note)
+        return None
     attach(result.model, horizon.model)
     return horizon
 

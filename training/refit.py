@@ -34,10 +34,16 @@ from features.adapters.base import purged_cutoffs
 from features.schema import CUTOFF, LABEL
 from training import registry
 from training.baselines import event_log_baselines
-from training.build_events import baseline_events
+from training.build_events import baseline_events, build_events
 from training.dataset import Split, load_examples
 from training.evaluate import MAIN_MODEL
-from training.job import RunSummary, build_specs, record_training_run, start_tracking
+from training.job import (
+    RunSummary,
+    build_specs,
+    horizon_step,
+    record_training_run,
+    start_tracking,
+)
 from training.report import baseline_scores, evaluate_on_test
 from training.tracking import DEFAULT_EXPERIMENT
 from training.train import TrainConfig, TrainResult, train_churn_model, write_run_files
@@ -158,12 +164,15 @@ def run_event_log_training(
                              events=events.orders)
     if events.note:
         result.notes.append(events.note)
+    horizon = horizon_step(result, config, features_dir,
+                           build_events(features_dir, None, events_path), None, out,
+                           dict(examples.attrs))
     tags = {"run_type": "train", "cxchurn.model_name": model_name, "cxchurn.mode": "event_log",
             "refit": str(refit), "refit.rounds": str(result.model.n_estimators if refit else "")}
     return record_training_run(
         result, config, examples, features_dir=features_dir, experiment_id=experiment_id,
         tags=tags, out_dir=out, model_name=model_name, register=register,
-        force_promote=force_promote,
+        force_promote=force_promote, horizon=horizon,
     )
 
 

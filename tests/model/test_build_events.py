@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from cxchurn.cli import app
 from features.build_sources import load_build_events, read_sources
 from training.baselines import bgnbd_scores
-from training.build_events import baseline_events
+from training.build_events import baseline_events, build_events
 
 N = 400
 BAD_ROWS = 3
@@ -106,6 +106,10 @@ def test_the_refit_run_on_an_own_log_is_judged_against_bgnbd_fitted_before_each_
                 if line.startswith("ROC-AUC minus each baseline: "))
     assert f"bgnbd {report.intervals['roc_auc_diff_vs_bgnbd'].text(signed=True)}" in each
     assert "rfm_logistic " in each
+    # "leaves within h days" needs a time of leaving: a purchase log has none, and the run
+    # says so instead of failing or staying silent
+    assert ("horizon model skipped: horizon labels need contractual churn"
+            in summary.summary_text)
 
 
 def test_a_moved_events_file_is_named_with_the_fix_and_training_goes_on(
@@ -122,9 +126,16 @@ def test_a_moved_events_file_is_named_with_the_fix_and_training_goes_on(
     got = baseline_events(copy)
     assert got.orders is None and got.note is not None
     assert str(tmp_path / "gone.csv") in got.note and "--events" in got.note
+    every = build_events(copy)
+    assert every.source is None and every.note is not None
+    assert str(tmp_path / "gone.csv") in every.note and "--events" in every.note
     # --events points at the file's new place
     again = baseline_events(copy, events_path=epath)
     assert again.orders is not None and len(again.orders) == len(load_build_events(features))
+    # the horizon labels read every accepted event of the file, through the data contract
+    frame = build_events(copy, events_path=epath).source
+    assert isinstance(frame, pd.DataFrame)
+    assert len(frame) == len(pd.read_csv(epath)) - BAD_ROWS
 
 
 def test_a_build_without_a_record_says_to_rebuild(tmp_path: Path) -> None:

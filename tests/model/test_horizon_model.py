@@ -80,3 +80,33 @@ def test_figures_are_printed_and_logged(horizon_run: HorizonResult) -> None:
     metrics = horizon_run.evaluation.metrics()
     assert {f"horizon_{h}d_auc_model" for h in DEFAULT_HORIZONS} <= set(metrics)
     assert "horizon_c_index_logistic" in metrics
+
+
+@pytest.mark.slow
+def test_a_build_from_files_gets_the_horizon_model_without_a_world(
+        default_training_examples: pd.DataFrame, default_world: Any, default_world_dir: Path,
+        tmp_path: Path) -> None:
+    """Real data has no world folder: the horizon model is labelled from the events file the
+    feature build recorded, so the service can say "act by" for a company's own data."""
+    from features.build_sources import SOURCES_KEY, BuildSources
+    from training.job import run_training
+    from training.train import TrainConfig
+
+    build = tmp_path / "features"
+    source = Path(str(default_world_dir)).parent / "default_training_features"
+    build.mkdir()
+    for f in source.iterdir():
+        if f.is_file():
+            (build / f.name).write_bytes(f.read_bytes())
+    spec = json.loads((build / "feature_spec.json").read_text())
+    spec[SOURCES_KEY] = BuildSources.of(default_world_dir / "customers.parquet",
+                                        default_world_dir / "events.parquet").to_dict()
+    end = pd.Timestamp(default_world.config.end, tz="UTC").isoformat()
+    spec["label"] = {**spec.get("label", {}), "kind": "contractual", "data_end": end}
+    (build / "feature_spec.json").write_text(json.dumps(spec))  # as `features build` writes
+    config = TrainConfig(n_estimators=150, write_plots=False, bootstrap_resamples=100)
+    summary = run_training(build, None, config, tmp_path / "out", register=False)
+    text = summary.summary_text
+    assert "churn over 30d, 60d, 90d (discrete-time hazard" in text
+    assert "horizon model skipped" not in text
+    assert "truth" not in text.split("churn over 30d, 60d, 90d")[1].splitlines()[0]
