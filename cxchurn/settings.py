@@ -71,6 +71,9 @@ VARIABLES: Final[Mapping[str, str]] = {
                                "PostgreSQL (default SQLite `live/events.db` in `CXCHURN_HOME`)",
     "CXCHURN_MAX_EVENTS": "most events one `POST /events` may carry (default 1000); a bigger "
                           "request gets 413",
+    "CXCHURN_LIVE_REFRESH_SECONDS": "after events posted to `/events` change scores, the page's "
+                                    "at-risk list is rebuilt at most this often (default 30; 0 "
+                                    "= on the next view)",
 }
 
 # MLflow client settings a long-running service wants: fail fast against an unreachable HTTP
@@ -98,6 +101,7 @@ DEFAULT_CONTACT_COLUMNS: Final = (
     "eposta", "e_posta",
 )
 DEFAULT_MAX_EVENTS: Final = 1000
+DEFAULT_LIVE_REFRESH_SECONDS: Final = 30.0
 
 
 def _text(env: Mapping[str, str], name: str) -> str | None:
@@ -143,6 +147,11 @@ def _whole(env: Mapping[str, str], name: str, example: str, default: int) -> int
         raise ConfigError(f"{name} must be a whole number such as {example}; got "
                           f"{env[name][:40]!r}.")
     return int(value)
+
+
+def _live_refresh(env: Mapping[str, str]) -> float:
+    value = _number(env, "CXCHURN_LIVE_REFRESH_SECONDS", "30", high=86400.0)
+    return DEFAULT_LIVE_REFRESH_SECONDS if value is None else value
 
 
 def _max_batch(env: Mapping[str, str]) -> int:
@@ -244,6 +253,7 @@ class Settings:
     contacted_days: int = DEFAULT_CONTACTED_DAYS
     event_store_url: str | None = None
     max_events: int = DEFAULT_MAX_EVENTS
+    live_refresh_seconds: float = DEFAULT_LIVE_REFRESH_SECONDS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -283,6 +293,7 @@ class Settings:
             contacted_days=_contacted_days(env),
             event_store_url=_text(env, "CXCHURN_EVENT_STORE_URL"),
             max_events=_whole(env, "CXCHURN_MAX_EVENTS", "1000", DEFAULT_MAX_EVENTS),
+            live_refresh_seconds=_live_refresh(env),
         )
 
     def with_overrides(self, **changes: Any) -> Settings:
@@ -300,9 +311,22 @@ def apply_serving_mlflow_defaults() -> None:
         os.environ.setdefault(name, value)
 
 
-__all__ = ["DEFAULT_BANDS", "DEFAULT_CONTACTED_DAYS", "DEFAULT_CONTACT_COLUMNS",
-           "DEFAULT_MAX_ACTION_COST", "DEFAULT_MAX_BATCH", "DEFAULT_MAX_EVENTS",
-           "DEFAULT_MAX_EXPLAIN_CELLS", "DEFAULT_MODEL_NAME", "DEFAULT_WEBHOOK_ATTEMPTS",
-           "SERVING_MLFLOW_DEFAULTS",
-           "VARIABLES", "Settings", "apply_serving_mlflow_defaults", "contact_key",
-           "default_workers", "parse_bands"]
+__all__ = [
+    "DEFAULT_BANDS",
+    "DEFAULT_CONTACTED_DAYS",
+    "DEFAULT_CONTACT_COLUMNS",
+    "DEFAULT_LIVE_REFRESH_SECONDS",
+    "DEFAULT_MAX_ACTION_COST",
+    "DEFAULT_MAX_BATCH",
+    "DEFAULT_MAX_EVENTS",
+    "DEFAULT_MAX_EXPLAIN_CELLS",
+    "DEFAULT_MODEL_NAME",
+    "DEFAULT_WEBHOOK_ATTEMPTS",
+    "SERVING_MLFLOW_DEFAULTS",
+    "VARIABLES",
+    "Settings",
+    "apply_serving_mlflow_defaults",
+    "contact_key",
+    "default_workers",
+    "parse_bands",
+]

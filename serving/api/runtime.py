@@ -136,6 +136,7 @@ class ServingRuntime:
         self._reload_lock = threading.Lock()
         self._stamp_seen: int | None = None
         self._state_value = _State(None, "not started yet", None, "not started yet", _now())
+        self.live_revision = 0  # counts in-memory patches of the store (live updates)
         # Live ingestion (serving/live/feed.py) when attached: follows other workers' updates
         # and re-applies the stored live rows over a freshly loaded store.
         self.live: Any = None
@@ -250,6 +251,7 @@ class ServingRuntime:
         """
         with self._lock:
             self._state_value = self._patched(self._state_value, rows, removed, matrix)
+            self.live_revision += 1
 
     def store_scores(self, ids: Sequence[str]
                      ) -> tuple[list[str], np.ndarray, list[str], np.ndarray]:

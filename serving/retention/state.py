@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,7 @@ class RetentionState:
                                    objective=self.settings.policy_objective,
                                    holdout=self.settings.holdout_share)
         self._book: AtRiskBook | None = None
+        self._book_built = 0.0
         self._sessions: SessionStore | None = None
         self.alert_rules = load_rules(self.settings.alert_rules)  # a bad file stops the start
         self._alerts: AlertDesk | None = None
@@ -131,20 +133,37 @@ class RetentionState:
         model = meta.get("model") or {}
         store = meta.get("online_store") or {}
         return "|".join(str(x) for x in (model.get("model_version"), meta.get("loaded_at"),
-                                         store.get("materialized_at")))
+                                         store.get("materialized_at"),
+                                         getattr(self.runtime, "live_revision", 0)))
+
+    def _current(self, book: AtRiskBook | None, version: str) -> bool:
+        """Whether ``book`` may still be served: same model and store, and either no live
+        update since it was built or a book younger than ``live_refresh_seconds`` (a stream
+        of events would otherwise re-explain the whole store on every page view)."""
+        if book is None:
+            return False
+        base, _, revision = book.version.rpartition("|")
+        now_base, _, now_revision = version.rpartition("|")
+        if base != now_base:
+            return False
+        return (revision == now_revision
+                or time.monotonic() - self._book_built < self.settings.live_refresh_seconds)
 
     def book(self) -> AtRiskBook:
-        """The at-risk book for the loaded model and store (rebuilt after a reload)."""
+        """The at-risk book for the loaded model and store (rebuilt after a reload, and after
+        live updates at most every ``live_refresh_seconds``)."""
         # Imported here: training.pyfunc brings MLflow, which the service loads only on demand.
         from training.explain import shap_values
         from training.pyfunc import model_frame
 
         version = self._version()
         book = self._book
-        if book is not None and book.version == version:
+        if self._current(book, version):
+            assert book is not None
             return book
         with self._lock:
-            if self._book is not None and self._book.version == version:
+            if self._current(self._book, version):
+                assert self._book is not None
                 return self._book
             scored = self.runtime.scored_store()
             features = self.runtime.online_features()
@@ -155,7 +174,7 @@ class RetentionState:
                 list(model.feature_names_), self.catalogue, version=version,
                 policy_config=self.policy)
             book.timing = self._timing(features)
-            self._book = book
+            self._book, self._book_built = book, time.monotonic()
             return book
 
     def _timing(self, features: pd.DataFrame) -> dict[str, dict[str, Any]]:

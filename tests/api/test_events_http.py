@@ -31,7 +31,7 @@ from tests.api.server import Service, launch_ready, start_service, stop
 from tests.api.trained_home import TrainedHome
 
 CUTOFF_AT = pd.Timestamp("2025-06-01", tz="UTC")
-ENV = {"CXCHURN_API_KEY": API_KEY, "CXCHURN_WORKERS": "2"}
+ENV = {"CXCHURN_API_KEY": API_KEY, "CXCHURN_WORKERS": "2", "CXCHURN_LIVE_REFRESH_SECONDS": "0"}
 
 
 def _home(trained: TrainedHome, world: object, folder: Path) -> Path:
@@ -89,6 +89,25 @@ def test_an_ingest_answers_the_new_score_with_reasons(live_service: Service,
         assert now["p_churn"] == pytest.approx(update["new_p_churn"], abs=1e-12)
     tr = live_service.post("/events", {"events": as_posted(events.head(1)), "lang": "tr"}).json()
     assert tr["duplicates"] == 1 and tr["customers"] == []
+
+
+def test_the_at_risk_list_follows_live_scores(live_service: Service,
+                                             default_world: object) -> None:
+    events = _customer_events(default_world, 1, skip=30)
+    cid = str(events[CUSTOMER_ID].iloc[0])
+    query = {"search": cid, "show_contacted": "true"}
+
+    def listed() -> float:
+        (row,) = live_service.get("/retention/at-risk", params=query).json()["customers"]
+        assert row["customer_id"] == cid
+        return float(row["p_churn"])
+
+    before = [listed() for _ in range(4)]  # both workers have built their list
+    answer = live_service.post("/events", {"events": as_posted(events)}).json()
+    (update,) = answer["customers"]
+    assert update["new_p_churn"] != pytest.approx(before[0], abs=1e-9)
+    for _ in range(4):  # whichever worker answers lists the new score
+        assert listed() == pytest.approx(update["new_p_churn"], abs=1e-12)
 
 
 def test_the_served_row_equals_a_batch_build_at_the_same_time(
