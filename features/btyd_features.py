@@ -52,21 +52,11 @@ def summary_sql(events_table: str = EVENTS_TABLE, cutoffs_table: str = CUTOFFS_T
     on the UTC calendar from epoch seconds (no session time zone)."""
     if lag_days:
         lag = float(int(lag_days))
-        return f"""
-WITH d AS (SELECT DISTINCT cutoff FROM {cutoffs_table}),
-b AS (
-  SELECT customer_id, FLOOR(EPOCH(event_time) / {SECONDS_PER_DAY}) AS day,
-    MIN(event_time) AS first_time
-  FROM {events_table} WHERE event_type = $btyd_type
-  GROUP BY 1, 2
-)
-SELECT b.customer_id, d.cutoff,
-  CAST(COUNT(*) - 1 AS DOUBLE) AS x,
-  CAST(MAX(b.day) - MIN(b.day) AS DOUBLE) AS t_x,
-  CAST(EPOCH(d.cutoff) / {SECONDS_PER_DAY} - {lag} - MIN(b.day) AS DOUBLE) AS age
-FROM b JOIN d ON EPOCH(b.first_time) < EPOCH(d.cutoff) - {lag * SECONDS_PER_DAY}
-GROUP BY b.customer_id, d.cutoff
-"""
+        before = f"EPOCH(b.first_time) < EPOCH(d.cutoff) - {lag * SECONDS_PER_DAY}"
+        age = f"EPOCH(d.cutoff) / {SECONDS_PER_DAY} - {lag} - MIN(b.day)"
+    else:
+        before = "b.first_time < d.cutoff"
+        age = f"EPOCH(d.cutoff) / {SECONDS_PER_DAY} - MIN(b.day)"
     return f"""
 WITH d AS (SELECT DISTINCT cutoff FROM {cutoffs_table}),
 b AS (
@@ -78,11 +68,10 @@ b AS (
 SELECT b.customer_id, d.cutoff,
   CAST(COUNT(*) - 1 AS DOUBLE) AS x,
   CAST(MAX(b.day) - MIN(b.day) AS DOUBLE) AS t_x,
-  CAST(EPOCH(d.cutoff) / {SECONDS_PER_DAY} - MIN(b.day) AS DOUBLE) AS age
-FROM b JOIN d ON b.first_time < d.cutoff
+  CAST({age} AS DOUBLE) AS age
+FROM b JOIN d ON {before}
 GROUP BY b.customer_id, d.cutoff
 """
-
 
 
 def btyd_specs(specs: Sequence[FeatureSpec]) -> list[BtydSpec]:
