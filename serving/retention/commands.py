@@ -52,32 +52,32 @@ def ready_runtime(home: Path | None = None) -> Any:
 def write_at_risk(out: Path, runtime: Any, *, lang: str = "en", limit: int = 1000,
                   segment: str | None = None, risk_band: str | None = None,
                   min_value: float | None = None, objective: str | None = None,
-                  holdout: float | None = None) -> tuple[Path, int]:
-    """Write the ranked at-risk list (CSV, or Excel for .xlsx); returns (path, rows)."""
-    from serving.retention.at_risk import (
-        ListQuery,
-        display_records,
-        export_frame,
-        select_rows,
-        to_csv_bytes,
-        to_xlsx_bytes,
-    )
+                  holdout: float | None = None, show_contacted: bool = False,
+                  settings: Settings | None = None) -> tuple[Path, int, int]:
+    """Write the ranked at-risk list (CSV, or Excel for .xlsx); returns (path, rows, how
+    many recently contacted customers were left off).
+
+    The same rows and columns as the page's export: recently contacted customers are left
+    off unless ``show_contacted``, and each row carries contacts, owner and work status.
+    """
+    from serving.retention.at_risk import ListQuery, export_frame, to_csv_bytes, to_xlsx_bytes
     from serving.retention.state import RetentionState
+    from serving.retention.web import work_view
 
     if lang not in ("en", "tr"):
         raise ConfigError(f"--lang must be 'en' or 'tr'; got {lang!r}.")
-    settings = Settings.from_env().with_overrides(policy_objective=objective,
-                                                  holdout_share=holdout)
+    settings = (settings or Settings.from_env()).with_overrides(policy_objective=objective,
+                                                                holdout_share=holdout)
     state = RetentionState(runtime, settings)
-    book = state.book()
-    rows = select_rows(book, ListQuery(segment=segment, risk_band=risk_band,
-                                       min_value=min_value, limit=limit))
-    frame = export_frame(display_records(rows, book, state.catalogue, lang), lang)
+    query = ListQuery(segment=segment, risk_band=risk_band, min_value=min_value, limit=limit,
+                      show_contacted=show_contacted)
+    view = work_view(state, state.book(), query, lang)
+    frame = export_frame(view.records, lang)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(to_xlsx_bytes(frame) if out.suffix.lower() == ".xlsx"
                     else to_csv_bytes(frame))
-    return out, len(frame)
+    return out, len(frame), view.hidden
 
 
 def free_port() -> int:
@@ -157,12 +157,18 @@ def at_risk_command(
     holdout: Annotated[float | None, typer.Option(
         help="share of customers kept out at random as a control group, e.g. 0.1 "
              "[default: $CXCHURN_HOLDOUT_SHARE or 0]")] = None,
+    show_contacted: Annotated[bool, typer.Option(
+        help="also list customers contacted in the last CXCHURN_CONTACTED_DAYS days")] = False,
 ) -> None:
-    """Write the ranked at-risk list with reasons and suggested actions."""
-    path, n = write_at_risk(out, ready_runtime(), lang=lang, limit=limit, segment=segment,
+    """Write the ranked at-risk list with reasons, suggested actions and contacts."""
+    path, n, hidden = write_at_risk(out, ready_runtime(), lang=lang, limit=limit, segment=segment,
                             risk_band=risk_band, min_value=min_value, objective=objective,
-                            holdout=holdout)
+                            holdout=holdout, show_contacted=show_contacted)
     typer.echo(f"at-risk list: {n} customers -> {path}")
+    if hidden:
+        typer.echo(f"{hidden} customers contacted in the last "
+                   f"{Settings.from_env().contacted_days} days are left off; "
+                   "--show-contacted lists them")
 
 
 @app.command("screenshot")
@@ -227,7 +233,8 @@ def demo_step(home: Path | None = None) -> list[str]:
 
         materialize_command(world=world, out=store_path(home))
     try:
-        path, n = write_at_risk(paths.reports_dir(home) / "at_risk.csv", ready_runtime(home))
+        path, n, _ = write_at_risk(paths.reports_dir(home) / "at_risk.csv",
+                                   ready_runtime(home))
     except ModelNotReadyError as err:
         return [f"at-risk list skipped: {err}"]
     return [

@@ -155,12 +155,24 @@ def test_api_key_guards_the_api_and_the_page(runtime: Any, tmp_path: Path,
 
 
 def test_cli_writes_the_same_list(runtime: Any, tmp_path: Path, client: TestClient) -> None:
+    from cxchurn.settings import Settings
     from serving.retention.commands import write_at_risk
+    from serving.retention.state import RetentionState
 
-    path, n = write_at_risk(tmp_path / "at_risk.csv", runtime, limit=30)
+    path, n, hidden = write_at_risk(tmp_path / "at_risk.csv", runtime, limit=30)
     frame = pd.read_csv(path, encoding="utf-8-sig")
     listed = client.get("/retention/at-risk", params={"limit": 30}).json()["customers"]
     assert n == 30 and list(frame["Customer"]) == [r["customer_id"] for r in listed]
+    # a customer the team just called is left off the call list, as on the page
+    own = Settings(home=tmp_path / "home")
+    first = str(frame["Customer"].iloc[0])
+    RetentionState(runtime, own).assignments.set_status(first, "contacted", "ayse")
+    path, n, hidden = write_at_risk(tmp_path / "after.csv", runtime, limit=30, settings=own)
+    after = pd.read_csv(path, encoding="utf-8-sig")
+    assert hidden == 1 and first not in set(after["Customer"]) and n == 30
+    path, _, hidden = write_at_risk(tmp_path / "all.csv", runtime, limit=30, settings=own,
+                                    show_contacted=True)
+    assert hidden == 0 and first in set(pd.read_csv(path, encoding="utf-8-sig")["Customer"])
 
 
 def test_the_list_is_prebuilt_in_the_background_and_reused(runtime: Any, tmp_path: Path) -> None:
