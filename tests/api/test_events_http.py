@@ -147,6 +147,12 @@ def test_the_served_row_equals_a_batch_build_at_the_same_time(
     expected = runtime.score_columns(batch, list(batch[CUSTOMER_ID]))
     served = live_service.post("/score", {"customer_ids": ids}).json()["results"]
     assert [s["p_churn"] for s in served] == pytest.approx(list(expected["p_churn"]), abs=1e-12)
+    # ... and so are their chances of leaving within 30/60/90 days (the act-by date's input)
+    found = runtime.horizons_of_columns(batch)
+    assert found is not None
+    for s, want in zip(served, found[1], strict=True):
+        got = [s["horizons"][str(h)] for h in found[0]]
+        assert got == pytest.approx(list(want), abs=1e-12)
 
 
 def test_a_malformed_event_gets_its_own_error_and_the_rest_are_stored(
