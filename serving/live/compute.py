@@ -37,7 +37,7 @@ from features.btyd_features import FitCache, add_btyd_features, btyd_specs, summ
 from features.compile import CUSTOMERS_TABLE, CUTOFFS_TABLE, EVENTS_TABLE, compile_features
 from features.labels import LabelConfig, eligibility_sql
 from features.spec import FeatureSpec
-from serving.live.population import HistoryIndex, PopulationSummaries
+from serving.live.population import HistoryIndex, LoadPurchases, PopulationSummaries
 
 HISTORY = "cx_history"  # every customer's events before the store's cutoff
 LIVE_PURCHASES = "cx_live_purchases"  # every customer's live purchases (the BG/NBD fit's)
@@ -133,14 +133,14 @@ class LiveFeatures:
         self.con.from_arrow(ids).insert_into("cx_ids")
 
     def build(self, customer_ids: Sequence[str], live_events: pd.DataFrame,
-              cutoff: pd.Timestamp, live_purchases: pd.DataFrame | None = None
+              cutoff: pd.Timestamp, live_purchases: LoadPurchases | None = None
               ) -> tuple[pd.DataFrame, list[str]]:
         """(feature rows of the customers eligible at ``cutoff``, the ineligible ids).
 
         ``live_events``: every stored live event of these customers (contract columns).
-        ``live_purchases``: every customer's stored live events of ``purchase_types``, with
-        their ``seq`` (the BG/NBD figures are fitted on all buyers, as a batch build over all
-        events is).
+        ``live_purchases`` reads the stored live events of ``purchase_types``
+        (``serving.live.population.LoadPurchases``): the BG/NBD figures are fitted on all
+        buyers, as a batch build over all events is.
         Rows are exactly what ``build_feature_table`` gives for the same customers, events
         and cutoff, in the same column order and dtypes.
         """
@@ -178,13 +178,10 @@ class LiveFeatures:
         return frame, ineligible
 
     def _with_btyd(self, frame: pd.DataFrame, cutoff: pd.Timestamp,
-                   live_purchases: pd.DataFrame | None) -> pd.DataFrame:
+                   live_purchases: LoadPurchases | None) -> pd.DataFrame:
         """The BG/NBD columns, as ``build_feature_table`` adds them after its query."""
         con = self.con
-        if live_purchases is None:
-            live_purchases = pd.DataFrame({"seq": pd.Series(dtype="int64"),
-                                           **{c: [] for c in schema.EVENT_COLUMNS}})
-        self.population.update(cutoff, live_purchases)
+        self.population.update(cutoff, live_purchases or _no_purchases)
 
         def own(event_type: str, lag_days: int) -> pd.DataFrame:
             return con.sql(summary_sql(lag_days=lag_days),
@@ -192,6 +189,11 @@ class LiveFeatures:
 
         return add_btyd_features(frame, self.specs, own, self.population.summaries,
                                  self.fits, self.population.changed)
+
+
+def _no_purchases(_after: int | None, _ids: Sequence[str] | None) -> pd.DataFrame:
+    return pd.DataFrame({"seq": pd.Series(dtype="int64"),
+                         **{c: pd.Series(dtype=object) for c in schema.EVENT_COLUMNS}})
 
 
 def _run_prepared(con: duckdb.DuckDBPyConnection, columns: Sequence[str]) -> pd.DataFrame:

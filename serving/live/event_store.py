@@ -210,15 +210,18 @@ class EventStore:
         return frame
 
     def events(self, customer_ids: Sequence[str] | None = None,
-               event_types: Sequence[str] | None = None) -> pd.DataFrame:
-        """Stored events (of some customers, of some types), oldest seq first: seq, event_id,
-        contract columns."""
+               event_types: Sequence[str] | None = None, *, after_seq: int | None = None
+               ) -> pd.DataFrame:
+        """Stored events (of some customers, of some types, stored after ``after_seq``),
+        oldest seq first: seq, event_id, contract columns."""
         columns = [events_table.c[c] for c in ("seq", "event_id", *schema.EVENT_COLUMNS)]
         query = select(*columns).order_by(events_table.c.seq)
         if customer_ids is not None:
             query = query.where(events_table.c.customer_id.in_(list(customer_ids)))
         if event_types is not None:
             query = query.where(events_table.c.event_type.in_(list(event_types)))
+        if after_seq is not None:
+            query = query.where(events_table.c.seq > int(after_seq))
         try:
             with self.engine.connect() as con:
                 return self._frame(con.execute(query).fetchall())

@@ -235,10 +235,14 @@ class LiveFeed:
         self.follow()  # other workers' rows first: the old scores are the served ones
         cutoff = self.live_cutoff()
         live = self.store.events(ids)
-        purchases = (self.store.events(event_types=self._features.purchase_types)
-                     if self._features.purchase_types else None)
+        types = self._features.purchase_types
+
+        def purchases(after_seq: int | None, customer_ids: Sequence[str] | None
+                      ) -> pd.DataFrame:
+            return self.store.events(customer_ids, types, after_seq=after_seq)
+
         rows, ineligible = self._features.build(ids, live[list(EVENT_COLUMNS)], cutoff,
-                                                purchases)
+                                                purchases if types else None)
         through = {str(c): int(s) for c, s in live.groupby(CUSTOMER_ID)["seq"].max().items()}
         before = self._before(ids)
         matrix = self.runtime.fast_model().matrix(rows) if len(rows) else None

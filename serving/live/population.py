@@ -11,12 +11,14 @@ what a batch build over all events fits BG/NBD on. It is computed in full once p
 after that only customers with new live purchases before the fit's instant get their summary
 recomputed (a summary is per customer, so the others cannot change; purchases of the cutoff's
 own day never reach the fit), and the fit cache is told who changed
-(``features.btyd_features.FitCache``).
+(``features.btyd_features.FitCache``). The stored live purchases are read the same way: all of
+them once per cutoff, then only those stored since (``LoadPurchases``), so an ingest does not
+read every purchase the stream ever brought.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import duckdb
 import numpy as np
@@ -27,6 +29,10 @@ import pyarrow.compute as pc
 from features import schema
 from features.btyd_features import FIT_LAG_DAYS, summary_sql
 
+# Re-read purchases stored this many sequence numbers before the newest one seen: on
+# PostgreSQL a sequence number is taken before its transaction commits, so workers' commits
+# may land out of order; each worker appends one request (<= CXCHURN_MAX_EVENTS) at a time.
+SEQ_MARGIN = 10_000
 PART = "cx_population_part"  # a few buyers' purchases, history + live
 AT = "cx_population_cutoff"  # the cutoff the summaries are at (the summary SQL's cutoffs)
 
@@ -59,6 +65,11 @@ class HistoryIndex:
         return end - start
 
 
+LoadPurchases = Callable[[int | None, Sequence[str] | None], pd.DataFrame]
+"""(after_seq, customer_ids) -> stored live purchases (``seq`` + contract columns): all of
+them for (None, None), those with a greater ``seq``, or all of some customers'."""
+
+
 class PopulationSummaries:
     """See the module docstring. ``population``: the view of history + ``live_table`` (the
     stored live purchases, which ``update`` refills) in ``con``."""
@@ -71,38 +82,45 @@ class PopulationSummaries:
         self._cutoff: pd.Timestamp | None = None
         self._frames: dict[str, pd.DataFrame] = {}
         self._seen: set[int] = set()
+        self._newest = 0
         self.changed: dict[str, list[str]] | None = None  # None: all may have changed
         con.execute(f"CREATE TABLE {PART} AS SELECT * FROM {population} LIMIT 0")
         con.execute(f"CREATE TABLE {AT} (cutoff TIMESTAMPTZ)")
 
-    def update(self, cutoff: pd.Timestamp, live_purchases: pd.DataFrame) -> None:
-        """Bring the summaries to ``cutoff`` and these stored live purchases (seq + contract
-        columns: every stored live purchase, as a batch build over all events sees them)."""
-        seqs = live_purchases["seq"].astype("int64").to_numpy()
+    def update(self, cutoff: pd.Timestamp, load: LoadPurchases) -> None:
+        """Bring the summaries to ``cutoff`` and every stored live purchase (as a batch build
+        over all events sees them), reading only what is new since the last update."""
         if cutoff != self._cutoff:
+            everything = load(None, None)
             self.con.execute(f"DELETE FROM {AT}")
             self.con.execute(f"INSERT INTO {AT} VALUES (?)", [cutoff.to_pydatetime()])
-            self._fill(self.live_table, live_purchases)
+            self._fill(self.live_table, everything)
             self._frames = {t: self._summary(self.population, t) for t in self.purchase_types}
-            self._cutoff, self._seen, self.changed = cutoff, set(seqs.tolist()), None
+            self._cutoff, self.changed = cutoff, None
+            self._remember(everything["seq"].astype("int64").to_numpy())
             return
-        new = ~np.isin(seqs, np.fromiter(self._seen, dtype=np.int64, count=len(self._seen)))
+        recent = load(self._newest - SEQ_MARGIN, None)
+        seqs = recent["seq"].astype("int64").to_numpy()
+        new = np.array([int(q) not in self._seen for q in seqs], dtype=bool)
         fit_at = cutoff - pd.Timedelta(days=FIT_LAG_DAYS)
-        early = new & (pd.to_datetime(live_purchases["event_time"], utc=True) < fit_at
-                       ).to_numpy()
-        who = sorted(set(live_purchases.loc[early, schema.CUSTOMER_ID].astype(str)))
-        self._seen.update(seqs[new].tolist())
+        early = new & (pd.to_datetime(recent["event_time"], utc=True) < fit_at).to_numpy()
+        who = sorted(set(recent.loc[early, schema.CUSTOMER_ID].astype(str)))
+        self._remember(seqs[new])
         self.changed = {t: who for t in self.purchase_types}
         if not who:
             return
-        mine = live_purchases[live_purchases[schema.CUSTOMER_ID].astype(str).isin(who)]
-        self._fill(PART, mine)
+        self._fill(PART, load(None, who))
         self.con.from_arrow(self.history.rows(who, self.purchase_types)).insert_into(PART)
         for event_type in self.purchase_types:
             part = self._summary(PART, event_type)
             kept = self._frames[event_type]
             kept = kept[~kept[schema.CUSTOMER_ID].astype(str).isin(who)]
             self._frames[event_type] = pd.concat([kept, part], ignore_index=True)
+
+    def _remember(self, seqs: np.ndarray) -> None:
+        self._seen.update(int(q) for q in seqs)
+        if len(seqs):
+            self._newest = max(self._newest, int(seqs.max()))
 
     def summaries(self, event_type: str, lag_days: int = FIT_LAG_DAYS) -> pd.DataFrame:
         if lag_days != FIT_LAG_DAYS:

@@ -93,7 +93,7 @@ def test_an_ingest_answers_the_new_score_with_reasons(live_service: Service,
 
 def test_the_at_risk_list_follows_live_scores(live_service: Service,
                                              default_world: object) -> None:
-    events = _customer_events(default_world, 1, skip=30)
+    events = _customer_events(default_world, 1, skip=45)  # customers no other test posts
     cid = str(events[CUSTOMER_ID].iloc[0])
     query = {"search": cid, "show_contacted": "true"}
 

@@ -43,6 +43,16 @@ def _live_orders(world, customers: list[str], start_seq: int, day: int,  # type:
     return frame
 
 
+def _loader(frame: pd.DataFrame, asked: list | None = None):  # type: ignore[no-untyped-def]
+    """What the event store answers: all purchases, those after a seq, or some customers'."""
+    def load(after: int | None, ids: list[str] | None) -> pd.DataFrame:
+        if asked is not None:
+            asked.append((after, ids))
+        out = frame if after is None else frame[frame["seq"] > after]
+        return out if ids is None else out[out[CUSTOMER_ID].isin(ids)]
+    return load
+
+
 def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values(CUSTOMER_ID).reset_index(drop=True)[
         [CUSTOMER_ID, "x", "t_x", "age"]]
@@ -65,24 +75,29 @@ def test_kept_population_equals_a_recompute_after_many_updates_at_one_cutoff(
     kept = LiveFeatures(world.customers, world.events, CUTOFF, DEFAULT_SPECS)
     ids = sorted(world.customers[CUSTOMER_ID].astype(str))
     live = pd.DataFrame(columns=["seq", *EVENT_COLUMNS])
-    kept.population.update(CUTOFF, live)
+    kept.population.update(CUTOFF, _loader(live))
     assert len(kept.population.summaries("order")) > 50
     steps = [ids[:3], ids[2:6], [ids[0]], ids[-4:]]  # repeat buyers and new ones
+    asked: list = []
     for k, who in enumerate(steps):
         live = pd.concat([live, _live_orders(world, who, 100 * k, k)], ignore_index=True)
-        kept.population.update(CUTOFF, live)
+        kept.population.update(CUTOFF, _loader(live, asked))
         fresh = LiveFeatures(world.customers, world.events, CUTOFF, DEFAULT_SPECS)
-        fresh.population.update(CUTOFF, live)
+        fresh.population.update(CUTOFF, _loader(live))
         assert kept.population.changed == {"order": sorted(set(who))}
         pd.testing.assert_frame_equal(_sorted(kept.population.summaries("order")),
                                       _sorted(fresh.population.summaries("order")))
+    # every stored purchase is read once per cutoff; later updates read the new ones and
+    # the changed buyers' own
+    assert (None, None) not in asked
+    assert all(after is not None or buyers for after, buyers in asked)
 
 
 def test_a_kept_fit_is_the_fit_of_the_changed_population(world, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(btyd_features, "MAX_FIT_CUSTOMERS", 40)  # a fit sees a sample
     live = LiveFeatures(world.customers, world.events, CUTOFF, DEFAULT_SPECS)
     empty = pd.DataFrame(columns=["seq", *EVENT_COLUMNS])
-    live.population.update(CUTOFF, empty)
+    live.population.update(CUTOFF, _loader(empty))
     cache = FitCache()
     first = cache.fit(live.population.summaries("order"), CUTOFF, "order")
     everyone = live.population.summaries("order")
@@ -94,7 +109,7 @@ def test_a_kept_fit_is_the_fit_of_the_changed_population(world, monkeypatch) -> 
     for k, (who, today) in enumerate([(inside, True), (outside, False), (inside, False)]):
         orders = _live_orders(world, who, 100 * k, k, today)
         empty = pd.concat([empty, orders], ignore_index=True)
-        live.population.update(CUTOFF, empty)
+        live.population.update(CUTOFF, _loader(empty))
         assert live.population.changed == {"order": [] if today else sorted(who)}
         population = live.population.summaries("order")
         fit = cache.fit(population, CUTOFF, "order", live.population.changed["order"])
