@@ -36,6 +36,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Float,
+    Index,
     Integer,
     MetaData,
     String,
@@ -53,6 +54,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from cxchurn.errors import CxChurnError
 from cxchurn.settings import Settings
 from features import schema
+from serving.retention.outcomes import create_tables
 
 DB_FILE: Final = "events.db"
 ID_LENGTH: Final = 128
@@ -72,7 +74,8 @@ events_table = Table(
     Column("seq", _SEQ, primary_key=True, autoincrement=True),
     Column("event_id", String(ID_LENGTH), nullable=False, unique=True),
     Column("customer_id", String(ID_LENGTH), nullable=False, index=True),
-    Column("event_time", DateTime(timezone=True), nullable=False),
+    # indexed: every ingest asks for the newest event time (the live cutoff)
+    Column("event_time", DateTime(timezone=True), nullable=False, index=True),
     Column("event_type", String(64), nullable=False),
     Column("channel", String(64), nullable=False),
     Column("amount", Float, nullable=True),
@@ -142,7 +145,9 @@ class EventStore:
             self.engine: Engine = create_engine(url, future=True)
             if self.engine.dialect.name == "sqlite":
                 event.listen(self.engine, "connect", _sqlite_pragmas)
-            metadata.create_all(self.engine)
+            create_tables(self.engine, metadata)
+            for index in events_table.indexes:  # stores made before an index existed
+                _create_index(self.engine, index)
         except SQLAlchemyError as err:
             raise EventStoreUnavailableError(
                 f"the event store at {self.backend} cannot be opened ({type(err).__name__}); "
@@ -302,6 +307,13 @@ class EventStore:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _create_index(engine: Engine, index: Index) -> None:
+    try:
+        index.create(engine, checkfirst=True)
+    except SQLAlchemyError:
+        index.create(engine, checkfirst=True)  # lost the race: the second look finds it
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

@@ -79,3 +79,22 @@ def test_stale_customers_are_those_with_events_newer_than_their_row(store: Event
     store.save_rows(pd.DataFrame({"customer_id": ["C1"]}), [], {"C1": int(seqs["C1"])},
                     pd.Timestamp("2025-06-02", tz="UTC"))
     assert store.stale_customers() == {"C2": int(seqs["C2"])}
+
+
+def test_a_store_made_before_the_time_index_gets_it_when_opened(store: EventStore) -> None:
+    """Every ingest asks for the newest event time; without the index that reads every row."""
+    from sqlalchemy import inspect, text
+
+    def indexed() -> bool:
+        return any(i["column_names"] == ["event_time"]
+                   for i in inspect(store.engine).get_indexes("live_events"))
+
+    assert indexed()
+    with store.engine.begin() as con:
+        name = next(i["name"] for i in inspect(con).get_indexes("live_events")
+                    if i["column_names"] == ["event_time"])
+        con.execute(text(f'DROP INDEX "{name}"'))
+    assert not indexed()
+    again = EventStore(store.url)
+    assert any(i["column_names"] == ["event_time"]
+               for i in inspect(again.engine).get_indexes("live_events"))
