@@ -5,7 +5,8 @@ reference the rows of the cutoffs the champion was trained on (the train fold it
 recorded in ``data/split.json``), and reports every newer cutoff of the build (its validation
 and test cutoffs, and any score-only cutoffs without labels yet) with ``training.monitor``.
 The performance estimate recalibrates the champion's probability on its validation cutoffs
-(recorded in the same file) when the build holds their labels.
+(recorded in the same file) when the build holds their labels; the validation cutoff's own
+estimate is then fitted to its labels, so judge CBPE on the test and newer cutoffs.
 It writes ``monitor.csv`` (one row per cutoff), ``drift.csv`` (every cutoff x feature),
 ``monitor.json`` and ``monitor.png``, logs them as a run of the ``cxchurn-monitor``
 experiment, and prints the alerts. Alerts are findings, not failures: the exit code is 0
