@@ -112,16 +112,18 @@ def build_frames(features_dir: Path, train_cutoffs: list[str]) -> tuple[Any, dic
 def calibration_frames(current: dict, labels: dict, valid_cutoffs: list[str]
                        ) -> tuple[Any, Any]:
     """(rows, labels) of the champion's validation cutoffs, for CBPE's recalibration; (None,
-    None) when the build lacks them or their labels (the estimate then uses the champion's
-    own probabilities)."""
+    None) when the build lacks them or their labels, or they hold fewer than two churners or
+    stayers (the estimate then uses the champion's own probabilities)."""
     import numpy as np
     import pandas as pd
 
     have = [c for c in valid_cutoffs if c in current and c in labels]
     if not have or len(have) < len(valid_cutoffs):
         return None, None
-    rows = pd.concat([current[c] for c in have], ignore_index=True)
-    return rows, np.concatenate([np.asarray(labels[c], dtype=float) for c in have])
+    y = np.concatenate([np.asarray(labels[c], dtype=float) for c in have])
+    if min(int(y.sum()), int(len(y) - y.sum())) < 2:
+        return None, None
+    return pd.concat([current[c] for c in have], ignore_index=True), y
 
 
 def plot_report(report: Any, path: Path) -> Path:

@@ -138,10 +138,12 @@ def test_the_estimate_recalibrates_on_the_validation_rows_and_says_so() -> None:
 def test_calibration_frames_are_the_validation_cutoffs_with_matured_labels() -> None:
     from training.monitor_commands import calibration_frames
 
-    current = {"2025-02-01": pd.DataFrame({"x": [1.0, 2.0]}),
+    current = {"2025-02-01": pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0]}),
                "2025-03-01": pd.DataFrame({"x": [3.0]})}
-    labels = {"2025-02-01": np.array([0, 1])}
+    labels = {"2025-02-01": np.array([0, 1, 1, 0])}
     rows, y = calibration_frames(current, labels, ["2025-02-01"])
-    assert rows["x"].tolist() == [1.0, 2.0] and y.tolist() == [0.0, 1.0]
+    assert rows["x"].tolist() == [1.0, 2.0, 3.0, 4.0] and y.tolist() == [0.0, 1.0, 1.0, 0.0]
+    one_churner = {"2025-02-01": np.array([0, 1, 0, 0])}  # too few to fit: champion's own p
+    assert calibration_frames(current, one_churner, ["2025-02-01"]) == (None, None)
     assert calibration_frames(current, labels, ["2025-03-01"]) == (None, None)  # not matured
     assert calibration_frames(current, labels, []) == (None, None)
