@@ -12,7 +12,11 @@ monitor rightly flags; the default ``--year 2027`` puts the world after both, so
 unshocked world has no cause of drift at all and every alert in it is a false alarm.
 ``--year 2025`` runs the default calendar (rises included). Printed: the top drifted features
 at each cutoff of the shocked world, the alerts of the unshocked one (false alarms), and the
-estimated vs realised AUC per cutoff (the CBPE error).
+estimated vs realised AUC per cutoff (the CBPE error), and its summary per world.
+
+The estimate recalibrates the champion's probability on the validation cutoff
+(``--cbpe-calibration validation``, what ``cxchurn monitor`` does); ``champion`` uses the
+champion's own probabilities as they are, the behaviour before that recalibration.
 
     .venv/bin/python benchmarks/monitor.py                       # 20,000 customers, 3 seeds
     .venv/bin/python benchmarks/monitor.py --customers 3000 --seeds 1 --year 2025
@@ -78,8 +82,10 @@ def train_champion(examples: pd.DataFrame, train_until: str, n_train_cutoffs: in
 
 
 def simulated_monitor(n_customers: int, seed: int, shock: str | None, year: int = 2027,
-                      config: MonitorConfig | None = None) -> MonitorReport:
-    """Simulate, build, train and monitor every cutoff after the validation one."""
+                      config: MonitorConfig | None = None, recalibrate: bool = True
+                      ) -> MonitorReport:
+    """Simulate, build, train and monitor every cutoff after the validation one (whose rows
+    recalibrate the estimate's probabilities unless ``recalibrate`` is False)."""
     examples = world_examples(world_config(n_customers, seed, year, shock))
     train_until = f"{year}-01-01"
     model, reference = train_champion(examples, train_until)
@@ -93,7 +99,20 @@ def simulated_monitor(n_customers: int, seed: int, shock: str | None, year: int 
     valid = rows.pop(min(rows))
     valid_auc = roc_auc_score(valid[LABEL], model.predict_churn(valid[model.feature_names_]))
     return monitor(model, reference, rows, labels, reference_auc=float(valid_auc),
-                   config=config)
+                   config=config, calibration_rows=valid if recalibrate else None,
+                   calibration_labels=valid[LABEL].to_numpy() if recalibrate else None)
+
+
+def error_summary(err: pd.DataFrame) -> pd.DataFrame:
+    """Per world: cutoffs, mean and mean absolute CBPE error, largest error, share within
+    0.02, and the share of realised AUCs inside the estimate's 95% range."""
+    groups = err.assign(abs_error=err["auc_error"].abs()).groupby("world")
+    return pd.DataFrame({
+        "cutoffs": groups.size(), "mean_error": groups["auc_error"].mean(),
+        "mean_abs_error": groups["abs_error"].mean(), "max_abs_error": groups["abs_error"].max(),
+        "within_0.02": groups["abs_error"].apply(lambda e: float((e <= 0.02).mean())),
+        "in_range": groups["auc_in_interval"].apply(lambda s: float(s.astype(bool).mean())),
+    })
 
 
 def main() -> None:
@@ -102,15 +121,20 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--shock", default="delivery", help="delivery, price or support")
     parser.add_argument("--year", type=int, default=2027)
+    parser.add_argument("--cbpe-calibration", choices=("validation", "champion"),
+                        default="validation", help="recalibrate the estimate's probabilities "
+                        "on the validation cutoff, or use the champion's own")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "monitor_results.json")
     args = parser.parse_args()
     results: dict[str, object] = {"customers": args.customers, "shock": args.shock,
-                                  "year": args.year, "runs": []}
+                                  "year": args.year, "cbpe_calibration": args.cbpe_calibration,
+                                  "runs": []}
     errors = []
     for seed in range(1, args.seeds + 1):
         for shock in (None, args.shock):
             began = time.perf_counter()
-            report = simulated_monitor(args.customers, seed, shock, args.year)
+            report = simulated_monitor(args.customers, seed, shock, args.year,
+                                       recalibrate=args.cbpe_calibration == "validation")
             table = report.table()
             label = shock or "no shock"
             print(f"\n== seed {seed}, {label} ({time.perf_counter() - began:.0f}s); reference "
@@ -132,6 +156,9 @@ def main() -> None:
           f"{(err['auc_error'].abs() <= 0.02).mean():.2f}; realised inside the estimate's "
           f"95% range: {err['auc_in_interval'].astype(bool).mean():.2f}; mean half-width "
           f"{((err['est_roc_auc_high'] - err['est_roc_auc_low']) / 2).mean():.3f}")
+    summary = error_summary(err)
+    print(summary.to_string(float_format=lambda v: f"{v:.4f}"))
+    results["cbpe_error"] = summary.reset_index().to_dict(orient="records")
     plain = [r for r in results["runs"] if r["world"] == "no shock"]  # type: ignore[attr-defined]
     cutoffs = sum(len(r["cutoffs"]) for r in plain)
     alarmed = sum(1 for r in plain for c in r["cutoffs"] if c["n_alerts"])

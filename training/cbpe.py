@@ -27,13 +27,30 @@ rows take well under a second.
 
 The estimate is only as good as the calibration: it is blind to concept drift (the same
 features now meaning a different risk), which only realised figures reveal once labels mature.
+
+Calibration for estimation. The champion's own probabilities are calibrated for log loss: its
+rule keeps LightGBM's raw probability unless Platt or isotonic clearly lowers the cross-fitted
+validation log loss. Log loss barely sees a small error in the probabilities' spread, the
+expected AUC sees it fully: on the benchmark's 20,000-customer worlds the raw probability was
+kept in all six runs (cross-fitted log losses within 0.0001 of each other) while its log-odds
+needed stretching by about 4% (calibration slope 1.04 on later cutoffs), and CBPE came out
+0.010 low. So, as NannyML's CBPE does, the estimate recalibrates the champion's probability
+itself on labelled rows the champion never trained on (its out-of-time validation fold):
+``fit_recalibration`` is Platt scaling on the logit of that probability. Platt, not isotonic:
+with a few hundred churners the isotonic steps chase noise and over-spread the probabilities
+(slope 0.89-0.96 later, CBPE 0.010-0.015 high), while two parameters are learned tightly.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+from scipy.special import logit
 from scipy.stats import rankdata
 
+from cxchurn.errors import ConfigError
+from training.calibration import PlattCalibrator, fit_platt
 from training.evaluate import capture_at
 
 DEFAULT_DRAWS = 200
@@ -103,3 +120,60 @@ def estimate(p: object, share: float = 0.1, n_draws: int = DEFAULT_DRAWS) -> dic
         "est_lift_top_decile": expected_lift(prob, share),
         "est_churn_rate": float(prob.mean()) if prob.size else float("nan"),
     }
+
+
+# Probabilities are clipped this far from 0 and 1 before their logit is taken.
+_EPS = 1e-6
+
+
+def _logit(p: object) -> np.ndarray:
+    return np.asarray(logit(np.clip(np.asarray(p, dtype=float), _EPS, 1.0 - _EPS)), dtype=float)
+
+
+@dataclass(frozen=True)
+class Recalibration:
+    """Platt scaling of the champion's probability for estimation: p' = sigmoid(slope *
+    logit(p) + intercept), fitted on ``n`` labelled rows (``churners`` of them) from
+    ``source``. Strictly increasing, so it changes the estimate's spread and level, never the
+    ranking (realised AUC is the same with either probability)."""
+
+    platt: PlattCalibrator
+    n: int
+    churners: int
+    source: str
+
+    def __call__(self, p: object) -> np.ndarray:
+        return self.platt(_logit(p))
+
+    def to_dict(self) -> dict[str, object]:
+        return {"method": "platt on logit(p)", "slope": self.platt.slope,
+                "intercept": self.platt.intercept, "n": self.n, "churners": self.churners,
+                "source": self.source}
+
+
+def fit_recalibration(p: object, y: object, source: str = "") -> Recalibration:
+    """Platt scaling of probabilities ``p`` on their outcomes ``y`` (see the module docstring).
+
+    Raises ``ConfigError`` when the rows cannot support it: lengths differ, labels not 0/1,
+    fewer than two churners or stayers, or a fit that does not rank churners first.
+    """
+    prob = np.asarray(p, dtype=float)
+    labels = np.asarray(y, dtype=float)
+    where = f" ({source})" if source else ""
+    if prob.shape != labels.shape:
+        raise ConfigError(f"CBPE calibration rows{where}: {len(prob)} probabilities but "
+                          f"{len(labels)} labels; pass one 0/1 label per row")
+    if np.isnan(labels).any() or not np.isin(labels, (0.0, 1.0)).all():
+        raise ConfigError(f"CBPE calibration rows{where}: labels must be 0/1 without missing "
+                          "values")
+    churners = int(labels.sum())
+    if min(churners, len(labels) - churners) < 2:
+        raise ConfigError(f"CBPE calibration rows{where}: {churners} churners among "
+                          f"{len(labels)} rows; need at least two churners and two stayers")
+    platt = fit_platt(_logit(prob), labels.astype(int))
+    if platt is None:
+        raise ConfigError(f"CBPE calibration rows{where}: the champion's probability does not "
+                          "rank churners above stayers there (Platt slope <= 0); check that "
+                          "the rows and labels belong together")
+    return Recalibration(platt, n=len(labels), churners=churners, source=source)
+

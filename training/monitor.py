@@ -7,7 +7,10 @@ in, a ``MonitorReport`` out); ``training.monitor_commands`` does the I/O. Per cu
   chi-square) and of the score (PSI of the calibrated probability);
 - performance estimated before labels arrive (``training.cbpe``: expected ROC-AUC with the
   range chance allows the realised AUC, top-decile lift and churn rate from the calibrated
-  probabilities);
+  probabilities). Given ``calibration_rows`` (labelled rows the champion never trained on: its
+  validation fold), the estimate first recalibrates the champion's probability there
+  (``cbpe.fit_recalibration``), because the champion's own calibration, chosen for log loss,
+  may leave the spread a few percent off and CBPE's AUC is sensitive to exactly that;
 - once labels have matured, realised ROC-AUC, lift, ECE and churn rate beside the estimate,
   and the estimate's error (estimated - realised AUC);
 - alerts, one message each: the drifted features by name (most drifted first), a drifted
@@ -121,6 +124,8 @@ class MonitorReport:
     reference_auc: float
     reference_auc_source: str
     config: MonitorConfig
+    # how the estimate's probabilities were recalibrated (None: the champion's own were used)
+    recalibration: cbpe.Recalibration | None = None
 
     @property
     def alerts(self) -> list[str]:
@@ -147,6 +152,8 @@ class MonitorReport:
                            "min_effect": drift.min_effect, "score_psi": self.config.score_psi,
                            "auc_drop": self.config.auc_drop},
             "known_changes": [c.label() for c in self.config.known_changes],
+            "cbpe_calibration": (self.recalibration.to_dict() if self.recalibration
+                                 else {"method": "the champion's own probabilities"}),
             "cutoffs": self.table().to_dict(orient="records"),
             "alerts": self.alerts,
         }
@@ -190,6 +197,8 @@ def monitor(
     *,
     reference_auc: float | None = None,
     config: MonitorConfig | None = None,
+    calibration_rows: pd.DataFrame | None = None,
+    calibration_labels: Any = None,
 ) -> MonitorReport:
     """Drift, estimated and (where labels exist) realised performance, alerts, per cutoff.
 
@@ -197,12 +206,16 @@ def monitor(
     at least its features. ``labels_by_cutoff[c]`` is the 0/1 outcome of
     ``current_rows_by_cutoff[c]``'s rows, in the same order (leave a cutoff out while its
     labels have not matured). ``reference_auc`` defaults to the CBPE estimate on the reference.
+    ``calibration_rows`` with their ``calibration_labels`` (the champion's validation fold:
+    labelled, never trained on, never its test fold) recalibrate the probabilities the
+    estimate uses; without them the champion's own probabilities are used as they are.
     """
     config = config or MonitorConfig()
     if not len(reference_rows):
         raise ConfigError("monitor: the reference rows are empty; expected the rows the "
                           "champion was trained on")
     features = list(model.feature_names_)
+    recalibration = _recalibration(model, calibration_rows, calibration_labels)
     ref_p = np.asarray(model.predict_churn(reference_rows[features]), dtype=float)
     source = "given"
     if reference_auc is None:
@@ -225,11 +238,27 @@ def monitor(
                                          config.known_changes, reference_cutoffs)
         report = CutoffReport(
             cutoff=str(cutoff), n=len(rows), drift=drift,
-            score_psi=psi(ref_p, p, config.drift), estimate=cbpe.estimate(p),
+            score_psi=psi(ref_p, p, config.drift),
+            estimate=cbpe.estimate(recalibration(p) if recalibration else p),
             realised=realised,
         )
         report.alerts = _alerts(report, reference_auc, config)
         reports.append(report)
     return MonitorReport(cutoffs=reports, reference_n=len(reference_rows),
                          reference_auc=float(reference_auc), reference_auc_source=source,
-                         config=config)
+                         config=config, recalibration=recalibration)
+
+
+def _recalibration(model: Any, rows: pd.DataFrame | None, labels: Any
+                   ) -> cbpe.Recalibration | None:
+    """Platt scaling of the champion's probability on its labelled held-out rows, or None."""
+    if rows is None and labels is None:
+        return None
+    if rows is None or labels is None:
+        raise ConfigError("monitor: pass calibration_rows and calibration_labels together "
+                          "(the champion's validation rows and their 0/1 outcomes)")
+    cutoffs = (sorted({str(pd.Timestamp(c).date()) for c in rows["cutoff"]})
+               if "cutoff" in rows else [])
+    source = f"validation rows at {', '.join(cutoffs)}" if cutoffs else "validation rows"
+    p = np.asarray(model.predict_churn(rows[list(model.feature_names_)]), dtype=float)
+    return cbpe.fit_recalibration(p, np.asarray(labels, dtype=float), source)

@@ -4,6 +4,9 @@
 reference the rows of the cutoffs the champion was trained on (the train fold its run
 recorded in ``data/split.json``), and reports every newer cutoff of the build (its validation
 and test cutoffs, and any score-only cutoffs without labels yet) with ``training.monitor``.
+The performance estimate recalibrates the champion's probability on its validation cutoffs
+(recorded in the same file) when the build holds their labels; the validation cutoff's own
+estimate is then fitted to its labels, so judge CBPE on the test and newer cutoffs.
 It writes ``monitor.csv`` (one row per cutoff), ``drift.csv`` (every cutoff x feature),
 ``monitor.json`` and ``monitor.png``, logs them as a run of the ``cxchurn-monitor``
 experiment, and prints the alerts. Alerts are findings, not failures: the exit code is 0
@@ -20,7 +23,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 import typer
 
@@ -38,8 +41,17 @@ def monitor_dir(home: Path | None = None) -> Path:
     return paths.reports_dir(home) / "monitor"
 
 
-def champion_record(model_uri: str) -> tuple[Any, list[str], float | None]:
-    """(model, train-fold cutoffs, recorded test AUC) of a registered model."""
+class ChampionRecord(NamedTuple):
+    """A registered model with the folds its run recorded and its held-out test AUC."""
+
+    model: Any
+    train_cutoffs: list[str]
+    test_auc: float | None
+    valid_cutoffs: list[str]
+
+
+def champion_record(model_uri: str) -> ChampionRecord:
+    """The model, its train- and validation-fold cutoffs and recorded test AUC."""
     import mlflow
 
     from training.pyfunc import load_churn_model
@@ -60,7 +72,8 @@ def champion_record(model_uri: str) -> tuple[Any, list[str], float | None]:
             "are unknown; retrain it with `cxchurn train` (which records the split)"
         ) from err
     auc = mlflow.get_run(run_id).data.metrics.get("test_roc_auc")
-    return model, list(split.get("train", {}).get("cutoffs", [])), auc
+    return ChampionRecord(model, list(split.get("train", {}).get("cutoffs", [])), auc,
+                          list(split.get("valid", {}).get("cutoffs", [])))
 
 
 def build_frames(features_dir: Path, train_cutoffs: list[str]) -> tuple[Any, dict, dict]:
@@ -94,6 +107,23 @@ def build_frames(features_dir: Path, train_cutoffs: list[str]) -> tuple[Any, dic
         if joined[LABEL].notna().all() and len(joined):
             matured[cutoff] = joined[LABEL].to_numpy()
     return reference, current, matured
+
+
+def calibration_frames(current: dict, labels: dict, valid_cutoffs: list[str]
+                       ) -> tuple[Any, Any]:
+    """(rows, labels) of the champion's validation cutoffs, for CBPE's recalibration; (None,
+    None) when the build lacks them or their labels, or they hold fewer than two churners or
+    stayers (the estimate then uses the champion's own probabilities)."""
+    import numpy as np
+    import pandas as pd
+
+    have = [c for c in valid_cutoffs if c in current and c in labels]
+    if not have or len(have) < len(valid_cutoffs):
+        return None, None
+    y = np.concatenate([np.asarray(labels[c], dtype=float) for c in have])
+    if min(int(y.sum()), int(len(y) - y.sum())) < 2:
+        return None, None
+    return pd.concat([current[c] for c in have], ignore_index=True), y
 
 
 def plot_report(report: Any, path: Path) -> Path:
@@ -197,15 +227,22 @@ def monitor_command(
                                                for t in known_change or ()))
     setup_tracking(MONITOR_EXPERIMENT)
     uri = registry.champion_uri(model_name)
-    model, train_cutoffs, test_auc = champion_record(uri)
+    model, train_cutoffs, test_auc, valid_cutoffs = champion_record(uri)
     reference, current, labels = build_frames(features or paths.features_dir(), train_cutoffs)
-    report = monitor(model, reference, current, labels, reference_auc=test_auc, config=config)
+    cal_rows, cal_labels = calibration_frames(current, labels, valid_cutoffs)
+    report = monitor(model, reference, current, labels, reference_auc=test_auc, config=config,
+                     calibration_rows=cal_rows, calibration_labels=cal_labels)
     folder = out or monitor_dir()
     run_id = write_and_log(report, folder, uri, train_cutoffs)
     table = report.table()
     typer.echo(f"model: {uri}; reference: {len(reference):,} rows at {len(train_cutoffs)} "
                f"training cutoffs; reference AUC {report.reference_auc:.3f} "
                f"({report.reference_auc_source})")
+    recal = report.recalibration
+    typer.echo(f"CBPE probabilities: recalibrated on {recal.n:,} {recal.source} (Platt slope "
+               f"{recal.platt.slope:.3f})" if recal else
+               "CBPE probabilities: the champion's own (its validation cutoffs "
+               f"{valid_cutoffs or '(none recorded)'} are not labelled in this build)")
     cols = ["cutoff", "n", "n_drifted", "score_psi", "est_roc_auc", "realised_roc_auc",
             "top_drifted"]
     typer.echo(table[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}")

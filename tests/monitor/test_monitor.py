@@ -112,3 +112,38 @@ def test_build_frames_takes_training_cutoffs_as_reference_and_newer_ones_as_curr
 
 def test_plot_is_written(plain, tmp_path: Path) -> None:
     assert plot_report(plain, tmp_path / "m.png").stat().st_size > 1000
+
+
+def test_the_estimate_recalibrates_on_the_validation_rows_and_says_so() -> None:
+    rng = np.random.default_rng(4)
+    z = rng.normal(-3.4, 1.0, 70000)  # true log-odds: calibrated, about 4.5% churners
+    true = 1 / (1 + np.exp(-z))
+    squeezed_logit = 0.85 * (z - z.mean()) + z.mean()  # _Model's probability is too compressed
+    frame = pd.DataFrame({"x": squeezed_logit, "cutoff": pd.Timestamp("2025-02-01", tz="UTC")})
+    y = (rng.random(true.size) < true).astype(int)
+    valid, now = frame.iloc[:60000], frame.iloc[60000:].reset_index(drop=True)
+    plain = monitor(_Model(), valid, {"2025-03-01": now}, reference_auc=0.8)
+    fixed = monitor(_Model(), valid, {"2025-03-01": now}, reference_auc=0.8,
+                    calibration_rows=valid, calibration_labels=y[:60000])
+    expected = cbpe.expected_auc(true[60000:])
+    assert plain.table()["est_roc_auc"].iloc[0] < expected - 0.025
+    assert fixed.table()["est_roc_auc"].iloc[0] == pytest.approx(expected, abs=0.01)
+    doc = fixed.to_dict()["cbpe_calibration"]
+    assert doc["source"] == "validation rows at 2025-02-01" and doc["n"] == 60000
+    assert plain.to_dict()["cbpe_calibration"] == {"method": "the champion's own probabilities"}
+    with pytest.raises(Exception, match="calibration_rows and calibration_labels together"):
+        monitor(_Model(), valid, {"2025-03-01": now}, calibration_rows=valid)
+
+
+def test_calibration_frames_are_the_validation_cutoffs_with_matured_labels() -> None:
+    from training.monitor_commands import calibration_frames
+
+    current = {"2025-02-01": pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0]}),
+               "2025-03-01": pd.DataFrame({"x": [3.0]})}
+    labels = {"2025-02-01": np.array([0, 1, 1, 0])}
+    rows, y = calibration_frames(current, labels, ["2025-02-01"])
+    assert rows["x"].tolist() == [1.0, 2.0, 3.0, 4.0] and y.tolist() == [0.0, 1.0, 1.0, 0.0]
+    one_churner = {"2025-02-01": np.array([0, 1, 0, 0])}  # too few to fit: champion's own p
+    assert calibration_frames(current, one_churner, ["2025-02-01"]) == (None, None)
+    assert calibration_frames(current, labels, ["2025-03-01"]) == (None, None)  # not matured
+    assert calibration_frames(current, labels, []) == (None, None)
