@@ -4,6 +4,14 @@ Each trial fits on the train fold and is scored on the validation fold (the out-
 early stopping uses). The test fold is never seen, so the reported test metrics stay honest.
 The defaults of ``ChurnModel`` are sensible for churn tables of this size; tuning is for users
 whose data differ, and costs ``n_trials`` fits.
+
+Why the default run does not search: at 50,000 simulated customers (99,000 training rows) a
+grid (fewer/larger leaves, stronger L2 and minimum leaf size, feature fraction, a lower
+learning rate with more rounds, ``linear_tree``, monotone hints on and off) and 14 Optuna
+trials moved the validation ROC-AUC within 0.7804..0.7865, the best only 0.001-0.002 above
+the defaults' 0.7844, which is within noise. A logistic regression reached 0.7891 there,
+with the simulator's true probabilities at 0.7910: that world's churn is close to linear in
+what the features see, and no tree setting closes the last few thousandths.
 """
 
 from __future__ import annotations
