@@ -111,6 +111,7 @@ class LiveFeatures:
         self.con.execute(f"CREATE TABLE {DATES} (cutoff TIMESTAMPTZ)")
         self.con.execute("CREATE TABLE cx_ids (customer_id VARCHAR)")
         self._prepared: pd.Timestamp | None = None
+
         self._columns: tuple[str, ...] = ()
         self.known = set(customers[schema.CUSTOMER_ID].astype(str))
 
@@ -145,6 +146,7 @@ class LiveFeatures:
         and cutoff, in the same column order and dtypes.
         """
         cutoff = pd.Timestamp(cutoff).tz_convert("UTC").as_unit("us")
+        self.population.earliest_new = None
         self._prepare(cutoff)
         ids = sorted({str(c) for c in customer_ids})
         con = self.con

@@ -35,6 +35,7 @@ import pandas as pd
 
 from cxchurn.errors import CxChurnError
 from cxchurn.settings import Settings
+from features.btyd_features import FIT_LAG_DAYS
 from features.default_specs import DEFAULT_SPECS
 from features.schema import CUSTOMER_ID, EVENT_COLUMNS
 from features.spec import FeatureSpec, spec_version
@@ -241,10 +242,23 @@ class LiveFeed:
                       ) -> pd.DataFrame:
             return self.store.events(customer_ids, types, after_seq=after_seq)
 
-        rows, ineligible = self._features.build(ids, live[list(EVENT_COLUMNS)], cutoff,
-                                                purchases if types else None)
-        through = {str(c): int(s) for c, s in live.groupby(CUSTOMER_ID)["seq"].max().items()}
+        source = purchases if types else None
+        rows, ineligible = self._features.build(ids, live[list(EVENT_COLUMNS)], cutoff, source)
+        late = self._features.population.earliest_new
         before = self._before(ids)
+        matrix = self._keep(rows, ineligible, live, ids, cutoff)
+        if late is not None and late + pd.Timedelta(days=FIT_LAG_DAYS) < cutoff:
+            self._refit_others(set(ids), late, cutoff, source)  # kept rows can be that late
+        answers, changes = self._answers(rows, matrix, ineligible, before, new_events, cutoff,
+                                         lang)
+        if publish:
+            self.bus.publish(changes)
+        return answers
+
+    def _keep(self, rows: pd.DataFrame, ineligible: Sequence[str], live: pd.DataFrame,
+              ids: Sequence[str], cutoff: pd.Timestamp) -> np.ndarray | None:
+        """Save the rows in the event store's database and swap them into the runtime."""
+        through = {str(c): int(s) for c, s in live.groupby(CUSTOMER_ID)["seq"].max().items()}
         matrix = self.runtime.fast_model().matrix(rows) if len(rows) else None
         with self._follow_lock:  # a follow in flight cannot put an older row over these
             updated_us = self.store.save_rows(rows, ineligible, through, cutoff)
@@ -252,11 +266,27 @@ class LiveFeed:
             for c in ids:
                 self._applied[c] = updated_us
             self._touch()
-        answers, changes = self._answers(rows, matrix, ineligible, before, new_events, cutoff,
-                                         lang)
-        if publish:
-            self.bus.publish(changes)
-        return answers
+        return matrix
+
+    def _refit_others(self, done: set[str], late: pd.Timestamp, cutoff: pd.Timestamp,
+                      source: Any) -> None:
+        """A purchase from ``late`` just arrived: every row kept at a cutoff over a day after
+        it had a BG/NBD population fit without it, which a batch build over the same events
+        would not, so those rows are rebuilt too (at ``cutoff``). Rare: events that arrive in
+        time order are never that late. Rows materialised at the store's cutoff keep theirs
+        until the next ``cxchurn online materialize``."""
+        assert self._features is not None
+        others = sorted(set(self.store.kept_after(late + pd.Timedelta(days=FIT_LAG_DAYS)))
+                        - done)
+        for i in range(0, len(others), RECOMPUTE_CHUNK):
+            chunk = others[i:i + RECOMPUTE_CHUNK]
+            live = self.store.events(chunk)
+            rows, ineligible = self._features.build(chunk, live[list(EVENT_COLUMNS)], cutoff,
+                                                    source)
+            self._keep(rows, ineligible, live, chunk, cutoff)
+        if others:
+            log.info("a purchase from %s reached the BG/NBD fit of %d kept rows: rebuilt at %s",
+                     late.date(), len(others), cutoff.date())
 
     def _touch(self) -> None:
         path = Path(self.runtime.home) / STAMP

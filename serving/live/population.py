@@ -83,6 +83,9 @@ class PopulationSummaries:
         self._frames: dict[str, pd.DataFrame] = {}
         self._seen: set[int] = set()
         self._newest = 0
+        # the oldest purchase time among those the last update saw first (None: none new):
+        # a kept row whose cutoff is over a day later had a fit without it
+        self.earliest_new: pd.Timestamp | None = None
         self.changed: dict[str, list[str]] | None = None  # None: all may have changed
         con.execute(f"CREATE TABLE {PART} AS SELECT * FROM {population} LIMIT 0")
         con.execute(f"CREATE TABLE {AT} (cutoff TIMESTAMPTZ)")
@@ -92,16 +95,19 @@ class PopulationSummaries:
         over all events sees them), reading only what is new since the last update."""
         if cutoff != self._cutoff:
             everything = load(None, None)
+            seqs = everything["seq"].astype("int64").to_numpy()
+            self._note_earliest(everything, self._unseen(seqs))
             self.con.execute(f"DELETE FROM {AT}")
             self.con.execute(f"INSERT INTO {AT} VALUES (?)", [cutoff.to_pydatetime()])
             self._fill(self.live_table, everything)
             self._frames = {t: self._summary(self.population, t) for t in self.purchase_types}
             self._cutoff, self.changed = cutoff, None
-            self._remember(everything["seq"].astype("int64").to_numpy())
+            self._remember(seqs)
             return
         recent = load(self._newest - SEQ_MARGIN, None)
         seqs = recent["seq"].astype("int64").to_numpy()
-        new = np.array([int(q) not in self._seen for q in seqs], dtype=bool)
+        new = self._unseen(seqs)
+        self._note_earliest(recent, new)
         fit_at = cutoff - pd.Timedelta(days=FIT_LAG_DAYS)
         early = new & (pd.to_datetime(recent["event_time"], utc=True) < fit_at).to_numpy()
         who = sorted(set(recent.loc[early, schema.CUSTOMER_ID].astype(str)))
@@ -116,6 +122,13 @@ class PopulationSummaries:
             kept = self._frames[event_type]
             kept = kept[~kept[schema.CUSTOMER_ID].astype(str).isin(who)]
             self._frames[event_type] = pd.concat([kept, part], ignore_index=True)
+
+    def _unseen(self, seqs: np.ndarray) -> np.ndarray:
+        return np.array([int(q) not in self._seen for q in seqs], dtype=bool)
+
+    def _note_earliest(self, purchases: pd.DataFrame, new: np.ndarray) -> None:
+        times = pd.to_datetime(purchases.loc[new, "event_time"], utc=True)
+        self.earliest_new = None if times.empty else pd.Timestamp(times.min())
 
     def _remember(self, seqs: np.ndarray) -> None:
         self._seen.update(int(q) for q in seqs)

@@ -124,6 +124,25 @@ def test_live_rows_equal_a_batch_build_over_random_streams(live, data) -> None:
     assert assert_online_equals_batch(feed, world) >= 0
 
 
+def test_a_late_purchase_reaches_the_rows_kept_before_it(live) -> None:
+    """A CRM that uploads yesterday's orders today: a purchase three days old changes the
+    BG/NBD population fit of rows already kept, which must follow (as a batch build would)."""
+    feed, world = live
+    store_ids = set(feed.runtime.online_features()[CUSTOMER_ID])
+    events = world.events
+    buyers = set(events.loc[events["event_type"] == "order", CUSTOMER_ID])
+    buyers |= set(feed.store.events(event_types=["order"])[CUSTOMER_ID])
+    new_buyer = sorted(store_ids - buyers)[0]  # a first purchase always refits
+    first = sorted(store_ids - {new_buyer})[5]
+    at = max(feed.live_cutoff(), CUTOFF_AT + pd.Timedelta(days=60)) + pd.Timedelta(hours=1)
+    feed.ingest([{"customer_id": first, "event_type": "complaint", "channel": "web",
+                  "event_time": at.isoformat()}])
+    late = at - pd.Timedelta(days=3)
+    feed.ingest([{"customer_id": new_buyer, "event_type": "order", "channel": "web",
+                  "event_time": late.isoformat(), "amount": 25.0}])
+    assert assert_online_equals_batch(feed, world) >= 2
+
+
 def test_a_cancellation_takes_the_customer_out_of_the_store(live) -> None:
     feed, world = live
     cid = sorted(feed.runtime.online_features()[CUSTOMER_ID])[-1]
