@@ -111,7 +111,6 @@ class LiveFeatures:
         self.con.execute(f"CREATE TABLE {DATES} (cutoff TIMESTAMPTZ)")
         self.con.execute("CREATE TABLE cx_ids (customer_id VARCHAR)")
         self._prepared: pd.Timestamp | None = None
-
         self._columns: tuple[str, ...] = ()
         self.known = set(customers[schema.CUSTOMER_ID].astype(str))
 

@@ -46,6 +46,7 @@ from serving.live.bus import Bus
 from serving.live.change import ScoreChange
 from serving.live.compute import LiveFeatures
 from serving.live.event_store import EventStore
+from serving.live.population import LoadPurchases
 from serving.live.sources import History, find_history, load_history
 from serving.live.validate import check_posted
 from serving.retention.value import customer_value
@@ -54,7 +55,7 @@ from training.bands import risk_band
 log = logging.getLogger(__name__)
 
 STAMP = ".live-rows"  # in the home: touched whenever a worker kept new live rows
-RECOMPUTE_CHUNK = 500  # customers per query when a restart catches up
+RECOMPUTE_CHUNK = 500  # customers per query when rows are rebuilt without a request
 FOLLOW_MARGIN_US = 5_000_000  # re-read rows kept this long before the last one seen
 TOP_K = 3
 
@@ -140,9 +141,9 @@ class LiveFeed:
             if current is not None:
                 self.runtime.patch_store(*self.stored_rows(current))
             stale = sorted(self.store.stale_customers())
-            for i in range(0, len(stale), RECOMPUTE_CHUNK):
+            if stale:
                 with self._build_lock:
-                    self._recompute(stale[i:i + RECOMPUTE_CHUNK], {}, "en", publish=False)
+                    self._rebuild(stale, self.live_cutoff())
             log.info("live ingestion ready: %d customers in the history, %d recomputed on "
                      "start", len(customers), len(stale))
 
@@ -230,30 +231,44 @@ class LiveFeed:
                 "customers": updates}
 
     def _recompute(self, ids: list[str], new_events: Mapping[str, list[dict[str, Any]]],
-                   lang: str, publish: bool = True) -> list[dict[str, Any]]:
+                   lang: str) -> list[dict[str, Any]]:
         """Rebuild, keep and swap in the customers' rows; their answers (build lock held)."""
         assert self._features is not None
         self.follow()  # other workers' rows first: the old scores are the served ones
         cutoff = self.live_cutoff()
         live = self.store.events(ids)
-        types = self._features.purchase_types
-
-        def purchases(after_seq: int | None, customer_ids: Sequence[str] | None
-                      ) -> pd.DataFrame:
-            return self.store.events(customer_ids, types, after_seq=after_seq)
-
-        source = purchases if types else None
-        rows, ineligible = self._features.build(ids, live[list(EVENT_COLUMNS)], cutoff, source)
+        rows, ineligible = self._features.build(ids, live[list(EVENT_COLUMNS)], cutoff,
+                                                self._purchases())
         late = self._features.population.earliest_new
         before = self._before(ids)
         matrix = self._keep(rows, ineligible, live, ids, cutoff)
         if late is not None and late + pd.Timedelta(days=FIT_LAG_DAYS) < cutoff:
-            self._refit_others(set(ids), late, cutoff, source)  # kept rows can be that late
+            self._refit_others(set(ids), late, cutoff)  # kept rows can be that late
         answers, changes = self._answers(rows, matrix, ineligible, before, new_events, cutoff,
                                          lang)
-        if publish:
-            self.bus.publish(changes)
+        self.bus.publish(changes)
         return answers
+
+    def _purchases(self) -> LoadPurchases | None:
+        """How the BG/NBD population reads the stored live purchases (None: no BG/NBD specs)."""
+        assert self._features is not None
+        types = self._features.purchase_types
+
+        def load(after_seq: int | None, customer_ids: Sequence[str] | None) -> pd.DataFrame:
+            return self.store.events(customer_ids, types, after_seq=after_seq)
+
+        return load if types else None
+
+    def _rebuild(self, ids: Sequence[str], cutoff: pd.Timestamp) -> None:
+        """Rebuild and keep these customers' rows at ``cutoff``, in chunks, without answers
+        (a restart catching up, rows a late purchase reached; build lock held)."""
+        assert self._features is not None
+        for i in range(0, len(ids), RECOMPUTE_CHUNK):
+            chunk = list(ids[i:i + RECOMPUTE_CHUNK])
+            live = self.store.events(chunk)
+            rows, ineligible = self._features.build(chunk, live[list(EVENT_COLUMNS)], cutoff,
+                                                    self._purchases())
+            self._keep(rows, ineligible, live, chunk, cutoff)
 
     def _keep(self, rows: pd.DataFrame, ineligible: Sequence[str], live: pd.DataFrame,
               ids: Sequence[str], cutoff: pd.Timestamp) -> np.ndarray | None:
@@ -268,22 +283,15 @@ class LiveFeed:
             self._touch()
         return matrix
 
-    def _refit_others(self, done: set[str], late: pd.Timestamp, cutoff: pd.Timestamp,
-                      source: Any) -> None:
+    def _refit_others(self, done: set[str], late: pd.Timestamp, cutoff: pd.Timestamp) -> None:
         """A purchase from ``late`` just arrived: every row kept at a cutoff over a day after
         it had a BG/NBD population fit without it, which a batch build over the same events
         would not, so those rows are rebuilt too (at ``cutoff``). Rare: events that arrive in
         time order are never that late. Rows materialised at the store's cutoff keep theirs
         until the next ``cxchurn online materialize``."""
-        assert self._features is not None
         others = sorted(set(self.store.kept_after(late + pd.Timedelta(days=FIT_LAG_DAYS)))
                         - done)
-        for i in range(0, len(others), RECOMPUTE_CHUNK):
-            chunk = others[i:i + RECOMPUTE_CHUNK]
-            live = self.store.events(chunk)
-            rows, ineligible = self._features.build(chunk, live[list(EVENT_COLUMNS)], cutoff,
-                                                    source)
-            self._keep(rows, ineligible, live, chunk, cutoff)
+        self._rebuild(others, cutoff)
         if others:
             log.info("a purchase from %s reached the BG/NBD fit of %d kept rows: rebuilt at %s",
                      late.date(), len(others), cutoff.date())
