@@ -41,22 +41,12 @@ sys.path.insert(0, str(ROOT))
 def build_home(home: Path, customers: int, cutoff: pd.Timestamp, heavy: int,
                heavy_events: int) -> tuple[Any, list[str]]:
     """World + champion + store at ``cutoff``; returns the world and the heavy customers."""
-    from features.default_specs import DEFAULT_SPECS
-    from features.labels import LabelConfig
-    from features.pipeline import build_examples
     from features.simulate import SimConfig, simulate
-    from features.spec import spec_version
     from tests.api.live_home import materialize_at
-    from tests.api.trained_home import train_champion
+    from tests.api.trained_home import train_champion, world_examples
 
     world = simulate(SimConfig(n_customers=customers))
-    config = world.config
-    dates = [pd.Timestamp(c, tz="UTC") for c in config.cutoffs]
-    features, labels = build_examples(world.customers, world.events, dates,
-                                      LabelConfig(horizon_days=config.horizon_days))
-    examples = features.merge(labels, on=["customer_id", "cutoff"])
-    examples.attrs = {"spec_version": spec_version(DEFAULT_SPECS)}
-    train_champion(home, examples, "cxchurn")
+    train_champion(home, world_examples(world), "cxchurn")
     events, heavy_ids = _with_heavy(world, cutoff, heavy, heavy_events)
     rich = SimpleNamespace(customers=world.customers, events=events)
     materialize_at(home, rich, cutoff)

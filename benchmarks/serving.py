@@ -44,15 +44,13 @@ sys.path.insert(0, str(ROOT))
 def build_home(home: Path, trees: int) -> None:
     """Simulate the default world, build features, train a ``trees``-tree champion, store."""
     import mlflow
-    import pandas as pd
 
     from features.default_specs import DEFAULT_SPECS
-    from features.labels import LabelConfig
-    from features.pipeline import build_examples
     from features.schema import LABEL
     from features.simulate import SimConfig, simulate
     from features.spec import spec_version
     from serving.api.online_store import default_cutoff, latest_features, store_path, write_store
+    from tests.api.trained_home import world_examples
     from training import registry
     from training.dataset import feature_columns, split_out_of_time
     from training.model import ChurnModel
@@ -60,12 +58,7 @@ def build_home(home: Path, trees: int) -> None:
     from training.tracking import setup_tracking
 
     world = simulate(SimConfig())
-    config = world.config
-    dates = [pd.Timestamp(c, tz="UTC") for c in config.cutoffs]
-    features, labels = build_examples(world.customers, world.events, dates,
-                                      LabelConfig(horizon_days=config.horizon_days))
-    examples = features.merge(labels, on=["customer_id", "cutoff"])
-    examples.attrs = {"spec_version": spec_version(DEFAULT_SPECS)}
+    examples = world_examples(world)
     split = split_out_of_time(examples)
     cols = feature_columns(examples)
     X_train = split.train[cols]

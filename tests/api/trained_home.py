@@ -26,6 +26,22 @@ from features.spec import dump_specs
 SMALL_MODEL = {"n_estimators": 80, "learning_rate": 0.1, "early_stopping_rounds": 20}
 
 
+def world_examples(world: Any) -> pd.DataFrame:
+    """Labelled examples of a simulated world at its cutoffs, carrying the built-in spec
+    version as a training run from disk does (the benchmarks train on them)."""
+    from features.labels import LabelConfig
+    from features.pipeline import build_examples
+    from features.spec import spec_version
+
+    config = world.config
+    dates = [pd.Timestamp(c, tz="UTC") for c in config.cutoffs]
+    features, labels = build_examples(world.customers, world.events, dates,
+                                      LabelConfig(horizon_days=config.horizon_days))
+    examples = features.merge(labels, on=["customer_id", "cutoff"])
+    examples.attrs = {"spec_version": spec_version(DEFAULT_SPECS)}
+    return examples
+
+
 @dataclass(frozen=True)
 class TrainedHome:
     """Where things are: the home folder, the features folder, the store, the model name."""
