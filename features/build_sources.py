@@ -91,7 +91,12 @@ def _contract_orders(sources: BuildSources, event_type: str) -> pd.DataFrame:
 
     customers = load_customers(sources.customers, None, date_format=sources.date_format)
     events = load_events(sources.events, customers, None, date_format=sources.date_format)
-    frame = events.frame
+    return events_of_type(events.frame, event_type)
+
+
+def events_of_type(frame: pd.DataFrame, event_type: str = ORDER) -> pd.DataFrame:
+    """The ``event_type`` rows (customer_id, event_time, event_type) of contract-accepted
+    events."""
     return frame.loc[frame["event_type"] == event_type, _COLUMNS].reset_index(drop=True)
 
 
@@ -136,4 +141,5 @@ def read_events_file(path: Path | str, sources: BuildSources | None = None,
                                          date_format=sources.date_format), event_type)
 
 
-__all__ = ["BuildSources", "load_build_events", "read_events_file", "read_sources"]
+__all__ = ["BuildSources", "events_of_type", "load_build_events", "read_events_file",
+           "read_sources"]

@@ -17,7 +17,12 @@ from pathlib import Path
 import pandas as pd
 
 from cxchurn.errors import CxChurnError
-from features.build_sources import load_build_events, read_events_file, read_sources
+from features.build_sources import (
+    events_of_type,
+    load_build_events,
+    read_events_file,
+    read_sources,
+)
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +35,27 @@ class BaselineEvents:
     note: str | None = None
 
 
+@dataclass(frozen=True)
+class BuildEvents:
+    """Every event a build read (a Parquet path, or the contract-accepted frame of a text
+    file), or None with the reason they cannot be found."""
+
+    source: str | pd.DataFrame | None
+    note: str | None = None
+
+
 def baseline_events(features_dir: Path | str, world_dir: Path | str | None = None,
-                    events_path: Path | str | None = None) -> BaselineEvents:
+                    events_path: Path | str | None = None, read: BuildEvents | None = None
+                    ) -> BaselineEvents:
     """Orders from ``events_path`` if given, else the build's recorded events file, else the
-    world folder's ``events.parquet`` (builds that predate the record)."""
+    world folder's ``events.parquet`` (builds that predate the record).
+
+    ``read``: the same build's events as ``build_events`` gave them; when that is a text
+    export already read through the data contract, its orders are taken from it instead of
+    reading and checking the file a second time.
+    """
+    if read is not None and isinstance(read.source, pd.DataFrame):
+        return BaselineEvents(events_of_type(read.source))
     folder = Path(features_dir)
     try:
         if events_path is not None:
@@ -51,15 +73,6 @@ def baseline_events(features_dir: Path | str, world_dir: Path | str | None = Non
         log.warning(note)
         return BaselineEvents(None, note)
     return BaselineEvents(read_events_file(world_events))
-
-
-@dataclass(frozen=True)
-class BuildEvents:
-    """Every event a build read (a Parquet path, or the contract-accepted frame of a text
-    file), or None with the reason they cannot be found."""
-
-    source: str | pd.DataFrame | None
-    note: str | None = None
 
 
 def build_events(features_dir: Path | str, world_dir: Path | str | None = None,
@@ -88,6 +101,9 @@ def build_events(features_dir: Path | str, world_dir: Path | str | None = None,
                 "(or --world for a simulated world), or rebuild the features")
         log.warning(note)
         return BuildEvents(None, note)
+    if events_path is None and sources is not None and sources.changed_since_build():
+        log.warning("the events file %s changed since the feature build in %s; the run reads "
+                    "it as it is now", path, folder)
     if path.is_dir() or path.name.lower().endswith((".parquet", ".pq")):
         return BuildEvents(str(path))
     if sources is None:

@@ -199,15 +199,15 @@ def run_training(
     experiment_id = start_tracking(experiment, register)
     examples = load_examples(features_dir)
     truth = _truth(Path(world_dir) if world_dir else None)
-    events = baseline_events(features_dir, world_dir, events_path)
+    every = build_events(features_dir, world_dir, events_path)
+    events = baseline_events(features_dir, world_dir, events_path, read=every)
     result = train_churn_model(
         examples, build_specs(features_dir), config, out,
         truth=truth, events=events.orders,
     )
     if events.note:
         result.notes.append(events.note)
-    horizon = horizon_step(result, config, features_dir,
-                           build_events(features_dir, world_dir, events_path), truth, out,
+    horizon = horizon_step(result, config, features_dir, every, truth, out,
                            dict(examples.attrs))
     return record_training_run(
         result, config, examples, features_dir=features_dir, experiment_id=experiment_id,

@@ -159,13 +159,13 @@ def run_event_log_training(
     out = Path(out_dir) if out_dir is not None else paths.reports_dir() / "train"
     experiment_id = start_tracking(experiment, register)
     examples = load_examples(features_dir)
-    events = baseline_events(features_dir, None, events_path)
+    every = build_events(features_dir, None, events_path)
+    events = baseline_events(features_dir, None, events_path, read=every)
     result = train_event_log(examples, build_specs(features_dir), config, out, refit=refit,
                              events=events.orders)
     if events.note:
         result.notes.append(events.note)
-    horizon = horizon_step(result, config, features_dir,
-                           build_events(features_dir, None, events_path), None, out,
+    horizon = horizon_step(result, config, features_dir, every, None, out,
                            dict(examples.attrs))
     tags = {"run_type": "train", "cxchurn.model_name": model_name, "cxchurn.mode": "event_log",
             "refit": str(refit), "refit.rounds": str(result.model.n_estimators if refit else "")}

@@ -81,6 +81,11 @@ def test_the_build_records_its_files_and_training_reads_back_the_accepted_orders
     assert set(orders["event_type"]) == {"order"}
     assert str(orders["event_time"].dt.tz) == "UTC"
     assert baseline_events(features).note is None
+    # a run reads the export through the contract once: the orders it takes from that read
+    # are the ones reading it for the baseline alone gives
+    read = build_events(features)
+    assert isinstance(read.source, pd.DataFrame)
+    pd.testing.assert_frame_equal(baseline_events(features, read=read).orders, orders)
 
 
 @pytest.mark.slow
