@@ -39,6 +39,7 @@ from serving.api.model_source import LoadedModel, load_model
 from serving.api.online_store import OnlineStore, store_path
 from serving.auth import check_api_key
 from serving.reasons.text import LANGUAGES, feature_family, reason
+from serving.stamp import read_stamp, write_stamp
 from training.bands import DEFAULT_BANDS, risk_band
 from training.explain import FastModel, top_drivers
 from training.horizons import attached
@@ -183,7 +184,7 @@ class ServingRuntime:
 
     def start(self) -> dict[str, Any]:
         """Load model and store; never raises (an un-ready service explains itself instead)."""
-        self._stamp_seen = self._stamp()
+        self._stamp_seen = read_stamp(self._stamp_path)
         return self._load()
 
     # A service runs several worker processes, each with its own runtime; POST /reload reaches
@@ -194,19 +195,13 @@ class ServingRuntime:
     def _stamp_path(self) -> Path:
         return self.home / RELOAD_STAMP
 
-    def _stamp(self) -> int | None:
-        try:
-            return self._stamp_path.stat().st_mtime_ns
-        except OSError:
-            return None
-
     @property
     def _state(self) -> _State:
-        stamp = self._stamp()
-        if stamp != self._stamp_seen:
+        seen = read_stamp(self._stamp_path)
+        if seen != self._stamp_seen:
             with self._reload_lock:
-                if stamp != self._stamp_seen:
-                    self._stamp_seen = stamp
+                if seen != self._stamp_seen:
+                    self._stamp_seen = seen
                     log.info("another worker reloaded: following it")
                     self._load()
         if self.live is not None:
@@ -219,8 +214,7 @@ class ServingRuntime:
         with self._reload_lock:
             meta = self._load()
             try:
-                self._stamp_path.touch()
-                self._stamp_seen = self._stamp()
+                self._stamp_seen = write_stamp(self._stamp_path)
             except OSError as err:  # a read-only home: this worker still reloaded
                 log.warning("could not tell other workers to reload: %s", err)
         return meta

@@ -109,10 +109,16 @@ class Started:
             self.retention.inner.state.retention.warm()
 
     def start_live(self) -> None:
-        """Load the live ingestion's history in the background (a POST /events meanwhile
-        waits for it); a failure is logged and answered by /events as a 503."""
+        """Serve the kept live rows now (before this worker answers as ready), and load the
+        live ingestion's history in the background (a POST /events meanwhile waits for it).
+        A failure is logged and answered by /events as a 503."""
         feed = getattr(self.retention.inner.state, "live", None) if self.retention.inner else None
         if feed is None:
+            return
+        try:
+            feed.attach()
+        except CxChurnError as err:
+            log.warning("live rows not served: %s", err)
             return
 
         def start() -> None:

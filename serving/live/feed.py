@@ -15,7 +15,8 @@ One ``LiveFeed`` per service worker, on the worker's ``ServingRuntime``. An inge
 
 Workers: each keeps its own copy of the store in memory. After step 4 a worker touches a stamp
 file in the home; every worker checks it (one ``stat``) when a request reads the runtime and
-pulls the rows others kept since (``follow``). A restart re-applies every kept row and
+pulls the rows others kept since (``follow``). A worker starting re-applies every kept row
+before it answers as ready (``attach``, no history needed) and, once the history is loaded,
 recomputes customers whose stored events are newer than their kept row (a crash between steps
 2 and 4), so an acknowledged event is never lost from the features either.
 """
@@ -50,6 +51,7 @@ from serving.live.population import LoadPurchases
 from serving.live.sources import History, find_history, load_history
 from serving.live.validate import check_posted
 from serving.retention.value import customer_value
+from serving.stamp import read_stamp, write_stamp
 from training.bands import risk_band
 
 log = logging.getLogger(__name__)
@@ -109,37 +111,58 @@ class LiveFeed:
             raise LiveUnavailableError("live ingestion has not started")
         return self._history
 
+    def attach(self) -> None:
+        """Serve the rows live ingestion kept and follow other workers' from now on.
+
+        Fast (no history is read), so a worker does it before it answers as ready: a worker
+        that started after another had ingested never serves the materialised score of a
+        customer whose live row is kept. Raises ``LiveUnavailableError`` when the online store
+        cannot take live rows.
+        """
+        if self.runtime.live is self:
+            return
+        self._check_store()
+        with self._follow_lock:  # a follow waits for these rows instead of racing them
+            if self.runtime.live is self:
+                return
+            self._stamp_seen = read_stamp(self._stamp_path)  # before the read: none is missed
+            current = self.runtime.store_now()
+            if current is not None:
+                self.runtime.patch_store(*self.stored_rows(current))
+            self.runtime.live = self
+
+    def _check_store(self) -> dict[str, Any]:
+        meta = self.runtime.store_meta()
+        if not meta:
+            raise LiveUnavailableError(
+                "live ingestion needs the online store: run `cxchurn online materialize`, "
+                "then POST /reload")
+        version = meta.get("spec_version")
+        if version and version != spec_version(self.specs):
+            raise LiveUnavailableError(
+                f"the online store was built with feature spec {version}, the live path "
+                f"computes spec {spec_version(self.specs)}; re-run `cxchurn online "
+                "materialize` with the built-in spec")
+        return meta
+
     def start(self) -> None:
-        """Load the history, re-apply kept rows, catch up stale customers (idempotent)."""
+        """Attach, load the history, catch up stale customers (idempotent; seconds on big
+        files, so a service does it in the background and an ingest meanwhile waits)."""
         if self._features is not None:
             return
         with self._start_lock:
             if self._features is not None:
                 return
-            meta = self.runtime.store_meta()
-            if not meta:
-                raise LiveUnavailableError(
-                    "live ingestion needs the online store: run `cxchurn online materialize`, "
-                    "then POST /reload")
-            version = meta.get("spec_version")
-            if version and version != spec_version(self.specs):
-                raise LiveUnavailableError(
-                    f"the online store was built with feature spec {version}, the live path "
-                    f"computes spec {spec_version(self.specs)}; re-run `cxchurn online "
-                    "materialize` with the built-in spec")
+            self.attach()
             try:
-                history = find_history(meta, self.settings)
+                history = find_history(self._check_store(), self.settings)
             except CxChurnError as err:
                 raise LiveUnavailableError(str(err)) from err
             customers, events = load_history(history, Path(self.settings.home) / "live"
                                              / "quarantine")
+            self._customers, self._history = customers, history
             self._features = LiveFeatures(customers, events, history.store_cutoff, self.specs,
                                           history.label_kind)
-            self._customers, self._history = customers, history
-            self.runtime.live = self
-            current = self.runtime.store_now()
-            if current is not None:
-                self.runtime.patch_store(*self.stored_rows(current))
             stale = sorted(self.store.stale_customers())
             if stale:
                 with self._build_lock:
@@ -169,19 +192,17 @@ class LiveFeed:
         self._applied.clear()
         return self._rows_frame(self.store.rows_since(0), like)
 
-    def _stamp(self) -> int | None:
-        try:
-            return (Path(self.runtime.home) / STAMP).stat().st_mtime_ns
-        except OSError:
-            return None
+    @property
+    def _stamp_path(self) -> Path:
+        return Path(self.runtime.home) / STAMP
 
     def follow(self) -> None:
         """Apply rows other workers kept since the last look (cheap when nothing changed)."""
-        stamp = self._stamp()
-        if stamp == self._stamp_seen or not self._follow_lock.acquire(blocking=False):
+        seen = read_stamp(self._stamp_path)
+        if seen == self._stamp_seen or not self._follow_lock.acquire(blocking=False):
             return
         try:
-            self._stamp_seen = stamp
+            self._stamp_seen = seen
             current = self.runtime.store_now()
             if current is None:
                 return
@@ -297,10 +318,8 @@ class LiveFeed:
                      late.date(), len(others), cutoff.date())
 
     def _touch(self) -> None:
-        path = Path(self.runtime.home) / STAMP
         try:
-            path.touch()
-            self._stamp_seen = self._stamp()
+            self._stamp_seen = write_stamp(self._stamp_path)
         except OSError as err:  # a read-only home: other workers catch up on their reload
             log.warning("could not tell other workers about live rows: %s", type(err).__name__)
 

@@ -208,6 +208,34 @@ def test_subscribers_hear_changes_and_a_failing_one_changes_nothing(live) -> Non
     assert change.new_score == answer["customers"][0]["new_p_churn"]
 
 
+def _worker(feed: LiveFeed) -> ServingRuntime:
+    """Another worker process on the same home: its own runtime over the same files."""
+    home = Path(feed.runtime.home)
+    runtime = ServingRuntime(home=home, tracking_uri=f"sqlite:///{home / 'mlflow.db'}",
+                             settings=feed.settings)
+    assert runtime.start()["ready"]
+    return runtime
+
+
+def test_a_worker_serves_kept_live_rows_before_its_history_is_loaded(live) -> None:
+    feed, _ = live
+    ids = sorted(feed.runtime.online_features()[CUSTOMER_ID])[10:12]
+    when = (feed.live_cutoff() - pd.Timedelta(hours=1)).isoformat()
+    first = feed.ingest([{"customer_id": ids[0], "event_time": when, "event_type": "complaint",
+                          "channel": "web"}])["customers"][0]
+    other = _worker(feed)
+    LiveFeed(other, feed.settings).attach()  # what a worker does before it answers as ready
+    scored, _ = other.score_ids([ids[0]])
+    assert float(scored["p_churn"].iloc[0]) == pytest.approx(first["new_p_churn"], abs=1e-12)
+    # and it follows rows kept from then on, however close together they are
+    for cid in ids:
+        update = feed.ingest([{"customer_id": cid, "event_time": when, "event_type": "survey_nps",
+                               "channel": "email", "score": 0}])["customers"][0]
+        scored, _ = other.score_ids([cid])
+        assert float(scored["p_churn"].iloc[0]) == pytest.approx(update["new_p_churn"],
+                                                                 abs=1e-12)
+
+
 def test_history_comes_from_the_files_the_store_recorded(live) -> None:
     feed, _ = live
     history = feed.history
