@@ -213,12 +213,14 @@ def _decayed(spec: AggregateSpec, cond: str, col: str | None,
     if col is not None and spec.power is not None:
         value = f"POWER(GREATEST({value}, 0.0), {float(spec.power)!r})"
     weight = f"ev.{_weight_column(spec)}"
-    total = part(f"SUM(CASE WHEN {cond} THEN {value} * {weight} END)")
+    # an unknown value is not summed: LEAST/GREATEST skip NULL and would make it the cap (or 0)
+    known_cond = cond if col is None else f"{cond} AND {col} IS NOT NULL"
+    total = part(f"SUM(CASE WHEN {known_cond} THEN {value} * {weight} END)")
     to_cutoff = f"EXP((EPOCH(pr.lo) - EPOCH(pr.cutoff)) * {k})"
     decayed_total = f"SUM({total} * {to_cutoff})"
     if spec.aggregation == "decayed_sum":
         return f"COALESCE({decayed_total}, 0)"
-    known = part(f"SUM(CASE WHEN {cond} AND {col} IS NOT NULL THEN {weight} END)")
+    known = part(f"SUM(CASE WHEN {known_cond} THEN {weight} END)")
     return f"{decayed_total} / NULLIF(SUM({known} * {to_cutoff}), 0)"
 
 

@@ -1,19 +1,27 @@
-"""Online features for a few customers, by the batch compiler, prepared once per cutoff.
+"""Online features for a few customers: the specs evaluated in NumPy, checked against the
+batch compiler whenever a cutoff is prepared.
 
 ``build_feature_table`` spends ~50-150 ms per call compiling, binding and optimising the
-102-feature query, whatever the number of customers. Here the SAME query
-(``features.compile.compile_features``) and the SAME eligibility rule
-(``features.labels.eligibility_sql``) are prepared once per cutoff in a DuckDB connection
-that holds the history, and each update only refills three small tables (the affected
-customers, their events, the cutoff) and executes the prepared statements: one execution for
-a whole batch of customers.
+102-feature query, whatever the number of customers; even prepared once per cutoff, DuckDB
+re-binds and re-optimises it on every execution (~30-50 ms). So a live update evaluates the
+same specs with ``features.evaluate`` (the compiled query's arithmetic in NumPy, ~2 ms for one
+customer) over the customers' history slices and stored events.
+
+Why this stays one definition: when a cutoff is prepared, the compiled query (the SAME
+``features.compile.compile_features`` text and ``features.labels.eligibility_sql`` rule,
+prepared in a DuckDB connection that holds the history) builds a sample of real customers,
+and the NumPy form serves that cutoff only if it gives the very same rows (to 1e-12); if not,
+the compiled query serves, slower, and the log names the columns that differ. Text signals
+are computed by DuckDB's own LOWER and REGEXP_MATCHES in both forms, and the NumPy rows take
+the compiled result's Arrow types, so dtypes agree too. The proofs: ``tests/code/
+test_evaluate.py`` (random events, every kind of spec) and ``tests/api/test_live_feed.py``
+(random streams through the service's objects, compared with a batch materialisation).
 
 Why the bound values are written into the prepared text: DuckDB cannot bind parameters to
 an ``EXECUTE`` sent through the Python API, so ``_inline`` renders each bound value as a
 typed SQL literal. The values are the spec set's vocabulary, thresholds and text patterns
 and the cutoff's window edges (typed ``datetime``), never text from a request; an unexpected
-type is refused. The proof that nothing changed is ``tests/api/test_live_feed.py``: over
-random event streams this path and a batch materialisation give identical rows.
+type is refused.
 
 The history is read through ``serving.live.population``: the affected customers' events as
 slices of an index sorted by customer, and the BG/NBD population's summaries kept between
@@ -23,21 +31,42 @@ updates at the same cutoff.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 import re
 from collections.abc import Sequence
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from features import pit, schema
 from features.btyd_features import FitCache, add_btyd_features, btyd_specs, summary_sql
-from features.compile import CUSTOMERS_TABLE, CUTOFFS_TABLE, EVENTS_TABLE, compile_features
-from features.labels import LabelConfig, eligibility_sql
-from features.spec import FeatureSpec
+from features.compile import (
+    CUSTOMERS_TABLE,
+    CUTOFFS_TABLE,
+    EVENTS_TABLE,
+    SECONDS_PER_DAY,
+    TENURE,
+    compile_features,
+)
+from features.evaluate import (
+    NAT_US,
+    Events,
+    eligible,
+    epoch,
+    evaluate_specs,
+    micros,
+    purchase_summaries,
+)
+from features.labels import CANCELLATION, LabelConfig, eligibility_sql
+from features.spec import AggregateSpec, FeatureSpec
+from features.text_signals import pattern
 from serving.live.population import HistoryIndex, LoadPurchases, PopulationSummaries
+
+log = logging.getLogger(__name__)
 
 HISTORY = "cx_history"  # every customer's events before the store's cutoff
 LIVE_PURCHASES = "cx_live_purchases"  # every customer's live purchases (the BG/NBD fit's)
@@ -45,6 +74,10 @@ POPULATION = "cx_population"  # history + live purchases: who a BG/NBD figure is
 ALL_CUSTOMERS = "cx_all_customers"
 DATES = "cx_dates"  # the eligibility SQL's table of cutoff instants
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+CHECK_CUSTOMERS = 64  # customers both forms build when a cutoff is prepared
+CHECK_TOLERANCE = 1e-12  # relative and absolute: the two forms may add in another order
+VALUES = ("amount", "score", "duration")
+TEXT_CACHE = 200_000  # distinct feedback texts whose signals are kept
 
 
 def _literal(value: Any) -> str:
@@ -113,7 +146,20 @@ class LiveFeatures:
         self._prepared: pd.Timestamp | None = None
         self._columns: tuple[str, ...] = ()
         self.known = set(customers[schema.CUSTOMER_ID].astype(str))
+        # the NumPy form (features.evaluate): the same history as columns, customers as the
+        # engine types them, and the dtypes of the compiler's rows (set by the check)
+        self.signals = sorted({s.text_signal for s in self.specs
+                               if isinstance(s, AggregateSpec) and s.text_signal})
+        self._text_signals: dict[str, tuple[bool, ...]] = {}
+        self._history_columns = self._columns_of(self.history.table)
+        self._customers = self.con.sql(f"SELECT * FROM {ALL_CUSTOMERS}").to_arrow_table(
+        ).to_pandas().set_index(schema.CUSTOMER_ID, drop=False)
+        self._signup_us = _micros(self._customers["signup_date"])
+        self._schema: pa.Schema | None = None  # the compiled query's result types
+        self._bought: tuple[Events, list[str]] | None = None  # the last NumPy build's
+        self.fast = False  # whether builds at the prepared cutoff use the NumPy form
 
+    # ------------------------------------------------------------------ prepare + check
     def _prepare(self, cutoff: pd.Timestamp) -> None:
         if self._prepared == cutoff:
             return
@@ -125,13 +171,31 @@ class LiveFeatures:
         self.con.execute("PREPARE cx_features AS " + _inline(query.sql, query.params))
         self.con.execute("PREPARE cx_eligible AS " + _inline(eligible_sql, eligible_params))
         self._prepared, self._columns = cutoff, query.columns
+        self.con.execute(f"DELETE FROM {CUTOFFS_TABLE}")
+        self._schema = self.con.sql("EXECUTE cx_features").to_arrow_table().schema
+        self.fast = self._forms_agree(cutoff)
 
-    def _fill_ids(self, customer_ids: Sequence[str]) -> None:
-        self.con.execute("DELETE FROM cx_ids")
-        ids = pa.table({schema.CUSTOMER_ID: pa.array([str(c) for c in customer_ids],
-                                                     pa.string())})
-        self.con.from_arrow(ids).insert_into("cx_ids")
+    def _forms_agree(self, cutoff: pd.Timestamp) -> bool:
+        """Build a sample of real customers both ways; the NumPy form serves this cutoff only
+        if every value agrees."""
+        ids = sorted(self.history.customers())
+        ids = ids[::max(1, len(ids) // CHECK_CUSTOMERS)][:CHECK_CUSTOMERS]
+        no_live = pd.DataFrame({c: pd.Series(dtype=object) for c in schema.EVENT_COLUMNS})
+        reference, ref_out = self._compiled(ids, no_live, cutoff)
+        if not len(reference):
+            log.info("live features at %s: no customer to check the NumPy form on; the "
+                     "compiled query serves", cutoff.date())
+            return False
+        numpy_rows, numpy_out = self._evaluated(ids, no_live, cutoff)
+        differ = _differences(reference, numpy_rows) if ref_out == numpy_out else ["eligibility"]
+        if differ:
+            log.warning("live features at %s: the NumPy form differs from the compiled query "
+                        "in %s; the compiled query serves (slower)", cutoff.date(),
+                        ", ".join(differ[:5]))
+            return False
+        return True
 
+    # ------------------------------------------------------------------ build
     def build(self, customer_ids: Sequence[str], live_events: pd.DataFrame,
               cutoff: pd.Timestamp, live_purchases: LoadPurchases | None = None
               ) -> tuple[pd.DataFrame, list[str]]:
@@ -148,8 +212,40 @@ class LiveFeatures:
         self.population.earliest_new = None
         self._prepare(cutoff)
         ids = sorted({str(c) for c in customer_ids})
+        form = self._evaluated if self.fast else self._compiled
+        frame, ineligible = form(ids, live_events, cutoff)
+        if not len(frame):
+            names = [*self._columns, *(s.name for s in btyd_specs(self.specs))]
+            return pd.DataFrame(columns=names), ineligible
+        if self.purchase_types:
+            frame = self._with_btyd(frame, cutoff, live_purchases)
+        return frame, ineligible
+
+    def _compiled(self, ids: list[str], live_events: pd.DataFrame, cutoff: pd.Timestamp
+                  ) -> tuple[pd.DataFrame, list[str]]:
+        """The rows by the prepared compiled query (and eligibility rule) in DuckDB."""
         con = self.con
         self._fill_ids(ids)
+        self._fill_events(ids, live_events)
+        con.execute(f"DELETE FROM {CUSTOMERS_TABLE}")
+        con.execute(f"INSERT INTO {CUSTOMERS_TABLE} SELECT c.* FROM {ALL_CUSTOMERS} c "
+                    "JOIN cx_ids USING (customer_id)")
+        con.execute(f"DELETE FROM {DATES}")
+        con.execute(f"INSERT INTO {DATES} VALUES (?)", [cutoff.to_pydatetime()])
+        # one cutoff: the eligible customer ids are all the rule decides
+        eligible_ids = {str(c) for c in con.sql("EXECUTE cx_eligible").to_arrow_table()
+                        .column(schema.CUSTOMER_ID).to_pylist()}
+        con.execute(f"DELETE FROM {CUTOFFS_TABLE}")
+        con.execute(f"INSERT INTO {CUTOFFS_TABLE} SELECT customer_id, CAST(? AS TIMESTAMPTZ) "
+                    "FROM cx_ids WHERE list_contains(?, customer_id)",
+                    [cutoff.to_pydatetime(), sorted(eligible_ids)])
+        ineligible = [c for c in ids if c not in eligible_ids]
+        if not eligible_ids:
+            return pd.DataFrame(columns=list(self._columns)), ineligible
+        return _run_prepared(con, self._columns), ineligible
+
+    def _fill_events(self, ids: list[str], live_events: pd.DataFrame) -> None:
+        con = self.con
         con.execute(f"DELETE FROM {EVENTS_TABLE}")
         past = self.history.rows(ids)
         if past.num_rows:
@@ -157,26 +253,103 @@ class LiveFeatures:
         if len(live_events):
             con.from_arrow(pa.Table.from_pandas(live_events[list(schema.EVENT_COLUMNS)],
                                                 preserve_index=False)).insert_into(EVENTS_TABLE)
-        con.execute(f"DELETE FROM {CUSTOMERS_TABLE}")
-        con.execute(f"INSERT INTO {CUSTOMERS_TABLE} SELECT c.* FROM {ALL_CUSTOMERS} c "
-                    "JOIN cx_ids USING (customer_id)")
-        con.execute(f"DELETE FROM {DATES}")
-        con.execute(f"INSERT INTO {DATES} VALUES (?)", [cutoff.to_pydatetime()])
-        # one cutoff: the eligible customer ids are all the rule decides
-        eligible = {str(c) for c in con.sql("EXECUTE cx_eligible").to_arrow_table()
-                    .column(schema.CUSTOMER_ID).to_pylist()}
-        con.execute(f"DELETE FROM {CUTOFFS_TABLE}")
-        con.execute(f"INSERT INTO {CUTOFFS_TABLE} SELECT customer_id, CAST(? AS TIMESTAMPTZ) "
-                    "FROM cx_ids WHERE list_contains(?, customer_id)",
-                    [cutoff.to_pydatetime(), sorted(eligible)])
-        ineligible = [c for c in ids if c not in eligible]
-        if not eligible:
-            names = [*self._columns, *(s.name for s in btyd_specs(self.specs))]
-            return pd.DataFrame(columns=names), ineligible
-        frame = _run_prepared(con, self._columns)
-        if self.purchase_types:
-            frame = self._with_btyd(frame, cutoff, live_purchases)
-        return frame, ineligible
+
+    def _evaluated(self, ids: list[str], live_events: pd.DataFrame, cutoff: pd.Timestamp
+                   ) -> tuple[pd.DataFrame, list[str]]:
+        """The same rows by ``features.evaluate`` (no query), in the compiler's dtypes."""
+        events = self._events(ids, live_events)
+        at = self._customers.index.get_indexer(ids)  # -1: not a customer, never eligible
+        signup = np.where(at >= 0, self._signup_us[at], NAT_US)
+        keep = eligible(signup, events, cutoff, self.label.kind,
+                        self.label.activity_event_types, self.label.active_within_days,
+                        CANCELLATION)
+        ineligible = [c for c, k in zip(ids, keep, strict=True) if not k]
+        chosen = np.flatnonzero(keep)
+        if not len(chosen):
+            return pd.DataFrame(columns=list(self._columns)), ineligible
+        mine = events.only(chosen)
+        values = evaluate_specs(self.specs, mine, len(chosen), cutoff)
+        statics = self._customers.iloc[at[chosen]]
+        columns: dict[str, Any] = {
+            schema.CUSTOMER_ID: [ids[i] for i in chosen],
+            schema.CUTOFF: pd.Series([cutoff] * len(chosen))}
+        for column in self._columns[2:]:
+            if column == TENURE:
+                columns[column] = ((float(epoch(micros(cutoff))) - epoch(signup[chosen]))
+                                   / SECONDS_PER_DAY)
+            elif column in values:
+                columns[column] = values[column]
+            else:
+                columns[column] = statics[column].to_numpy()
+        self._bought = (mine, columns[schema.CUSTOMER_ID])
+        return _as_query_result(columns, self._schema, self._columns), ineligible
+
+    def _events(self, ids: list[str], live_events: pd.DataFrame) -> Events:
+        """History and live events of ``ids`` as columns, ``customer`` = position in ids."""
+        parts = [self._history_part(ids)]
+        if len(live_events):
+            parts.append(self._live_columns(live_events))
+        merged = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        lookup = {c: i for i, c in enumerate(ids)}
+        position = np.array([lookup.get(str(c), -1) for c in merged["customer_id"]],
+                            dtype=np.int64)
+        ok = position >= 0
+        return Events(position[ok], merged["time_us"][ok], merged["event_type"][ok],
+                      merged["channel"][ok], {v: merged[v][ok] for v in VALUES},
+                      {g: merged["sig_" + g][ok].astype(bool) for g in self.signals})
+
+    def _history_part(self, ids: list[str]) -> dict[str, np.ndarray]:
+        take = self.history.positions(ids)
+        return {k: v[take] for k, v in self._history_columns.items()}
+
+    def _columns_of(self, table: pa.Table) -> dict[str, np.ndarray]:
+        """Contract columns as arrays (times in microseconds) and the text signals (the
+        history's, once)."""
+        columns = {name: table.column(name).to_numpy(zero_copy_only=False)
+                   for name in (schema.CUSTOMER_ID, "event_type", "channel")}
+        columns["time_us"] = _micros(table.column("event_time").to_pandas())
+        for name in VALUES:
+            columns[name] = table.column(name).to_pandas().to_numpy(np.float64, na_value=np.nan)
+        columns.update(self._signals_of(table.column("text").to_pylist()))
+        return columns
+
+    def _live_columns(self, live: pd.DataFrame) -> dict[str, np.ndarray]:
+        columns = {name: live[name].to_numpy(object)
+                   for name in (schema.CUSTOMER_ID, "event_type", "channel")}
+        columns["time_us"] = _micros(live["event_time"])
+        for name in VALUES:
+            columns[name] = live[name].to_numpy(np.float64, na_value=np.nan)
+        columns.update(self._signals_of(live["text"].tolist()))
+        return columns
+
+    def _signals_of(self, texts: list[Any]) -> dict[str, np.ndarray]:
+        """Each text's signals, as DuckDB's LOWER and REGEXP_MATCHES give them in the compiled
+        query (Turkish capitals lower-case differently in Python); kept per distinct text."""
+        if not self.signals:
+            return {}
+        new = sorted({t for t in texts if isinstance(t, str) and t not in self._text_signals})
+        if new:
+            if len(self._text_signals) > TEXT_CACHE:
+                self._text_signals.clear()
+            tests = ", ".join(f"COALESCE(REGEXP_MATCHES(LOWER(text), {_literal(pattern(g))}), "
+                              f"FALSE) AS sig_{g}" for g in self.signals)
+            self.con.register("cx_texts", pa.table({"text": pa.array(new, pa.string())}))
+            try:
+                found = self.con.sql(f"SELECT text, {tests} FROM cx_texts").fetchall()
+            finally:
+                self.con.unregister("cx_texts")
+            self._text_signals.update((row[0], tuple(bool(v) for v in row[1:]))
+                                      for row in found)
+        none = (False,) * len(self.signals)
+        flags = np.array([self._text_signals[t] if isinstance(t, str) else none
+                          for t in texts], dtype=bool).reshape(len(texts), len(self.signals))
+        return {f"sig_{g}": flags[:, i] for i, g in enumerate(self.signals)}
+
+    def _fill_ids(self, customer_ids: Sequence[str]) -> None:
+        self.con.execute("DELETE FROM cx_ids")
+        ids = pa.table({schema.CUSTOMER_ID: pa.array([str(c) for c in customer_ids],
+                                                     pa.string())})
+        self.con.from_arrow(ids).insert_into("cx_ids")
 
     def _with_btyd(self, frame: pd.DataFrame, cutoff: pd.Timestamp,
                    live_purchases: LoadPurchases | None) -> pd.DataFrame:
@@ -185,6 +358,13 @@ class LiveFeatures:
         self.population.update(cutoff, live_purchases or _no_purchases)
 
         def own(event_type: str, lag_days: int) -> pd.DataFrame:
+            if self.fast and lag_days == 0 and self._bought is not None:
+                events, ids = self._bought
+                summary = purchase_summaries(events, len(ids), cutoff, event_type)
+                return pd.DataFrame({
+                    schema.CUSTOMER_ID: [ids[i] for i in summary["position"]],
+                    schema.CUTOFF: pd.Series([cutoff] * len(summary)),
+                    **{c: summary[c].to_numpy() for c in ("x", "t_x", "age")}})
             return con.sql(summary_sql(lag_days=lag_days),
                            params={"btyd_type": event_type}).df()
 
@@ -202,6 +382,40 @@ def _run_prepared(con: duckdb.DuckDBPyConnection, columns: Sequence[str]) -> pd.
     frame = con.sql("EXECUTE cx_features").to_arrow_table().to_pandas()
     frame = frame.rename(columns=dict(zip(frame.columns, columns, strict=True)))
     return pit.utc_cutoffs(frame)
+
+
+def _micros(times: pd.Series) -> np.ndarray:
+    """UTC instants as microseconds since the epoch (``NAT_US`` for unknown)."""
+    stamps = pd.DatetimeIndex(pd.to_datetime(times, utc=True)).as_unit("us")
+    return np.where(stamps.isna(), NAT_US, stamps.asi8).astype(np.int64)
+
+
+def _as_query_result(columns: dict[str, Any], types: pa.Schema | None,
+                     names: Sequence[str]) -> pd.DataFrame:
+    """Columns typed as the compiled query's Arrow result and converted as ``_run_prepared``
+    converts it, so both forms give the same pandas dtypes (NaN becomes null on the way)."""
+    assert types is not None  # set when the cutoff was prepared
+    arrays = [pa.array(columns[name], type=field.type, from_pandas=True)
+              for name, field in zip(names, types, strict=True)]
+    return pit.utc_cutoffs(pa.Table.from_arrays(arrays, names=list(names)).to_pandas())
+
+
+def _differences(reference: pd.DataFrame, other: pd.DataFrame) -> list[str]:
+    """Columns whose values differ beyond ``CHECK_TOLERANCE`` (or in which rows are there)."""
+    if list(reference.columns) != list(other.columns) or len(reference) != len(other):
+        return ["the rows or columns"]
+    differ = []
+    for column in reference.columns:
+        a, b = reference[column], other[column]
+        if a.dtype != b.dtype:
+            differ.append(f"{column} (dtype {b.dtype}, not {a.dtype})")
+        elif pd.api.types.is_float_dtype(a.dtype):
+            if not np.allclose(a.to_numpy(), b.to_numpy(), rtol=CHECK_TOLERANCE,
+                               atol=CHECK_TOLERANCE, equal_nan=True):
+                differ.append(column)
+        elif not (a.isna().equals(b.isna()) and a[a.notna()].equals(b[b.notna()])):
+            differ.append(column)
+    return differ
 
 
 __all__ = ["LiveFeatures"]

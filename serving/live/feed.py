@@ -6,9 +6,9 @@ One ``LiveFeed`` per service worker, on the worker's ``ServingRuntime``. An inge
    own error, the rest go on;
 2. appends them to the event store and commits (``serving/live/event_store.py``): from here
    they are acknowledged, and a retry of the same events stores nothing twice;
-3. recomputes the affected customers' rows with the batch compiler over their history and
-   stored events (``serving/live/compute.py``, history as ``serving/live/sources.py`` says),
-   at the live cutoff, in one query for the whole request;
+3. recomputes the affected customers' rows from the declared specs over their history and
+   stored events (``serving/live/compute.py``: NumPy, checked against the batch compiler;
+   history as ``serving/live/sources.py`` says), at the live cutoff, for the whole request;
 4. keeps the rows in the event store's database and swaps them into the runtime's store;
 5. answers old and new score, band, top drivers and what changed in words, and hands the
    ``ScoreChange`` records to the subscribers (``serving/live/bus.py``) without waiting.

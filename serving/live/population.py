@@ -45,16 +45,27 @@ class HistoryIndex:
         ids = table.column(schema.CUSTOMER_ID).to_numpy(zero_copy_only=False)
         starts = (np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if len(ids)
                   else np.zeros(0, dtype=np.int64))
-        ends = np.r_[starts[1:], len(ids)].astype(np.int64)
+        ends = (np.r_[starts[1:], len(ids)] if len(starts) else starts).astype(np.int64)
         self._ranges = {str(ids[s]): (int(s), int(e)) for s, e in zip(starts, ends, strict=True)}
+
+    def customers(self) -> list[str]:
+        """Who has history."""
+        return list(self._ranges)
+
+    def positions(self, customer_ids: Sequence[str]) -> np.ndarray:
+        """Row positions of these customers' history rows in ``table``."""
+        spans = [self._ranges[c] for c in customer_ids if c in self._ranges]
+        if not spans:
+            return np.zeros(0, dtype=np.int64)
+        return np.concatenate([np.arange(s, e) for s, e in spans])
 
     def rows(self, customer_ids: Sequence[str], event_types: Sequence[str] | None = None
              ) -> pa.Table:
         """These customers' history rows (of ``event_types`` when given)."""
-        spans = [self._ranges[c] for c in customer_ids if c in self._ranges]
-        if not spans:
+        positions = self.positions(customer_ids)
+        if not len(positions):
             return self.table.slice(0, 0)
-        taken = self.table.take(np.concatenate([np.arange(s, e) for s, e in spans]))
+        taken = self.table.take(positions)
         if event_types is not None:
             taken = taken.filter(pc.is_in(taken.column("event_type"),
                                           value_set=pa.array(list(event_types), pa.string())))

@@ -218,3 +218,21 @@ def test_decay_stays_exact_over_cutoffs_years_apart() -> None:
     table = build_feature_table(CUSTOMERS, history, cut, [spec]).set_index("cutoff")
     assert table.loc[early, "complaints_fading"] == pytest.approx(0.25)
     assert table.loc[ts("2025-01-01"), "complaints_fading"] == pytest.approx(0.25)
+
+
+def test_an_unknown_value_adds_nothing_to_a_capped_decayed_sum() -> None:
+    # SQL's LEAST/GREATEST skip NULL: an unknown delay must not count as the cap (or 0)
+    spec = AggregateSpec(name="delay_damage", description="delivery delays, capped, fading",
+                         family="delivery", event_types=("delivery",),
+                         aggregation="decayed_sum", column="duration", half_life_days=10.0,
+                         cap=6.0, power=0.5)
+    mean = AggregateSpec(name="delay_fading_mean", description="delivery delay, fading mean",
+                         family="delivery", event_types=("delivery",),
+                         aggregation="decayed_mean", column="duration", half_life_days=10.0,
+                         cap=6.0)
+    history = events([("a", "2025-02-19", "delivery", "web", N, N, 9.0, N),
+                      ("a", "2025-02-27", "delivery", "web", N, N, N, N)])
+    cut = pd.DataFrame({"customer_id": ["a"], "cutoff": [CUTOFF]})
+    a = build_feature_table(CUSTOMERS, history, cut, [spec, mean]).iloc[0]
+    assert a["delay_damage"] == pytest.approx(6**0.5 * fade(10, 10.0))
+    assert a["delay_fading_mean"] == pytest.approx(6.0)
