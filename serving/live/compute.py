@@ -1,5 +1,5 @@
 """Online features for a few customers: the specs evaluated in NumPy, checked against the
-batch compiler whenever a cutoff is prepared.
+batch compiler on real customers before it serves.
 
 ``build_feature_table`` spends ~50-150 ms per call compiling, binding and optimising the
 102-feature query, whatever the number of customers; even prepared once per cutoff, DuckDB
@@ -7,15 +7,17 @@ re-binds and re-optimises it on every execution (~30-50 ms). So a live update ev
 same specs with ``features.evaluate`` (the compiled query's arithmetic in NumPy, ~2 ms for one
 customer) over the customers' history slices and stored events.
 
-Why this stays one definition: when a cutoff is prepared, the compiled query (the SAME
-``features.compile.compile_features`` text and ``features.labels.eligibility_sql`` rule,
+Why this stays one definition: at the first cutoff a build asks for, the compiled query (the
+SAME ``features.compile.compile_features`` text and ``features.labels.eligibility_sql`` rule,
 prepared in a DuckDB connection that holds the history) builds a sample of real customers,
-and the NumPy form serves that cutoff only if it gives the very same rows (to 1e-12); if not,
-the compiled query serves, slower, and the log names the columns that differ. Text signals
-are computed by DuckDB's own LOWER and REGEXP_MATCHES in both forms, and the NumPy rows take
-the compiled result's Arrow types, so dtypes agree too. The proofs: ``tests/code/
-test_evaluate.py`` (random events, every kind of spec) and ``tests/api/test_live_feed.py``
-(random streams through the service's objects, compared with a batch materialisation).
+and the NumPy form serves only if it gives the very same rows (to 1e-12); if not, the
+compiled query serves from then on, slower, and the log names the columns that differ. Until
+there is a customer with history to check on, the compiled query serves and the check waits.
+Text signals are computed by DuckDB's own LOWER and REGEXP_MATCHES in both forms, and the
+NumPy rows take the compiled result's Arrow types, so dtypes agree too. The proofs:
+``tests/code/test_evaluate.py`` (random events, every kind of spec, random cutoffs) and
+``tests/api/test_live_feed.py`` (random streams through the service's objects, compared with
+a batch materialisation).
 
 Why the bound values are written into the prepared text: DuckDB cannot bind parameters to
 an ``EXECUTE`` sent through the Python API, so ``_inline`` renders each bound value as a
@@ -144,6 +146,8 @@ class LiveFeatures:
         self.con.execute(f"CREATE TABLE {DATES} (cutoff TIMESTAMPTZ)")
         self.con.execute("CREATE TABLE cx_ids (customer_id VARCHAR)")
         self._prepared: pd.Timestamp | None = None
+        self._compiled_at: pd.Timestamp | None = None
+        self._checked = False  # True once the forms were found to differ
         self._columns: tuple[str, ...] = ()
         self.known = set(customers[schema.CUSTOMER_ID].astype(str))
         # the NumPy form (features.evaluate): the same history as columns, customers as the
@@ -157,35 +161,53 @@ class LiveFeatures:
         self._signup_us = _micros(self._customers["signup_date"])
         self._schema: pa.Schema | None = None  # the compiled query's result types
         self._bought: tuple[Events, list[str]] | None = None  # the last NumPy build's
-        self.fast = False  # whether builds at the prepared cutoff use the NumPy form
+        self.fast = False  # whether builds use the NumPy form (a check passed)
 
     # ------------------------------------------------------------------ prepare + check
     def _prepare(self, cutoff: pd.Timestamp) -> None:
+        """Settle which form builds at ``cutoff``: the NumPy form once a check on real
+        customers passed (the forms' arithmetic does not depend on the cutoff, and the
+        property tests vary it), else the compiled query, checking again when it can."""
         if self._prepared == cutoff:
+            return
+        self._prepared = cutoff
+        if self.fast:
+            return
+        self._compile_at(cutoff)
+        verdict = self._forms_agree(cutoff)
+        self.fast = bool(verdict)
+        if verdict is False:
+            self._checked = True  # a difference: the compiled query serves from now on
+
+    def _compile_at(self, cutoff: pd.Timestamp) -> None:
+        """The compiled query and eligibility rule prepared for ``cutoff`` (once per cutoff)."""
+        if self._compiled_at == cutoff:
             return
         query = compile_features(self.specs, [cutoff], static_columns=self.customer_columns)
         eligible_sql, eligible_params = eligibility_sql(self.label)
-        if self._prepared is not None:
+        if self._compiled_at is not None:
             self.con.execute("DEALLOCATE PREPARE cx_features")
             self.con.execute("DEALLOCATE PREPARE cx_eligible")
         self.con.execute("PREPARE cx_features AS " + _inline(query.sql, query.params))
         self.con.execute("PREPARE cx_eligible AS " + _inline(eligible_sql, eligible_params))
-        self._prepared, self._columns = cutoff, query.columns
-        self.con.execute(f"DELETE FROM {CUTOFFS_TABLE}")
-        self._schema = self.con.sql("EXECUTE cx_features").to_arrow_table().schema
-        self.fast = self._forms_agree(cutoff)
+        self._compiled_at, self._columns = cutoff, query.columns
+        if self._schema is None:  # the result's types do not depend on the cutoff
+            self.con.execute(f"DELETE FROM {CUTOFFS_TABLE}")
+            self._schema = self.con.sql("EXECUTE cx_features").to_arrow_table().schema
 
-    def _forms_agree(self, cutoff: pd.Timestamp) -> bool:
-        """Build a sample of real customers both ways; the NumPy form serves this cutoff only
-        if every value agrees."""
+    def _forms_agree(self, cutoff: pd.Timestamp) -> bool | None:
+        """Build a sample of real customers both ways: whether every value agrees (None: no
+        customer to check on yet, or already found to differ)."""
+        if self._checked:
+            return None
         ids = sorted(self.history.customers())
         ids = ids[::max(1, len(ids) // CHECK_CUSTOMERS)][:CHECK_CUSTOMERS]
         no_live = pd.DataFrame({c: pd.Series(dtype=object) for c in schema.EVENT_COLUMNS})
         reference, ref_out = self._compiled(ids, no_live, cutoff)
         if not len(reference):
-            log.info("live features at %s: no customer to check the NumPy form on; the "
+            log.info("live features at %s: no customer to check the NumPy form on yet; the "
                      "compiled query serves", cutoff.date())
-            return False
+            return None
         numpy_rows, numpy_out = self._evaluated(ids, no_live, cutoff)
         differ = _differences(reference, numpy_rows) if ref_out == numpy_out else ["eligibility"]
         if differ:
@@ -193,6 +215,8 @@ class LiveFeatures:
                         "in %s; the compiled query serves (slower)", cutoff.date(),
                         ", ".join(differ[:5]))
             return False
+        log.info("live features: the NumPy form equals the compiled query on %d customers at "
+                 "%s; it serves", len(reference), cutoff.date())
         return True
 
     # ------------------------------------------------------------------ build
@@ -224,6 +248,7 @@ class LiveFeatures:
     def _compiled(self, ids: list[str], live_events: pd.DataFrame, cutoff: pd.Timestamp
                   ) -> tuple[pd.DataFrame, list[str]]:
         """The rows by the prepared compiled query (and eligibility rule) in DuckDB."""
+        self._compile_at(cutoff)
         con = self.con
         self._fill_ids(ids)
         self._fill_events(ids, live_events)
