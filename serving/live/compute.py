@@ -43,6 +43,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from features import pit, schema
 from features.btyd_features import FitCache, add_btyd_features, btyd_specs, summary_sql
@@ -154,8 +155,9 @@ class LiveFeatures:
         # engine types them, and the dtypes of the compiler's rows (set by the check)
         self.signals = sorted({s.text_signal for s in self.specs
                                if isinstance(s, AggregateSpec) and s.text_signal})
-        self._text_signals: dict[str, tuple[bool, ...]] = {}
-        self._history_columns = self._columns_of(self.history.table)
+        self._text_signals: dict[str, tuple[bool, ...]] = {}  # live texts' signals, kept
+        self._vocabularies: dict[str, np.ndarray] = {}
+        self._history_columns = self._history_arrays(self.history.table)
         self._customers = self.con.sql(f"SELECT * FROM {ALL_CUSTOMERS}").to_arrow_table(
         ).to_pandas().set_index(schema.CUSTOMER_ID, drop=False)
         self._signup_us = _micros(self._customers["signup_date"])
@@ -313,62 +315,87 @@ class LiveFeatures:
         """History and live events of ``ids`` as columns, ``customer`` = position in ids."""
         parts = [self._history_part(ids)]
         if len(live_events):
-            parts.append(self._live_columns(live_events))
+            parts.append(self._live_part(ids, live_events))
         merged = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-        lookup = {c: i for i, c in enumerate(ids)}
-        position = np.array([lookup.get(str(c), -1) for c in merged["customer_id"]],
-                            dtype=np.int64)
-        ok = position >= 0
-        return Events(position[ok], merged["time_us"][ok], merged["event_type"][ok],
-                      merged["channel"][ok], {v: merged[v][ok] for v in VALUES},
-                      {g: merged["sig_" + g][ok].astype(bool) for g in self.signals})
+        return Events(merged["customer"], merged["time_us"], merged["event_type"],
+                      merged["channel"], {v: merged[v] for v in VALUES},
+                      {g: merged["sig_" + g] for g in self.signals})
 
     def _history_part(self, ids: list[str]) -> dict[str, np.ndarray]:
         take = self.history.positions(ids)
-        return {k: v[take] for k, v in self._history_columns.items()}
-
-    def _columns_of(self, table: pa.Table) -> dict[str, np.ndarray]:
-        """Contract columns as arrays (times in microseconds) and the text signals (the
-        history's, once)."""
-        columns = {name: table.column(name).to_numpy(zero_copy_only=False)
-                   for name in (schema.CUSTOMER_ID, "event_type", "channel")}
-        columns["time_us"] = _micros(table.column("event_time").to_pandas())
-        for name in VALUES:
-            columns[name] = table.column(name).to_pandas().to_numpy(np.float64, na_value=np.nan)
-        columns.update(self._signals_of(table.column("text").to_pylist()))
+        columns = {k: v[take] for k, v in self._history_columns.items()}
+        for name, vocabulary in self._vocabularies.items():
+            columns[name] = vocabulary[columns[name]]
+        columns["customer"] = np.repeat(np.arange(len(ids)),
+                                        [self.history.count(c) for c in ids])
         return columns
 
-    def _live_columns(self, live: pd.DataFrame) -> dict[str, np.ndarray]:
-        columns = {name: live[name].to_numpy(object)
-                   for name in (schema.CUSTOMER_ID, "event_type", "channel")}
+    def _history_arrays(self, table: pa.Table) -> dict[str, np.ndarray]:
+        """The history as compact columns, in the table's row order: times in microseconds,
+        event types and channels as codes into ``_vocabularies`` (millions of events would
+        otherwise be millions of Python strings), values, and each text signal."""
+        columns: dict[str, np.ndarray] = {"time_us": pc.cast(
+            pc.cast(table.column("event_time"), pa.timestamp("us", tz="UTC")), pa.int64()
+        ).to_numpy(zero_copy_only=False).astype(np.int64)}
+        for name in ("event_type", "channel"):
+            encoded = table.column(name).combine_chunks().dictionary_encode()
+            vocabulary = np.array([*encoded.dictionary.to_pylist(), None], dtype=object)
+            codes = encoded.indices.fill_null(len(vocabulary) - 1)
+            columns[name] = codes.to_numpy(zero_copy_only=False).astype(np.int32)
+            self._vocabularies[name] = vocabulary
+        for name in VALUES:
+            columns[name] = pc.cast(table.column(name), pa.float64()).to_numpy(
+                zero_copy_only=False).astype(np.float64)
+        if self.signals:
+            texts = table.column("text")
+            distinct = pc.drop_null(pc.unique(texts))
+            flags = np.vstack([self._text_flags(distinct.to_pylist()),
+                               np.zeros((1, len(self.signals)), dtype=bool)])
+            at = pc.index_in(texts, value_set=distinct).fill_null(len(distinct))
+            rows = flags[at.to_numpy(zero_copy_only=False).astype(np.int64)]
+            columns.update({f"sig_{g}": rows[:, i] for i, g in enumerate(self.signals)})
+        return columns
+
+    def _live_part(self, ids: list[str], live: pd.DataFrame) -> dict[str, np.ndarray]:
+        lookup = {c: i for i, c in enumerate(ids)}
+        customer = np.array([lookup.get(str(c), -1) for c in live[schema.CUSTOMER_ID]],
+                            dtype=np.int64)
+        keep = customer >= 0
+        live = live.loc[keep]
+        columns = {name: live[name].to_numpy(object) for name in ("event_type", "channel")}
+        columns["customer"] = customer[keep]
         columns["time_us"] = _micros(live["event_time"])
         for name in VALUES:
             columns[name] = live[name].to_numpy(np.float64, na_value=np.nan)
-        columns.update(self._signals_of(live["text"].tolist()))
+        if self.signals:
+            texts = live["text"].tolist()
+            new = sorted({t for t in texts if isinstance(t, str)} - set(self._text_signals))
+            if new:
+                if len(self._text_signals) > TEXT_CACHE:
+                    self._text_signals.clear()
+                self._text_signals.update(zip(new, map(tuple, self._text_flags(new)),
+                                              strict=True))
+            none = (False,) * len(self.signals)
+            flags = np.array([self._text_signals[t] if isinstance(t, str) else none
+                              for t in texts], dtype=bool).reshape(len(texts), -1)
+            columns.update({f"sig_{g}": flags[:, i] for i, g in enumerate(self.signals)})
         return columns
 
-    def _signals_of(self, texts: list[Any]) -> dict[str, np.ndarray]:
-        """Each text's signals, as DuckDB's LOWER and REGEXP_MATCHES give them in the compiled
-        query (Turkish capitals lower-case differently in Python); kept per distinct text."""
-        if not self.signals:
-            return {}
-        new = sorted({t for t in texts if isinstance(t, str) and t not in self._text_signals})
-        if new:
-            if len(self._text_signals) > TEXT_CACHE:
-                self._text_signals.clear()
-            tests = ", ".join(f"COALESCE(REGEXP_MATCHES(LOWER(text), {_literal(pattern(g))}), "
-                              f"FALSE) AS sig_{g}" for g in self.signals)
-            self.con.register("cx_texts", pa.table({"text": pa.array(new, pa.string())}))
-            try:
-                found = self.con.sql(f"SELECT text, {tests} FROM cx_texts").fetchall()
-            finally:
-                self.con.unregister("cx_texts")
-            self._text_signals.update((row[0], tuple(bool(v) for v in row[1:]))
-                                      for row in found)
-        none = (False,) * len(self.signals)
-        flags = np.array([self._text_signals[t] if isinstance(t, str) else none
-                          for t in texts], dtype=bool).reshape(len(texts), len(self.signals))
-        return {f"sig_{g}": flags[:, i] for i, g in enumerate(self.signals)}
+    def _text_flags(self, texts: list[str]) -> np.ndarray:
+        """(text, signal) flags as DuckDB's LOWER and REGEXP_MATCHES give them in the compiled
+        query (Python lower-cases the Turkish dotted capital I differently)."""
+        if not texts:
+            return np.zeros((0, len(self.signals)), dtype=bool)
+        tests = ", ".join(f"COALESCE(REGEXP_MATCHES(LOWER(text), {_literal(pattern(g))}), "
+                          f"FALSE) AS sig_{g}" for g in self.signals)
+        frame = pa.table({"i": pa.array(range(len(texts)), pa.int64()),
+                          "text": pa.array(texts, pa.string())})
+        self.con.register("cx_texts", frame)
+        try:
+            found = self.con.sql(f"SELECT i, {tests} FROM cx_texts ORDER BY i").fetchnumpy()
+        finally:
+            self.con.unregister("cx_texts")
+        return np.column_stack([found[f"sig_{g}"].astype(bool) for g in self.signals])
 
     def _fill_ids(self, customer_ids: Sequence[str]) -> None:
         self.con.execute("DELETE FROM cx_ids")
