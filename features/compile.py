@@ -283,8 +283,9 @@ def _events_cte(specs: Sequence[AggregateSpec], b: _Builder, last_edge: str) -> 
     return "\n  UNION ALL\n  ".join(branches)
 
 
-def _edges(cutoffs: Sequence[pd.Timestamp], windows: Sequence[int],
-           min_half_life_days: float | None = None) -> list[pd.Timestamp]:
+def interval_edges(cutoffs: Sequence[pd.Timestamp], windows: Sequence[int],
+                   min_half_life_days: float | None = None) -> list[pd.Timestamp]:
+    """The edges of step 1 of the module docstring (``features.evaluate`` cuts the same)."""
     if len(cutoffs) == 0:
         raise ConfigError("no cutoffs to compile features for; expected at least one cutoff.")
     stamps = {pd.Timestamp(c) for c in cutoffs}
@@ -326,7 +327,7 @@ def compile_features(specs: Sequence[FeatureSpec], cutoffs: Sequence[pd.Timestam
     windows = sorted({s.window_days for s in aggregates if s.window_days is not None})
     half_lives = [float(s.half_life_days) for s in aggregates  # type: ignore[arg-type]
                   if s.aggregation in DECAYED_AGGREGATIONS]
-    edges = _edges(cutoffs, windows, min(half_lives) if half_lives else None)
+    edges = interval_edges(cutoffs, windows, min(half_lives) if half_lives else None)
     decayed = {_weight_column(s): _decay_rate(s) for s in aggregates
                if s.aggregation in DECAYED_AGGREGATIONS}
     weights = [f"EXP((EPOCH(evl.event_time) - EPOCH(evl.lo)) * {k!r}) AS {name}"

@@ -9,7 +9,7 @@ so the two agree to rounding:
 * an event at or after the cutoff is never read (``event_time < cutoff``);
 * a window ``w`` holds ``cutoff - w days <= event_time < cutoff``;
 * a decayed aggregation weighs events per interval between the compiler's edges, as
-  ``exp(k (t - lo)) * exp(k (lo - cutoff))`` (``features.compile._edges``);
+  ``exp(k (t - lo)) * exp(k (lo - cutoff))`` (``features.compile.interval_edges``);
 * NULL is NaN: a filter on an unknown value does not match, a mean over no known value,
   a share of nothing and a ratio over zero are unknown, a count or sum of nothing is 0;
 * seconds are ``EPOCH``'s: microseconds / 1e6, as a double, before any difference.
@@ -30,11 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from features.compile import (
-    LN2,
-    SECONDS_PER_DAY,
-    _edges,
-)
+from features.compile import LN2, SECONDS_PER_DAY, interval_edges
 from features.spec import (
     DECAYED_AGGREGATIONS,
     AggregateSpec,
@@ -283,7 +279,7 @@ def _lows(frame: _Frame, specs: Sequence[AggregateSpec]) -> np.ndarray:
     half_lives = [float(s.half_life_days) for s in specs  # type: ignore[arg-type]
                   if s.aggregation in DECAYED_AGGREGATIONS]
     cutoff = pd.Timestamp(frame.cutoff_us, unit="us", tz="UTC")
-    edges = _edges([cutoff], windows, min(half_lives) if half_lives else None)
+    edges = interval_edges([cutoff], windows, min(half_lives) if half_lives else None)
     edge_us = np.array([micros(e) for e in edges], dtype=np.int64)
     floor_us = micros(edges[0] - pd.Timedelta(days=1))
     pos = np.searchsorted(edge_us, frame.ev.time_us, side="right") - 1
