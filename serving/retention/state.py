@@ -56,6 +56,7 @@ class RetentionState:
                                    objective=self.settings.policy_objective,
                                    holdout=self.settings.holdout_share)
         self._book: AtRiskBook | None = None
+        self._book_key: tuple[str, int] | None = None  # the _version the book was built at
         self._book_built = 0.0
         self._sessions: SessionStore | None = None
         self.alert_rules = load_rules(self.settings.alert_rules)  # a bad file stops the start
@@ -128,25 +129,23 @@ class RetentionState:
             return marks
         return RowMarks(search_text=cached[1], contacted=contacted)
 
-    def _version(self) -> str:
+    def _version(self) -> tuple[str, int]:
+        """(model and store loaded, live revision): a book is rebuilt when the first changes,
+        and after live updates when it is old enough (``_current``)."""
         meta = self.runtime.metadata()
         model = meta.get("model") or {}
         store = meta.get("online_store") or {}
-        return "|".join(str(x) for x in (model.get("model_version"), meta.get("loaded_at"),
-                                         store.get("materialized_at"),
-                                         getattr(self.runtime, "live_revision", 0)))
+        loaded = "|".join(str(x) for x in (model.get("model_version"), meta.get("loaded_at"),
+                                           store.get("materialized_at")))
+        return loaded, int(getattr(self.runtime, "live_revision", 0))
 
-    def _current(self, book: AtRiskBook | None, version: str) -> bool:
+    def _current(self, book: AtRiskBook | None, version: tuple[str, int]) -> bool:
         """Whether ``book`` may still be served: same model and store, and either no live
         update since it was built or a book younger than ``live_refresh_seconds`` (a stream
         of events would otherwise re-explain the whole store on every page view)."""
-        if book is None:
+        if book is None or self._book_key is None or self._book_key[0] != version[0]:
             return False
-        base, _, revision = book.version.rpartition("|")
-        now_base, _, now_revision = version.rpartition("|")
-        if base != now_base:
-            return False
-        return (revision == now_revision
+        return (self._book_key[1] == version[1]
                 or time.monotonic() - self._book_built < self.settings.live_refresh_seconds)
 
     def book(self) -> AtRiskBook:
@@ -171,10 +170,10 @@ class RetentionState:
             values, _ = shap_values(model, model_frame(model, features))
             book = build_book(
                 features, scored["p_churn"].to_numpy(), scored["risk_band"].tolist(), values,
-                list(model.feature_names_), self.catalogue, version=version,
+                list(model.feature_names_), self.catalogue, version=f"{version[0]}|{version[1]}",
                 policy_config=self.policy)
             book.timing = self._timing(features)
-            self._book, self._book_built = book, time.monotonic()
+            self._book, self._book_key, self._book_built = book, version, time.monotonic()
             return book
 
     def _timing(self, features: pd.DataFrame) -> dict[str, dict[str, Any]]:
