@@ -151,10 +151,6 @@ class RetentionState:
     def book(self) -> AtRiskBook:
         """The at-risk book for the loaded model and store (rebuilt after a reload, and after
         live updates at most every ``live_refresh_seconds``)."""
-        # Imported here: training.pyfunc brings MLflow, which the service loads only on demand.
-        from training.explain import shap_values
-        from training.pyfunc import model_frame
-
         version = self._version()
         book = self._book
         if self._current(book, version):
@@ -164,14 +160,11 @@ class RetentionState:
             if self._current(self._book, version):
                 assert self._book is not None
                 return self._book
-            scored = self.runtime.scored_store()
-            features = self.runtime.online_features()
-            model = self.runtime.model
-            values, _ = shap_values(model, model_frame(model, features))
+            features, scored, values = self.runtime.explained_store()
             book = build_book(
                 features, scored["p_churn"].to_numpy(), scored["risk_band"].tolist(), values,
-                list(model.feature_names_), self.catalogue, version=f"{version[0]}|{version[1]}",
-                policy_config=self.policy)
+                list(self.runtime.fast_model().features), self.catalogue,
+                version=f"{version[0]}|{version[1]}", policy_config=self.policy)
             book.timing = self._timing(features)
             self._book, self._book_key, self._book_built = book, version, time.monotonic()
             return book

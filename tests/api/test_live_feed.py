@@ -236,6 +236,31 @@ def test_a_worker_serves_kept_live_rows_before_its_history_is_loaded(live) -> No
                                                                  abs=1e-12)
 
 
+def test_after_a_live_update_only_the_changed_rows_are_explained_again(live, monkeypatch
+                                                                       ) -> None:
+    feed, _ = live
+    runtime = feed.runtime
+    runtime.explained_store()  # the whole store explained once
+    cid = sorted(runtime.online_features()[CUSTOMER_ID])[20]
+    when = (feed.live_cutoff() - pd.Timedelta(hours=1)).isoformat()
+    feed.ingest([{"customer_id": cid, "event_time": when, "event_type": "complaint",
+                  "channel": "web"}])
+    fast = runtime.fast_model()
+    explained: list[int] = []
+    real = fast.shap_values
+
+    def counted(matrix: np.ndarray) -> tuple[np.ndarray, float]:
+        explained.append(len(matrix))
+        return real(matrix)
+
+    monkeypatch.setattr(fast, "shap_values", counted)
+    table, scored, values = runtime.explained_store()
+    assert explained == [1]  # the patched row only
+    assert list(scored[CUSTOMER_ID]) == list(table[CUSTOMER_ID].astype(str))
+    full, _ = real(fast.matrix(table))
+    np.testing.assert_allclose(values, full, rtol=0, atol=1e-12)
+
+
 def test_history_comes_from_the_files_the_store_recorded(live) -> None:
     feed, _ = live
     history = feed.history
