@@ -278,14 +278,10 @@ class ServingRuntime:
                 fresh = self._frame(fast.predict_churn(new), ids) if len(rows) else None
                 cache["scored_store"] = pd.concat(
                     [state.cache["scored_store"].loc[keep], fresh], ignore_index=True)
-            if "store_shap" in state.cache:  # unchanged rows keep theirs; new ones pending
-                values, pending = state.cache["store_shap"]
-                moved = np.cumsum(keep) - 1  # old position -> position among the kept rows
-                still = moved[pending[keep[pending]]] if len(pending) else pending
-                fresh_rows = np.arange(int(keep.sum()), int(keep.sum()) + len(rows))
-                cache["store_shap"] = (
-                    np.vstack([values[keep], np.full((len(rows), values.shape[1]), np.nan)]),
-                    np.concatenate([still, fresh_rows]).astype(np.int64))
+            if "store_shap" in state.cache:  # which rows to explain again (_store_shap)
+                values, ids, changed = state.cache["store_shap"]
+                cache["store_shap"] = (values, ids,
+                                       changed | set(rows[CUSTOMER_ID].astype(str)))
             horizon_model = attached(state.loaded.model)
             if "store_horizons" in state.cache and horizon_model is not None:
                 old_h = state.cache["store_horizons"]
@@ -388,18 +384,26 @@ class ServingRuntime:
         return self._store(state).table, self._scored(state), self._store_shap(state)
 
     def _store_shap(self, state: _State) -> np.ndarray:
-        """The store's SHAP values, once per state. A live patch keeps the unchanged rows'
-        values and marks its rows pending (``_patched``): only they are explained here, so
-        the at-risk list follows a stream of events in the time of the rows that changed, not
-        of the whole store (seconds at 100,000 customers). TreeSHAP is per row, so the
-        values equal a full recomputation."""
-        values, pending = state.cache.get("store_shap", (None, None))
-        if values is None:
-            values, _ = self._fast(state).shap_values(self._store_matrix(state))
-        elif len(pending):
-            values = values.copy()
-            values[pending] = self._fast(state).shap_values(self._store_matrix(state)[pending])[0]
-        state.cache["store_shap"] = (values, np.zeros(0, dtype=np.int64))
+        """The store's SHAP values, once per state. A live patch only notes whose rows it
+        changed (``_patched``, no copy of the store's values); here the other rows keep their
+        values and only the changed ones are explained, so the at-risk list follows a stream
+        of events in the time of the rows that changed, not of the whole store (seconds at
+        100,000 customers). TreeSHAP is per row, so this equals a full recomputation."""
+        ids = pd.Index(self._store(state).table[CUSTOMER_ID].astype(str))
+        known = state.cache.get("store_shap")
+        matrix = self._store_matrix(state)
+        if known is None or not len(known[0]):
+            values, _ = self._fast(state).shap_values(matrix)
+        else:
+            old_values, old_ids, changed = known
+            if old_ids.equals(ids) and not changed:
+                return old_values
+            at = old_ids.get_indexer(ids)
+            redo = np.flatnonzero((at < 0) | ids.isin(list(changed)))
+            values = old_values[np.maximum(at, 0)]
+            if len(redo):
+                values[redo] = self._fast(state).shap_values(matrix[redo])[0]
+        state.cache["store_shap"] = (values, ids, frozenset())
         return values
 
     # ------------------------------------------------------------------ scoring
