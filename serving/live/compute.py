@@ -107,7 +107,8 @@ def _inline(sql: str, params: dict[str, Any]) -> str:
 
 
 class LiveFeatures:
-    """History + prepared statements in one DuckDB connection; see the module docstring.
+    """History as an index and as columns, the NumPy form, and the compiled query in one
+    DuckDB connection (its check and fallback); see the module docstring.
 
     ``customers``: the accepted customers table (as materialise loaded it). ``history``: the
     accepted events before ``history_end`` (the store's cutoff): what the store already holds.
@@ -151,8 +152,8 @@ class LiveFeatures:
         self._checked = False  # True once the forms were found to differ
         self._columns: tuple[str, ...] = ()
         self.known = set(customers[schema.CUSTOMER_ID].astype(str))
-        # the NumPy form (features.evaluate): the same history as columns, customers as the
-        # engine types them, and the dtypes of the compiler's rows (set by the check)
+        # the NumPy form (features.evaluate): the same history as columns, the customers as
+        # the engine types them, and the compiled result's Arrow types (set when compiled)
         self.signals = sorted({s.text_signal for s in self.specs
                                if isinstance(s, AggregateSpec) and s.text_signal})
         self._text_signals: dict[str, tuple[bool, ...]] = {}  # live texts' signals, kept
