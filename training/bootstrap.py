@@ -169,9 +169,11 @@ def paired_bootstrap(
 
     Keys: ``<metric>`` (the main score), ``<metric>_diff_vs_<baseline>`` (main minus the
     baseline) and, with ``truth``, ``<metric>_gap_vs_truth`` (truth minus main: the oracle
-    gap). Estimates are the figures on the fold as it is. ``clusters`` (the customer id of
-    each row) resamples customers rather than rows. ``counts`` replaces the random resamples
-    (tests pass a fixed set).
+    gap) and ``<metric>_truth_vs_<baseline>`` (truth minus the baseline: the most any model
+    could beat it by, so a goal of beating it can be judged reachable or not). Estimates are
+    the figures on the fold as it is. ``clusters`` (the customer id of each row) resamples
+    customers rather than rows. ``counts`` replaces the random resamples (tests pass a fixed
+    set).
     """
     y = np.asarray(y, dtype=int)
     if counts is None:
@@ -194,6 +196,11 @@ def paired_bootstrap(
             out[f"{m}_gap_vs_truth"] = _interval(
                 float(point["truth"][m][0] - point["main"][m][0]),
                 boot["truth"][m] - boot["main"][m])
+            for key in scores:  # the headroom: what any model could gain over a baseline
+                if key.startswith("b:"):
+                    out[f"{m}_truth_vs_{key[2:]}"] = _interval(
+                        float(point["truth"][m][0] - point[key][m][0]),
+                        boot["truth"][m] - boot[key][m])
     return out
 
 

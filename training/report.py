@@ -171,6 +171,11 @@ class RunReport:
                 if (key := f"roc_auc_diff_vs_{name}") in ci]
         if len(each) > 1:  # the best one alone can hide a baseline the model does not clear
             out.append("ROC-AUC minus each baseline: " + "; ".join(each))
+        headroom = [f"{name} {ci[key].text(signed=True)}" for name in self.baseline_comparison
+                    if (key := f"roc_auc_truth_vs_{name}") in ci]
+        if headroom:  # a small headroom means no model can beat that baseline clearly here
+            out.append("simulator truth minus each baseline (the most any model could gain): "
+                       + "; ".join(headroom))
         return out
 
     @property

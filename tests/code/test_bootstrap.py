@@ -178,3 +178,17 @@ def test_customer_resampling_stays_fast() -> None:
     paired_bootstrap(y, model, {"b": baseline}, n_resamples=1000, clusters=ids)
     # about 2 s here for two scores; the bound leaves room for a loaded machine
     assert time.perf_counter() - start < 30
+
+
+def test_truth_minus_a_baseline_is_the_sum_of_the_gap_and_the_lead_draw_for_draw() -> None:
+    # the headroom over a baseline: what any model could gain over it on these rows
+    y, model, baseline = _fold(2000, 3)
+    truth = model + 0.5 * y
+    out = paired_bootstrap(y, model, {"logistic": baseline}, truth=truth, n_resamples=300)
+    headroom = out["roc_auc_truth_vs_logistic"]
+    auc = {k: compute_metrics(y, s)["roc_auc"] for k, s in
+           (("truth", truth), ("logistic", baseline))}
+    assert headroom.estimate == pytest.approx(auc["truth"] - auc["logistic"])
+    gap, lead = out["roc_auc_gap_vs_truth"], out["roc_auc_diff_vs_logistic"]
+    assert headroom.estimate == pytest.approx(gap.estimate + lead.estimate)
+    assert headroom.low > lead.low and headroom.low > 0
