@@ -43,7 +43,6 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from features import pit, schema
 from features.btyd_features import FitCache, add_btyd_features, btyd_specs, summary_sql
@@ -66,7 +65,7 @@ from features.evaluate import (
 )
 from features.labels import CANCELLATION, LabelConfig, eligibility_sql
 from features.spec import AggregateSpec, FeatureSpec
-from features.text_signals import pattern
+from serving.live.event_columns import EventColumns, micros_of
 from serving.live.population import HistoryIndex, LoadPurchases, PopulationSummaries
 
 log = logging.getLogger(__name__)
@@ -79,8 +78,6 @@ DATES = "cx_dates"  # the eligibility SQL's table of cutoff instants
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 CHECK_CUSTOMERS = 64  # customers both forms build when a cutoff is prepared
 CHECK_TOLERANCE = 1e-12  # relative and absolute: the two forms may add in another order
-VALUES = ("amount", "score", "duration")
-TEXT_CACHE = 200_000  # distinct feedback texts whose signals are kept
 
 
 def _literal(value: Any) -> str:
@@ -154,14 +151,11 @@ class LiveFeatures:
         self.known = set(customers[schema.CUSTOMER_ID].astype(str))
         # the NumPy form (features.evaluate): the same history as columns, the customers as
         # the engine types them, and the compiled result's Arrow types (set when compiled)
-        self.signals = sorted({s.text_signal for s in self.specs
-                               if isinstance(s, AggregateSpec) and s.text_signal})
-        self._text_signals: dict[str, tuple[bool, ...]] = {}  # live texts' signals, kept
-        self._vocabularies: dict[str, np.ndarray] = {}
-        self._history_columns = self._history_arrays(self.history.table)
+        self.columns = EventColumns(self.history, self.con, sorted(
+            {s.text_signal for s in self.specs if isinstance(s, AggregateSpec) and s.text_signal}))
         self._customers = self.con.sql(f"SELECT * FROM {ALL_CUSTOMERS}").to_arrow_table(
         ).to_pandas().set_index(schema.CUSTOMER_ID, drop=False)
-        self._signup_us = _micros(self._customers["signup_date"])
+        self._signup_us = micros_of(self._customers["signup_date"])
         self._schema: pa.Schema | None = None  # the compiled query's result types
         self._bought: tuple[Events, list[str]] | None = None  # the last NumPy build's
         self.fast = False  # whether builds use the NumPy form (a check passed)
@@ -285,7 +279,7 @@ class LiveFeatures:
     def _evaluated(self, ids: list[str], live_events: pd.DataFrame, cutoff: pd.Timestamp
                    ) -> tuple[pd.DataFrame, list[str]]:
         """The same rows by ``features.evaluate`` (no query), in the compiler's dtypes."""
-        events = self._events(ids, live_events)
+        events = self.columns.events(ids, live_events)
         at = self._customers.index.get_indexer(ids)  # -1: not a customer, never eligible
         signup = np.where(at >= 0, self._signup_us[at], NAT_US)
         keep = eligible(signup, events, cutoff, self.label.kind,
@@ -311,92 +305,6 @@ class LiveFeatures:
                 columns[column] = statics[column].to_numpy()
         self._bought = (mine, columns[schema.CUSTOMER_ID])
         return _as_query_result(columns, self._schema, self._columns), ineligible
-
-    def _events(self, ids: list[str], live_events: pd.DataFrame) -> Events:
-        """History and live events of ``ids`` as columns, ``customer`` = position in ids."""
-        parts = [self._history_part(ids)]
-        if len(live_events):
-            parts.append(self._live_part(ids, live_events))
-        merged = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-        return Events(merged["customer"], merged["time_us"], merged["event_type"],
-                      merged["channel"], {v: merged[v] for v in VALUES},
-                      {g: merged["sig_" + g] for g in self.signals})
-
-    def _history_part(self, ids: list[str]) -> dict[str, np.ndarray]:
-        take = self.history.positions(ids)
-        columns = {k: v[take] for k, v in self._history_columns.items()}
-        for name, vocabulary in self._vocabularies.items():
-            columns[name] = vocabulary[columns[name]]
-        columns["customer"] = np.repeat(np.arange(len(ids)),
-                                        [self.history.count(c) for c in ids])
-        return columns
-
-    def _history_arrays(self, table: pa.Table) -> dict[str, np.ndarray]:
-        """The history as compact columns, in the table's row order: times in microseconds,
-        event types and channels as codes into ``_vocabularies`` (millions of events would
-        otherwise be millions of Python strings), values, and each text signal."""
-        columns: dict[str, np.ndarray] = {"time_us": pc.cast(
-            pc.cast(table.column("event_time"), pa.timestamp("us", tz="UTC")), pa.int64()
-        ).to_numpy(zero_copy_only=False).astype(np.int64)}
-        for name in ("event_type", "channel"):
-            encoded = table.column(name).combine_chunks().dictionary_encode()
-            vocabulary = np.array([*encoded.dictionary.to_pylist(), None], dtype=object)
-            codes = encoded.indices.fill_null(len(vocabulary) - 1)
-            columns[name] = codes.to_numpy(zero_copy_only=False).astype(np.int32)
-            self._vocabularies[name] = vocabulary
-        for name in VALUES:
-            columns[name] = pc.cast(table.column(name), pa.float64()).to_numpy(
-                zero_copy_only=False).astype(np.float64)
-        if self.signals:
-            texts = table.column("text")
-            distinct = pc.drop_null(pc.unique(texts))
-            flags = np.vstack([self._text_flags(distinct.to_pylist()),
-                               np.zeros((1, len(self.signals)), dtype=bool)])
-            at = pc.index_in(texts, value_set=distinct).fill_null(len(distinct))
-            rows = flags[at.to_numpy(zero_copy_only=False).astype(np.int64)]
-            columns.update({f"sig_{g}": rows[:, i] for i, g in enumerate(self.signals)})
-        return columns
-
-    def _live_part(self, ids: list[str], live: pd.DataFrame) -> dict[str, np.ndarray]:
-        lookup = {c: i for i, c in enumerate(ids)}
-        customer = np.array([lookup.get(str(c), -1) for c in live[schema.CUSTOMER_ID]],
-                            dtype=np.int64)
-        keep = customer >= 0
-        live = live.loc[keep]
-        columns = {name: live[name].to_numpy(object) for name in ("event_type", "channel")}
-        columns["customer"] = customer[keep]
-        columns["time_us"] = _micros(live["event_time"])
-        for name in VALUES:
-            columns[name] = live[name].to_numpy(np.float64, na_value=np.nan)
-        if self.signals:
-            texts = live["text"].tolist()
-            new = sorted({t for t in texts if isinstance(t, str)} - set(self._text_signals))
-            if new:
-                if len(self._text_signals) > TEXT_CACHE:
-                    self._text_signals.clear()
-                self._text_signals.update(zip(new, map(tuple, self._text_flags(new)),
-                                              strict=True))
-            none = (False,) * len(self.signals)
-            flags = np.array([self._text_signals[t] if isinstance(t, str) else none
-                              for t in texts], dtype=bool).reshape(len(texts), -1)
-            columns.update({f"sig_{g}": flags[:, i] for i, g in enumerate(self.signals)})
-        return columns
-
-    def _text_flags(self, texts: list[str]) -> np.ndarray:
-        """(text, signal) flags as DuckDB's LOWER and REGEXP_MATCHES give them in the compiled
-        query (Python lower-cases the Turkish dotted capital I differently)."""
-        if not texts:
-            return np.zeros((0, len(self.signals)), dtype=bool)
-        tests = ", ".join(f"COALESCE(REGEXP_MATCHES(LOWER(text), {_literal(pattern(g))}), "
-                          f"FALSE) AS sig_{g}" for g in self.signals)
-        frame = pa.table({"i": pa.array(range(len(texts)), pa.int64()),
-                          "text": pa.array(texts, pa.string())})
-        self.con.register("cx_texts", frame)
-        try:
-            found = self.con.sql(f"SELECT i, {tests} FROM cx_texts ORDER BY i").fetchnumpy()
-        finally:
-            self.con.unregister("cx_texts")
-        return np.column_stack([found[f"sig_{g}"].astype(bool) for g in self.signals])
 
     def _fill_ids(self, customer_ids: Sequence[str]) -> None:
         self.con.execute("DELETE FROM cx_ids")
@@ -435,12 +343,6 @@ def _run_prepared(con: duckdb.DuckDBPyConnection, columns: Sequence[str]) -> pd.
     frame = con.sql("EXECUTE cx_features").to_arrow_table().to_pandas()
     frame = frame.rename(columns=dict(zip(frame.columns, columns, strict=True)))
     return pit.utc_cutoffs(frame)
-
-
-def _micros(times: pd.Series) -> np.ndarray:
-    """UTC instants as microseconds since the epoch (``NAT_US`` for unknown)."""
-    stamps = pd.DatetimeIndex(pd.to_datetime(times, utc=True)).as_unit("us")
-    return np.where(stamps.isna(), NAT_US, stamps.asi8).astype(np.int64)
 
 
 def _as_query_result(columns: dict[str, Any], types: pa.Schema | None,
