@@ -49,7 +49,7 @@ from features.spec import (
     TrendSpec,
     validate_specs,
 )
-from features.text_signals import pattern
+from features.text_signals import matches_sql, pattern
 
 EVENTS_TABLE = "cx_events"
 CUSTOMERS_TABLE = "cx_customers"
@@ -198,7 +198,7 @@ def _weight_column(spec: AggregateSpec) -> str:
     return "w_" + repr(float(spec.half_life_days)).replace(".", "_")  # type: ignore[arg-type]
 
 
-def _decay_rate(spec: AggregateSpec) -> float:
+def decay_rate(spec: AggregateSpec) -> float:
     """k per second, so that an event's weight exp(-k * age seconds) halves every half-life."""
     return LN2 / (float(spec.half_life_days) * SECONDS_PER_DAY)  # type: ignore[arg-type]
 
@@ -206,7 +206,7 @@ def _decay_rate(spec: AggregateSpec) -> float:
 def _decayed(spec: AggregateSpec, cond: str, col: str | None,
              part: Callable[[str], str]) -> str:
     """Decayed sum or weighted mean; see the module docstring for the decomposition."""
-    k = repr(_decay_rate(spec))
+    k = repr(decay_rate(spec))
     value = "1.0" if col is None else col
     if col is not None and spec.cap is not None:
         value = f"LEAST({value}, {float(spec.cap)!r})"
@@ -250,8 +250,8 @@ def _events_cte(specs: Sequence[AggregateSpec], b: _Builder, last_edge: str) -> 
     change_cols = sorted({s.column for s in specs if s.aggregation == "change" and s.column})
     signals = sorted({s.text_signal for s in specs if s.text_signal})
     base = ["customer_id", "event_time", "event_type", "channel", "amount", "score", "duration"]
-    base += [f"COALESCE(REGEXP_MATCHES(LOWER(text), {b.param('tx', sig, pattern(sig))}), FALSE)"
-             f" AS sig_{sig}" for sig in signals]
+    base += [f"{matches_sql(b.param('tx', sig, pattern(sig)))} AS sig_{sig}"
+             for sig in signals]
     before = f"event_time < {last_edge}"
 
     def in_list(values: Sequence[str]) -> str:
@@ -283,9 +283,20 @@ def _events_cte(specs: Sequence[AggregateSpec], b: _Builder, last_edge: str) -> 
     return "\n  UNION ALL\n  ".join(branches)
 
 
-def interval_edges(cutoffs: Sequence[pd.Timestamp], windows: Sequence[int],
-                   min_half_life_days: float | None = None) -> list[pd.Timestamp]:
-    """The edges of step 1 of the module docstring (``features.evaluate`` cuts the same)."""
+def interval_edges(aggregates: Sequence[AggregateSpec], cutoffs: Sequence[pd.Timestamp]
+                   ) -> tuple[list[pd.Timestamp], pd.Timestamp]:
+    """The edges of step 1 of the module docstring that these specs' windows and half-lives
+    cut for these cutoffs, and the floor: the interval start of events before the first edge
+    (``features.evaluate`` cuts the very same intervals)."""
+    windows = sorted({s.window_days for s in aggregates if s.window_days is not None})
+    half_lives = [float(s.half_life_days) for s in aggregates  # type: ignore[arg-type]
+                  if s.aggregation in DECAYED_AGGREGATIONS]
+    edges = _edges(cutoffs, windows, min(half_lives) if half_lives else None)
+    return edges, edges[0] - pd.Timedelta(days=1)
+
+
+def _edges(cutoffs: Sequence[pd.Timestamp], windows: Sequence[int],
+           min_half_life_days: float | None = None) -> list[pd.Timestamp]:
     if len(cutoffs) == 0:
         raise ConfigError("no cutoffs to compile features for; expected at least one cutoff.")
     stamps = {pd.Timestamp(c) for c in cutoffs}
@@ -325,16 +336,14 @@ def compile_features(specs: Sequence[FeatureSpec], cutoffs: Sequence[pd.Timestam
     b = _Builder()
     combined = [f"CAST({_combine(s, b)} AS DOUBLE) AS {quote(s.name)}" for s in aggregates]
     windows = sorted({s.window_days for s in aggregates if s.window_days is not None})
-    half_lives = [float(s.half_life_days) for s in aggregates  # type: ignore[arg-type]
-                  if s.aggregation in DECAYED_AGGREGATIONS]
-    edges = interval_edges(cutoffs, windows, min(half_lives) if half_lives else None)
-    decayed = {_weight_column(s): _decay_rate(s) for s in aggregates
+    edges, floor = interval_edges(aggregates, cutoffs)
+    decayed = {_weight_column(s): decay_rate(s) for s in aggregates
                if s.aggregation in DECAYED_AGGREGATIONS}
     weights = [f"EXP((EPOCH(evl.event_time) - EPOCH(evl.lo)) * {k!r}) AS {name}"
                for name, k in sorted(decayed.items())]
     for i, edge in enumerate(edges):
         b.params[f"edge_{i}"] = edge.to_pydatetime()
-    b.params["edge_floor"] = (edges[0] - pd.Timedelta(days=1)).to_pydatetime()
+    b.params["edge_floor"] = floor.to_pydatetime()
     last_edge = f"CAST($edge_{len(edges) - 1} AS TIMESTAMPTZ)"
     events = _events_cte(aggregates, b, last_edge)
     interval = " ".join(f"WHEN evs.event_time >= $edge_{i} THEN $edge_{i}"

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from features.compile import LN2, SECONDS_PER_DAY, interval_edges
+from features.compile import SECONDS_PER_DAY, decay_rate, interval_edges
 from features.spec import (
     DECAYED_AGGREGATIONS,
     AggregateSpec,
@@ -236,7 +236,7 @@ def _history(frame: _Frame, agg: str, mask: np.ndarray) -> np.ndarray:
 def _decayed(frame: _Frame, spec: AggregateSpec, mask: np.ndarray, lows: np.ndarray
              ) -> np.ndarray:
     """Per interval sum of value x exp(k (t - lo)), times exp(k (lo - cutoff)), summed."""
-    k = LN2 / (float(spec.half_life_days) * SECONDS_PER_DAY)  # type: ignore[arg-type]
+    k = decay_rate(spec)
     low_s = epoch(lows)
     weight = np.exp((frame.seconds - low_s) * k)
     if spec.column is None:
@@ -275,13 +275,9 @@ def _by_interval(frame: _Frame, mask: np.ndarray, amounts: np.ndarray, lows: np.
 
 def _lows(frame: _Frame, specs: Sequence[AggregateSpec]) -> np.ndarray:
     """Each event's interval start ``lo``, in microseconds, as the compiler's edges cut."""
-    windows = sorted({s.window_days for s in specs if s.window_days is not None})
-    half_lives = [float(s.half_life_days) for s in specs  # type: ignore[arg-type]
-                  if s.aggregation in DECAYED_AGGREGATIONS]
-    cutoff = pd.Timestamp(frame.cutoff_us, unit="us", tz="UTC")
-    edges = interval_edges([cutoff], windows, min(half_lives) if half_lives else None)
+    edges, floor = interval_edges(specs, [pd.Timestamp(frame.cutoff_us, unit="us", tz="UTC")])
     edge_us = np.array([micros(e) for e in edges], dtype=np.int64)
-    floor_us = micros(edges[0] - pd.Timedelta(days=1))
+    floor_us = micros(floor)
     pos = np.searchsorted(edge_us, frame.ev.time_us, side="right") - 1
     return np.where(pos >= 0, edge_us[np.maximum(pos, 0)], floor_us)
 

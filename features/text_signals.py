@@ -43,3 +43,9 @@ def pattern(signal: str) -> str:
     """A regular expression (RE2 and Java compatible) matching any stem at a word start."""
     alternatives = "|".join(re.escape(w).replace("\\ ", " ") for w in stems(signal))
     return f"(^|[^\\p{{L}}])({alternatives})"
+
+
+def matches_sql(pattern_ref: str) -> str:
+    """SQL that is TRUE when the event's ``text`` matches the pattern bound as ``pattern_ref``
+    (FALSE without text): one expression for the compiled query and the live path's flags."""
+    return f"COALESCE(REGEXP_MATCHES(LOWER(text), {pattern_ref}), FALSE)"

@@ -148,7 +148,6 @@ class LiveFeatures:
         self._compiled_at: pd.Timestamp | None = None
         self._checked = False  # True once the forms were found to differ
         self._columns: tuple[str, ...] = ()
-        self.known = set(customers[schema.CUSTOMER_ID].astype(str))
         # the NumPy form (features.evaluate): the same history as columns, the customers as
         # the engine types them, and the compiled result's Arrow types (set when compiled)
         self.columns = EventColumns(self.history, self.con, sorted(

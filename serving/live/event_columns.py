@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from features import schema
 from features.evaluate import NAT_US, Events
-from features.text_signals import pattern
+from features.text_signals import matches_sql, pattern
 from serving.live.population import HistoryIndex
 
 VALUES = ("amount", "score", "duration")
@@ -111,8 +111,7 @@ class EventColumns:
         query (Python lower-cases the Turkish dotted capital I differently)."""
         if not texts:
             return np.zeros((0, len(self.signals)), dtype=bool)
-        tests = ", ".join(f"COALESCE(REGEXP_MATCHES(LOWER(text), ?), FALSE) AS sig_{g}"
-                          for g in self.signals)  # the patterns bound, as the compiler binds
+        tests = ", ".join(f"{matches_sql('?')} AS sig_{g}" for g in self.signals)
         frame = pa.table({"i": pa.array(range(len(texts)), pa.int64()),
                           "text": pa.array(texts, pa.string())})
         self.con.register("cx_texts", frame)
