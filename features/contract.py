@@ -99,6 +99,19 @@ class _Check:
 # structure
 
 
+def _separator_hint(found: Sequence[str]) -> str:
+    """A header read as one column that holds another separator: an export with ';' (common
+    with decimal commas), tabs or '|', which only ``cxchurn import`` reads."""
+    if len(found) != 1:
+        return ""
+    for sep, name in ((";", "';'"), ("\t", "tabs"), ("|", "'|'")):
+        if sep in found[0]:
+            return (f" The header looks separated by {name}, not commas: read the file with "
+                    "`cxchurn import` (docs/import.md), which takes any separator, decimal "
+                    "mark and encoding.")
+    return ""
+
+
 def require_columns(columns: Sequence[str], table: str, source: str) -> None:
     """Raise if a required column is missing or (events/actions) an unknown column is present.
 
@@ -114,6 +127,7 @@ def require_columns(columns: Sequence[str], table: str, source: str) -> None:
             f"{table} file '{source}' has no column '{col}' (found: {found_text}). "
             f"Rename the column that holds {_COLUMN_MEANING.get(col, col)} to '{col}'{hint}, "
             f"or add it. Required columns: {', '.join(REQUIRED_COLUMNS[table])}."
+            + _separator_hint(found)
         )
     allowed = _ALLOWED.get(table)
     if allowed is None:

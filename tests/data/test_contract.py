@@ -125,6 +125,16 @@ def test_missing_event_time_column_names_file_column_and_fix(
         load_events(path, customers)
 
 
+def test_a_semicolon_export_is_sent_to_the_importer(tmp_path: Path) -> None:
+    # a Turkish spreadsheet export: semicolons, because the decimal mark is a comma
+    path = write(tmp_path / "musteriler.csv", "customer_id;signup_date;monthly_price\n"
+                 "C1;01.02.2024;12,5\n")
+    with pytest.raises(DataContractError, match=r"has no column 'customer_id' \(found: "
+                       r"customer_id;signup_date;monthly_price\).*looks separated by ';', not "
+                       r"commas: read the file with `cxchurn import`"):
+        load_customers(path)
+
+
 def test_missing_signup_date_suggests_close_name(tmp_path: Path) -> None:
     path = write(tmp_path / "c.csv", "customer_id,signup_dt\nC1,2024-01-01\n")
     with pytest.raises(DataContractError,
