@@ -15,6 +15,7 @@ import duckdb
 import pandas as pd
 
 from serving.messages import section, text
+from serving.reasons.numbers import number_text
 
 KIND: Final[dict[str, str]] = {
     "survey_nps": "survey", "survey_csat": "survey", "survey_ces": "survey",
@@ -40,8 +41,9 @@ def _detail(row: dict[str, Any], lang: str) -> str:
         return text("event_detail", "resolved_in", lang).format(n=f"{duration:.0f}")
     if kind.startswith("survey_") and pd.notna(score):
         return text("event_detail", "score", lang).format(n=f"{score:.0f}")
-    if kind in ("order", "return", "payment_failed", "price_change") and pd.notna(amount):
-        return f"{amount:+.2f}" if kind == "price_change" else f"{amount:.2f}"
+    if kind in ("order", "return", "payment_failed", "price_change") and amount is not None \
+            and pd.notna(amount):
+        return number_text(float(amount), lang, 2, sign=kind == "price_change")
     if kind == "feedback" and isinstance(row.get("text"), str):
         return row["text"]
     return ""

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from serving.retention.history import customer_history
+from serving.retention.history import customer_history, event_detail
 
 
 def test_timeline_shows_one_customers_events_before_the_snapshot(tmp_path: Path) -> None:
@@ -33,3 +33,10 @@ def test_timeline_shows_one_customers_events_before_the_snapshot(tmp_path: Path)
         assert got[1]["detail"] == "4 gün gecikti" and got[1]["kind"] == "delivery"
         assert str(got[1]["time"].tz) == "UTC"
     assert customer_history(tmp_path / "absent.parquet", "A") == []
+
+
+def test_amounts_are_written_the_languages_way() -> None:
+    order = {"event_type": "order", "amount": 1149.9}
+    assert event_detail(order, "en") == "1,149.90"
+    assert event_detail(order, "tr") == "1.149,90"
+    assert event_detail({"event_type": "price_change", "amount": 2.5}, "tr") == "+2,50"
