@@ -10,6 +10,8 @@ needs the world, loudly, instead of skipping it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -77,9 +79,9 @@ def make_toy_examples(n_customers: int = 1500, seed: int = 0,
 TOY_MONOTONE = {"late_deliveries_90d": 1, "days_since_last_activity": 1, "tickets_30d": 1}
 
 
-@pytest.fixture(autouse=True)
-def _isolated_mlflow_uris() -> object:
-    """Each test ends with the MLflow tracking and registry URIs it started with.
+@contextmanager
+def _mlflow_uris_restored() -> Iterator[None]:
+    """MLflow's tracking and registry URIs (process environment and globals) as they were.
 
     ``mlflow.set_tracking_uri`` / ``set_registry_uri`` also write ``MLFLOW_TRACKING_URI`` /
     ``MLFLOW_REGISTRY_URI`` into the process environment, so a command run in one test would
@@ -94,13 +96,32 @@ def _isolated_mlflow_uris() -> object:
     names = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
     before = {name: os.environ.get(name) for name in names}
     uris = (tracking_utils._tracking_uri, registry_utils._registry_uri)
-    yield
-    tracking_utils._tracking_uri, registry_utils._registry_uri = uris
-    for name, value in before.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
+    try:
+        yield
+    finally:
+        tracking_utils._tracking_uri, registry_utils._registry_uri = uris
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@pytest.fixture(autouse=True)
+def _isolated_mlflow_uris() -> Iterator[None]:
+    """Each test ends with the MLflow URIs it started with."""
+    with _mlflow_uris_restored():
+        yield
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _isolated_mlflow_uris_per_module() -> Iterator[None]:
+    """Each test module ends with the MLflow URIs it started with: a module-scoped fixture
+    (a serving runtime loading its champion sets both URIs) is set up before the per-test
+    guard looks, so without this its URIs outlived the module and sent a later test's
+    registry to that fixture's store."""
+    with _mlflow_uris_restored():
+        yield
 
 
 @pytest.fixture(scope="session")
