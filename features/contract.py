@@ -212,12 +212,42 @@ def reconcile(result: Checked) -> None:
         )
 
 
-def lookup(ids: pd.Series, known: pd.Series) -> np.ndarray:
+@dataclass(frozen=True)
+class KnownCustomers:
+    """The accepted customers as the event and action checks look them up.
+
+    Built once per customers table and kept: a service checking a few posted events at a
+    time would otherwise convert every customer's id and signup date, and hash every id, on
+    each request. ``index`` keeps its hash table between lookups.
+    """
+
+    index: pd.Index  # the first row of each id
+    rows: np.ndarray  # row of each index entry in the customers table
+    signups: pd.api.extensions.ExtensionArray  # datetime64[us, UTC], one per customers row
+
+    @classmethod
+    def of(cls, customers: pd.DataFrame | KnownCustomers) -> KnownCustomers:
+        if isinstance(customers, KnownCustomers):
+            return customers
+        ids = pd.Index(customers[schema.CUSTOMER_ID].astype("str"))
+        first = ~ids.duplicated(keep="first")
+        return cls(ids[first], np.flatnonzero(first),
+                   customers["signup_date"].astype("datetime64[us, UTC]").array)
+
+    def positions(self, ids: pd.Series) -> np.ndarray:
+        """Row of each id in the customers table (-1 when absent or missing)."""
+        found = self.index.get_indexer(ids.astype("str"))
+        return np.where(found >= 0, self.rows[np.maximum(found, 0)], -1).astype("int64")
+
+
+def lookup(ids: pd.Series, known: pd.Series | KnownCustomers) -> np.ndarray:
     """Position of each id in ``known`` (-1 when absent or missing).
 
     One hash pass in Arrow serves both the membership check and the signup-date lookup; on
     millions of rows it is several times faster than pandas' ``isin`` plus ``map``.
     """
+    if isinstance(known, KnownCustomers):
+        return known.positions(ids)
     needles = pa.array(ids.astype("str"), from_pandas=True)
     haystack = pa.array(known.astype("str"), from_pandas=True).cast(needles.type)
     positions = pc.index_in(needles, value_set=haystack).fill_null(-1)
@@ -299,7 +329,7 @@ def check_customers(
 
 def check_events(
     raw: pd.DataFrame,
-    customers: pd.DataFrame,
+    customers: pd.DataFrame | KnownCustomers,
     source: str = EVENTS,
     strict: bool = False,
     rows: Sequence[int] | np.ndarray | None = None,
@@ -307,32 +337,38 @@ def check_events(
 ) -> Checked:
     """Validate events against the vocabulary in ``features/schema.py`` and the customers.
 
-    ``customers`` must be the ACCEPTED customers (``check_customers(...).accepted``): events of
-    a quarantined customer are rejected too, since they cannot be placed in time against a
-    signup date. Missing optional columns (amount, score, duration, text) are added as blank.
+    ``customers`` must be the ACCEPTED customers (``check_customers(...).accepted``, or those
+    as ``KnownCustomers``): events of a quarantined customer are rejected too, since they cannot
+    be placed in time against a signup date. Missing optional columns (amount, score, duration,
+    text) are added as blank.
     """
     require_columns(list(raw.columns), EVENTS, source)
     row_numbers = _rows(len(raw), rows)
     ids = as_text(raw[schema.CUSTOMER_ID])
-    positions = lookup(ids, customers[schema.CUSTOMER_ID])
+    if isinstance(customers, KnownCustomers):
+        positions, signups = lookup(ids, customers), customers.signups
+    else:
+        positions = lookup(ids, customers[schema.CUSTOMER_ID])
+        signups = customers["signup_date"].astype("datetime64[us, UTC]").array
     when, blank_t, bad_t = parse_timestamps(raw["event_time"], date_format)
     types = as_text(raw["event_type"])
     channels = as_text(raw["channel"])
+    blank_types, blank_channels = blank_mask(types), blank_mask(channels)
     numbers: dict[str, pd.Series] = {}
     checks = [
         *_id_checks(ids, positions, EVENTS),
         *_time_checks("event_time", blank_t, bad_t),
-        _Check("event_type", blank_mask(types), "blank event_type",
+        _Check("event_type", blank_types, "blank event_type",
                f"fill in one of: {_EVENT_TYPES_TEXT}"),
         _Check("event_type",
-               ~blank_mask(types) & ~types.isin(list(schema.EVENT_TYPES)).to_numpy(bool),
+               ~blank_types & ~types.isin(list(schema.EVENT_TYPES)).to_numpy(bool),
                f"unknown event_type; allowed: {_EVENT_TYPES_TEXT}",
                "use one of the allowed event types (names are case-sensitive), or add the new "
                "type to EVENT_TYPES in features/schema.py"),
-        _Check("channel", blank_mask(channels), "blank channel",
+        _Check("channel", blank_channels, "blank channel",
                f"fill in one of: {_CHANNELS_TEXT}"),
         _Check("channel",
-               ~blank_mask(channels) & ~channels.isin(list(schema.CHANNELS)).to_numpy(bool),
+               ~blank_channels & ~channels.isin(list(schema.CHANNELS)).to_numpy(bool),
                f"unknown channel; allowed: {_CHANNELS_TEXT}",
                "use one of the allowed channels, or add it to CHANNELS in features/schema.py"),
     ]
@@ -343,8 +379,9 @@ def check_events(
         else:
             numbers[col] = pd.Series(np.nan, index=raw.index, dtype="float64")
     score = numbers["score"].to_numpy(dtype="float64", na_value=np.nan)
+    type_codes = types.to_numpy(dtype=object, na_value=None)
     for survey, (low, high) in schema.SCORE_SCALES.items():
-        is_survey = (types == survey).to_numpy(dtype=bool)
+        is_survey = type_codes == survey
         checks.append(_Check(
             "score", is_survey & np.isnan(score), f"{survey} without a score",
             f"give every {survey} event a score between {low:g} and {high:g}",
@@ -354,7 +391,6 @@ def check_events(
             f"score outside the {survey} scale {low:g}-{high:g}",
             f"{survey} scores must be between {low:g} and {high:g} inclusive; rescale or correct",
         ))
-    signups = customers["signup_date"].astype("datetime64[us, UTC]").array
     signup = pd.Series(signups.take(positions, allow_fill=True), index=raw.index)
     checks.append(_Check(
         "event_time", (when < signup).fillna(False).to_numpy(dtype=bool), "event before signup",
@@ -377,7 +413,7 @@ def check_events(
 
 def check_actions(
     raw: pd.DataFrame,
-    customers: pd.DataFrame,
+    customers: pd.DataFrame | KnownCustomers,
     source: str = ACTIONS,
     strict: bool = False,
     rows: Sequence[int] | np.ndarray | None = None,
@@ -389,7 +425,8 @@ def check_actions(
     require_columns(list(raw.columns), ACTIONS, source)
     row_numbers = _rows(len(raw), rows)
     ids = as_text(raw[schema.CUSTOMER_ID])
-    positions = lookup(ids, customers[schema.CUSTOMER_ID])
+    positions = lookup(ids, customers if isinstance(customers, KnownCustomers)
+                       else customers[schema.CUSTOMER_ID])
     when, blank_t, bad_t = parse_timestamps(raw["action_time"], date_format)
     kinds = as_text(raw["action_type"])
     checks = [

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
+import numpy as np
 import pandas as pd
 
 from features import contract, schema
@@ -27,6 +28,7 @@ EVENT_ID: Final = "event_id"
 FIELDS: Final = (EVENT_ID, *schema.EVENT_COLUMNS)
 FUTURE_SLACK: Final = pd.Timedelta(days=1)  # clocks of the systems that post events
 LARGEST: Final = 1e12  # beyond any real amount, delay or score; sums of such overflow answers
+NUMBERS: Final = ("amount", "score", "duration")
 
 
 @dataclass
@@ -78,9 +80,20 @@ def _api_fix(column: str, reason: str) -> str:
     return fix if "quarantine" not in fix else f"correct {column} as the reason says"
 
 
-def check_posted(items: Sequence[Mapping[str, Any]], customers: pd.DataFrame,
+def _column(name: str, values: list[Any]) -> pd.Series:
+    """One posted field as the contract reads it: JSON numbers as float64 (what its number
+    parsing would make of them, without a text round trip), anything else as given."""
+    if name in NUMBERS and all(v is None or isinstance(v, float) or (
+            isinstance(v, int) and not isinstance(v, bool) and abs(v) <= LARGEST)
+            for v in values):
+        return pd.Series(values, dtype="float64")
+    return pd.Series(values, dtype=object)
+
+
+def check_posted(items: Sequence[Mapping[str, Any]],
+                 customers: pd.DataFrame | contract.KnownCustomers,
                  now: datetime | None = None) -> Checked:
-    """Check posted events against the contract and ``customers`` (the accepted table)."""
+    """Check posted events against the contract and ``customers`` (the accepted ones)."""
     errors: list[dict[str, Any]] = []
     kept: list[int] = []
     for i, item in enumerate(items):
@@ -88,35 +101,39 @@ def check_posted(items: Sequence[Mapping[str, Any]], customers: pd.DataFrame,
         errors += found
         if not found:
             kept.append(i)
-    raw = pd.DataFrame([{c: items[i].get(c) for c in schema.EVENT_COLUMNS} for i in kept],
-                       columns=list(schema.EVENT_COLUMNS), dtype=object)
+    raw = pd.DataFrame({c: _column(c, [items[i].get(c) for i in kept])
+                        for c in schema.EVENT_COLUMNS})
     checked = contract.check_events(raw, customers, source="request", rows=kept)
+    refused: set[int] = set()
     for row in checked.rejected.to_dict(orient="records"):
         column, reason = str(row[contract.COLUMN]), str(row[contract.REASON])
         fix = _api_fix(column, reason)
         if reason.startswith("unknown customer"):
             reason = "unknown customer: the service's customers table has no such customer_id"
+        refused.add(int(row[contract.ROW]))
         errors.append(_error(int(row[contract.ROW]), column, reason, fix))
-    accepted = checked.accepted.copy()
-    accepted.insert(0, "index", [i for i in kept if i not in
-                                 {int(r) for r in checked.rejected[contract.ROW]}])
+    accepted = checked.accepted
+    index = np.array([i for i in kept if i not in refused], dtype=np.int64)
     limit = pd.Timestamp(now or datetime.now(tz=UTC)) + FUTURE_SLACK
     future = (accepted["event_time"] > limit).to_numpy(dtype=bool)
-    for i in accepted.loc[future, "index"]:
+    for i in index[future]:
         errors.append(_error(int(i), "event_time", "event_time is more than a day in the future",
                              "send the time the touchpoint happened, in UTC or with its offset"))
-    numbers = ("amount", "score", "duration")
-    huge = (accepted[list(numbers)].abs() > LARGEST).to_numpy()
+    huge = np.abs(accepted[list(NUMBERS)].to_numpy(dtype="float64", na_value=np.nan)) > LARGEST
     too_big = huge.any(axis=1) & ~future
-    for i, row in zip(accepted.loc[too_big, "index"], huge[too_big], strict=True):
-        column = numbers[int(row.argmax())]
+    for i, row in zip(index[too_big], huge[too_big], strict=True):
+        column = NUMBERS[int(row.argmax())]
         errors.append(_error(int(i), column, f"{column} beyond +-{LARGEST:g}",
                              f"send {column} in its unit (e.g. euros, days, hours)"))
-    accepted = accepted.loc[~future & ~too_big].reset_index(drop=True)
-    given = [items[int(i)].get(EVENT_ID) for i in accepted["index"]]
-    records = accepted.to_dict(orient="records")
-    accepted.insert(1, EVENT_ID, [str(g).strip() if g is not None else content_id(r)
-                                  for g, r in zip(given, records, strict=True)])
+    ok = ~future & ~too_big
+    accepted = accepted.loc[ok] if not ok.all() else accepted
+    accepted = accepted.reset_index(drop=True)
+    accepted.insert(0, "index", index[ok])
+    ids = [items[int(i)].get(EVENT_ID) for i in index[ok]]
+    if any(g is None for g in ids):  # derived from the content: only then read the rows
+        records = accepted.to_dict(orient="records")
+        ids = [g if g is not None else content_id(r) for g, r in zip(ids, records, strict=True)]
+    accepted.insert(1, EVENT_ID, [str(g).strip() for g in ids])
     errors.sort(key=lambda e: e["index"])
     return Checked(accepted, errors)
 

@@ -354,6 +354,28 @@ def test_event_before_signup(tmp_path: Path, customers: LoadResult) -> None:
         tmp_path, customers, line)
 
 
+def test_customers_kept_for_lookups_give_the_same_verdicts_as_the_table(
+        customers: LoadResult) -> None:
+    """A service keeps the accepted customers indexed between requests; the rules must not
+    notice: unknown, blank and before-signup rows fail alike and the rest pass alike."""
+    raw = pd.DataFrame({
+        "customer_id": ["C1", "C9", " ", "C3", "C3", "C2"],
+        "event_time": ["2024-05-01", "2024-05-01", "2024-05-01", "2024-03-01T11:59:00+03:00",
+                       "2024-03-01T09:00:00Z", "2024-06-01"],
+        "event_type": "order", "channel": "web"}, dtype=object)
+    table = customers.frame
+    by_frame = contract.check_events(raw, table)
+    kept = contract.KnownCustomers.of(table)
+    by_index = contract.check_events(raw, kept)
+    pd.testing.assert_frame_equal(by_frame.accepted, by_index.accepted)
+    pd.testing.assert_frame_equal(by_frame.rejected, by_index.rejected)
+    assert list(by_index.rejected["_reason"]) == [
+        "unknown customer: customer_id is not among the accepted customers",
+        "blank customer_id", "event before signup"]
+    assert list(by_index.accepted["customer_id"]) == ["C1", "C3", "C2"]
+    assert contract.check_events(raw, kept).accepted.equals(by_index.accepted)  # reusable
+
+
 def test_event_at_signup_is_accepted(tmp_path: Path, customers: LoadResult) -> None:
     path = write(tmp_path / "e.csv", EVENT_HEADER + "C3,2024-03-01T09:00:00Z,order,web,1,,,\n")
     assert_reconciled(load_events(path, customers), accepted=1, rejected=0)
