@@ -59,6 +59,7 @@ from serving.retention.outcomes import create_tables
 DB_FILE: Final = "events.db"
 ID_LENGTH: Final = 128
 ROW_TABLE: Final = "live_rows"
+COMMIT_MARGIN: Final = 10_000  # see EventStore.commit_margin
 _SEQ = BigInteger().with_variant(Integer, "sqlite")  # SQLite autoincrements INTEGER keys only
 
 
@@ -163,6 +164,15 @@ class EventStore:
         return self.url.split("://", 1)[0] + "://" + self.url.rsplit("@", 1)[-1].split(
             "://", 1)[-1]
 
+    @property
+    def commit_margin(self) -> int:
+        """How many sequence numbers before the newest one seen a reader of "events stored
+        since" must look again. SQLite writes one transaction at a time, so a ``seq`` is
+        visible only after every smaller one: none. On PostgreSQL a sequence number is taken
+        before its transaction commits, so workers' commits may land out of order; each
+        worker appends one request (at most ``CXCHURN_MAX_EVENTS``) at a time."""
+        return 0 if self.engine.dialect.name == "sqlite" else COMMIT_MARGIN
+
     def _insert(self) -> Any:
         dialect = sqlite if self.engine.dialect.name == "sqlite" else postgresql
         return dialect.insert(events_table)
@@ -204,15 +214,21 @@ class EventStore:
         return out
 
     def _frame(self, rows: Sequence[Any]) -> pd.DataFrame:
-        frame = pd.DataFrame([dict(r._mapping) for r in rows],
-                             columns=["seq", "event_id", *schema.EVENT_COLUMNS])
-        frame["event_time"] = _utc(frame["event_time"])
-        for column in ("amount", "score", "duration"):
-            frame[column] = frame[column].astype("float64")
-        for column in ("customer_id", "event_type", "channel", "text"):
-            frame[column] = frame[column].astype("str")
-        frame["seq"] = frame["seq"].astype("int64")
-        return frame
+        """Rows of (seq, event_id, contract columns) as typed columns, built column-wise."""
+        names = ["seq", "event_id", *schema.EVENT_COLUMNS]
+        values: dict[str, Any] = (dict(zip(names, zip(*rows, strict=True), strict=True))
+                                  if rows else {n: () for n in names})
+
+        def typed(name: str) -> Any:
+            if name == "seq":
+                return np.array(values[name], dtype="int64")
+            if name == "event_time":
+                return _utc(values[name])
+            if name in ("amount", "score", "duration"):
+                return np.array(values[name], dtype="float64")  # None -> NaN
+            return pd.Series(values[name], dtype="str")
+
+        return pd.DataFrame({n: typed(n) for n in names})
 
     def events(self, customer_ids: Sequence[str] | None = None,
                event_types: Sequence[str] | None = None, *, after_seq: int | None = None
@@ -254,10 +270,10 @@ class EventStore:
         """
         now = time.time_ns() // 1000
         at = pd.Timestamp(cutoff).to_pydatetime()
-        columns = {c: rows[c].to_numpy(dtype=object) for c in rows.columns}
+        names = list(rows.columns)
         records = []
-        for i in range(len(rows)):
-            row = {c: values[i] for c, values in columns.items()}
+        for values in rows.to_numpy(dtype=object):  # one conversion, not one per column
+            row = dict(zip(names, values, strict=True))
             cid = str(row[schema.CUSTOMER_ID])
             records.append({"customer_id": cid, "cutoff": at, "through_seq": int(through[cid]),
                             "updated_us": now, "removed": False, "features": row_json(row)})

@@ -37,6 +37,7 @@ import pandas as pd
 from cxchurn.errors import CxChurnError
 from cxchurn.settings import Settings
 from features.btyd_features import FIT_LAG_DAYS
+from features.contract import KnownCustomers
 from features.default_specs import DEFAULT_SPECS
 from features.schema import CUSTOMER_ID, EVENT_COLUMNS
 from features.spec import FeatureSpec, spec_version
@@ -85,7 +86,7 @@ class LiveFeed:
         self.bus = bus or Bus()
         self._store = store
         self._features: LiveFeatures | None = None
-        self._customers: pd.DataFrame | None = None
+        self._customers: KnownCustomers | None = None  # as posted events are checked
         self._history: History | None = None
         self._start_lock = threading.Lock()
         self._build_lock = threading.Lock()
@@ -160,7 +161,7 @@ class LiveFeed:
                 raise LiveUnavailableError(str(err)) from err
             customers, events = load_history(history, Path(self.settings.home) / "live"
                                              / "quarantine")
-            self._customers, self._history = customers, history
+            self._customers, self._history = KnownCustomers.of(customers), history
             self._features = LiveFeatures(customers, events, history.store_cutoff, self.specs,
                                           history.label_kind)
             stale = sorted(self.store.stale_customers())
@@ -276,7 +277,8 @@ class LiveFeed:
         types = self._features.purchase_types
 
         def load(after_seq: int | None, customer_ids: Sequence[str] | None) -> pd.DataFrame:
-            return self.store.events(customer_ids, types, after_seq=after_seq)
+            since = None if after_seq is None else after_seq - self.store.commit_margin
+            return self.store.events(customer_ids, types, after_seq=since)
 
         return load if types else None
 

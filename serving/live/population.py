@@ -29,10 +29,6 @@ import pyarrow.compute as pc
 from features import schema
 from features.btyd_features import FIT_LAG_DAYS, summary_sql
 
-# Re-read purchases stored this many sequence numbers before the newest one seen: on
-# PostgreSQL a sequence number is taken before its transaction commits, so workers' commits
-# may land out of order; each worker appends one request (<= CXCHURN_MAX_EVENTS) at a time.
-SEQ_MARGIN = 10_000
 PART = "cx_population_part"  # a few buyers' purchases, history + live
 AT = "cx_population_cutoff"  # the cutoff the summaries are at (the summary SQL's cutoffs)
 
@@ -78,7 +74,9 @@ class HistoryIndex:
 
 LoadPurchases = Callable[[int | None, Sequence[str] | None], pd.DataFrame]
 """(after_seq, customer_ids) -> stored live purchases (``seq`` + contract columns): all of
-them for (None, None), those with a greater ``seq``, or all of some customers'."""
+them for (None, None), or all of some customers', or at least those with a greater ``seq``
+(the store may give some before it too, as ``EventStore.commit_margin`` says; ``update``
+skips the ones it has seen)."""
 
 
 class PopulationSummaries:
@@ -115,7 +113,7 @@ class PopulationSummaries:
             self._cutoff, self.changed = cutoff, None
             self._remember(seqs)
             return
-        recent = load(self._newest - SEQ_MARGIN, None)
+        recent = load(self._newest, None)
         seqs = recent["seq"].astype("int64").to_numpy()
         new = self._unseen(seqs)
         self._note_earliest(recent, new)

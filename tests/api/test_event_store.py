@@ -52,6 +52,11 @@ def test_events_come_back_as_contract_rows_in_arrival_order(store: EventStore) -
     assert back["event_time"].iloc[0] == pd.Timestamp("2025-05-01", tz="UTC")
     assert list(store.events()["seq"]) == sorted(store.events()["seq"])
     assert store.newest_event_time() == pd.Timestamp("2025-06-01 02:00", tz="UTC")
+    since = store.events(after_seq=int(store.events()["seq"].iloc[2]))
+    assert list(since["customer_id"]) == ["C2", "C2"]
+    none = store.events(["nobody"])
+    assert len(none) == 0 and none.dtypes.equals(back.dtypes)
+    assert back["text"].isna().all() and back["amount"].isna().all()
 
 def test_content_ids_ignore_how_the_time_was_written() -> None:
     row = {"customer_id": "C1", "event_type": "order", "channel": "web", "amount": 12.5,

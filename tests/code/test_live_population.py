@@ -80,7 +80,8 @@ def test_kept_population_equals_a_recompute_after_many_updates_at_one_cutoff(
     steps = [ids[:3], ids[2:6], [ids[0]], ids[-4:]]  # repeat buyers and new ones
     asked: list = []
     for k, who in enumerate(steps):
-        live = pd.concat([live, _live_orders(world, who, 100 * k, k)], ignore_index=True)
+        live = pd.concat([live, _live_orders(world, who, 100 * k + 1, k)],  # seqs from 1
+                         ignore_index=True)
         kept.population.update(CUTOFF, _loader(live, asked))
         fresh = LiveFeatures(world.customers, world.events, CUTOFF, DEFAULT_SPECS)
         fresh.population.update(CUTOFF, _loader(live))
@@ -107,7 +108,7 @@ def test_a_kept_fit_is_the_fit_of_the_changed_population(world, monkeypatch) -> 
     # the cutoff's own day never reaches the fit; then an earlier order of a buyer the fit did
     # not see; then of one it saw
     for k, (who, today) in enumerate([(inside, True), (outside, False), (inside, False)]):
-        orders = _live_orders(world, who, 100 * k, k, today)
+        orders = _live_orders(world, who, 100 * k + 1, k, today)
         empty = pd.concat([empty, orders], ignore_index=True)
         live.population.update(CUTOFF, _loader(empty))
         assert live.population.changed == {"order": [] if today else sorted(who)}
