@@ -110,9 +110,20 @@ def _value(spec: BtydSpec, fit: BgNbd, x: np.ndarray, t_x: np.ndarray,
 
 def _summaries_by_cutoff(summaries: Callable[[str, int], pd.DataFrame], event_type: str,
                          lag_days: int = 0) -> dict[Any, pd.DataFrame]:
+    """The summaries split by cutoff, ids as text and cutoffs in UTC.
+
+    Summaries already typed so and at one cutoff (a live update's population: every buyer)
+    are passed through without a copy: this runs on every live update.
+    """
     summ = summaries(event_type, lag_days)
-    summ = summ.assign(**{schema.CUSTOMER_ID: summ[schema.CUSTOMER_ID].astype(str),
-                          schema.CUTOFF: pd.to_datetime(summ[schema.CUTOFF], utc=True)})
+    if summ[schema.CUSTOMER_ID].dtype != "str":
+        summ = summ.assign(**{schema.CUSTOMER_ID: summ[schema.CUSTOMER_ID].astype(str)})
+    cutoffs = summ[schema.CUTOFF]
+    if not (isinstance(cutoffs.dtype, pd.DatetimeTZDtype) and str(cutoffs.dtype.tz) == "UTC"):
+        summ = summ.assign(**{schema.CUTOFF: pd.to_datetime(cutoffs, utc=True)})
+        cutoffs = summ[schema.CUTOFF]
+    if len(summ) and not cutoffs.isna().any() and cutoffs.min() == cutoffs.max():
+        return {cutoffs.iloc[0]: summ}
     return dict(list(summ.groupby(schema.CUTOFF, sort=True)))
 
 
@@ -201,10 +212,10 @@ def add_btyd_features(table: pd.DataFrame, specs: Sequence[FeatureSpec],
             if fit is None or at is None:
                 continue
             pos = keys.index.get_indexer(rows)
-            hist = keys.iloc[pos][[schema.CUSTOMER_ID]].merge(
-                at, on=schema.CUSTOMER_ID, how="left")
-            bought = hist["x"].notna().to_numpy()
-            x, t_x, age = (hist[c].to_numpy(float)[bought] for c in ("x", "t_x", "age"))
+            found = pd.Index(at[schema.CUSTOMER_ID]).get_indexer(
+                keys[schema.CUSTOMER_ID].to_numpy()[pos])  # -1: bought nothing yet
+            bought = found >= 0
+            x, t_x, age = (at[c].to_numpy(float)[found[bought]] for c in ("x", "t_x", "age"))
             for spec in mine:
                 values[spec.name][pos[bought]] = _value(spec, fit, x, t_x, age)
         for name, column in values.items():
