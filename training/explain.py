@@ -191,7 +191,8 @@ def top_drivers(values: np.ndarray, features: Sequence[str], columns: Mapping[st
     keep = values > 0 if raising_only else values != 0
     strength = np.where(keep, np.abs(values), -1.0)  # dropped contributions sort last
     order = np.argsort(-strength, axis=1, kind="stable")[:, :top_k]
-    cols = [_objects(columns[f]) for f in features]
+    shown = {int(j) for i in range(values.shape[0]) for j in order[i] if keep[i, j]}
+    cols = {j: _objects(columns[features[j]]) for j in sorted(shown)}  # only those shown
     return [[Driver(features[j], plain(cols[j][i]), float(values[i, j]),
                     "raises" if values[i, j] > 0 else "lowers")
              for j in order[i] if keep[i, j]]

@@ -76,25 +76,47 @@ def explain_matrix(fast: FastModel, matrix: np.ndarray, columns: Mapping[str, An
         return np.zeros(0), float("nan"), []
     p = fast.predict_churn(matrix)
     values, base = shap if shap is not None else fast.shap_values(matrix)
+    plain_columns = _PlainColumns(columns)
     # each reason reads the customer's other feature values (raw facts behind a driver)
     drivers = [
         [{**d.to_dict(), "family": feature_family(d.feature),
-          "reason": reason(d.feature, d.value, d.direction, lang, _RowView(columns, i))}
+          "reason": reason(d.feature, d.value, d.direction, lang, _RowView(plain_columns, i))}
          for d in row]
-        for i, row in enumerate(top_drivers(values, fast.features, columns, int(top_k)))
+        for i, row in enumerate(top_drivers(values, fast.features, plain_columns, int(top_k)))
     ]
     return p, base, drivers
+
+
+class _PlainColumns(Mapping[str, Any]):
+    """Name -> values columns, each turned into a plain array once, when first read: the
+    reasons of many rows read the same few columns, and a frame's column access is slow."""
+
+    def __init__(self, columns: Mapping[str, Any]) -> None:
+        self._columns = columns
+        self._plain: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._plain:
+            column = self._columns[name]
+            self._plain[name] = (column.to_numpy(dtype=object)
+                                 if isinstance(column, pd.Series) else column)
+        return self._plain[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._columns)
+
+    def __len__(self) -> int:
+        return len(self._columns)
 
 
 class _RowView(Mapping[str, Any]):
     """Row ``i`` of name -> values columns, read lazily (a reason reads a few features)."""
 
-    def __init__(self, columns: Mapping[str, Any], i: int) -> None:
+    def __init__(self, columns: _PlainColumns, i: int) -> None:
         self._columns, self._i = columns, i
 
     def __getitem__(self, name: str) -> Any:
-        column = self._columns[name]
-        return column.iloc[self._i] if isinstance(column, pd.Series) else column[self._i]
+        return self._columns[name][self._i]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._columns)
