@@ -105,7 +105,8 @@ def check_posted(items: Sequence[Mapping[str, Any]],
                         for c in schema.EVENT_COLUMNS})
     checked = contract.check_events(raw, customers, source="request", rows=kept)
     refused: set[int] = set()
-    for row in checked.rejected.to_dict(orient="records"):
+    rejected = checked.rejected
+    for row in rejected.to_dict(orient="records") if len(rejected) else []:
         column, reason = str(row[contract.COLUMN]), str(row[contract.REASON])
         fix = _api_fix(column, reason)
         if reason.startswith("unknown customer"):
@@ -131,8 +132,9 @@ def check_posted(items: Sequence[Mapping[str, Any]],
     accepted.insert(0, "index", index[ok])
     ids = [items[int(i)].get(EVENT_ID) for i in index[ok]]
     if any(g is None for g in ids):  # derived from the content: only then read the rows
-        records = accepted.to_dict(orient="records")
-        ids = [g if g is not None else content_id(r) for g, r in zip(ids, records, strict=True)]
+        names = list(schema.EVENT_COLUMNS)
+        ids = [g if g is not None else content_id(dict(zip(names, values, strict=True)))
+               for g, values in zip(ids, accepted[names].to_numpy(dtype=object), strict=True)]
     accepted.insert(1, EVENT_ID, [str(g).strip() for g in ids])
     errors.sort(key=lambda e: e["index"])
     return Checked(accepted, errors)
