@@ -105,7 +105,15 @@ class FastModel:
         """(rows, features) float64 in the model's order from a DataFrame or name -> values."""
         first = columns[self.features[0]]
         out = np.empty((len(first), len(self.features)), dtype=np.float64)
+        done: set[int] = set()
+        if isinstance(columns, pd.DataFrame):  # the numeric features in one conversion
+            numeric = [j for j, name in enumerate(self.features) if name not in self.codes]
+            out[:, numeric] = columns[[self.features[j] for j in numeric]].to_numpy(
+                dtype=np.float64, na_value=np.nan)
+            done.update(numeric)
         for j, name in enumerate(self.features):
+            if j in done:
+                continue
             col = columns[name]
             codes = self.codes.get(name)
             if codes is not None:
