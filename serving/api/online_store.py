@@ -138,26 +138,39 @@ class OnlineStore:
         return len(self.table)
 
     def kept_mask(self, rows: pd.DataFrame, removed: Sequence[str]) -> np.ndarray:
-        """Rows of the table that ``with_rows(rows, removed)`` keeps (others are replaced)."""
-        gone = set(rows[CUSTOMER_ID].astype(str)) | {str(c) for c in removed}
-        return ~self.table[CUSTOMER_ID].astype(str).isin(gone).to_numpy(dtype=bool)
+        """Rows of the table that ``with_rows(rows, removed)`` keeps (others are replaced).
 
-    def with_rows(self, rows: pd.DataFrame, removed: Sequence[str]) -> OnlineStore:
+        Found through ``positions`` (a live update replaces a few rows of a large table),
+        unless ids repeat in the table (a snapshot given as it is): then every row of them.
+        """
+        if len(self.positions) != len(self.table):
+            gone_ids = set(rows[CUSTOMER_ID].astype(str)) | {str(c) for c in removed}
+            return ~self.table[CUSTOMER_ID].astype(str).isin(gone_ids).to_numpy(dtype=bool)
+        keep = np.ones(len(self.table), dtype=bool)
+        gone = [self.positions.get(str(c)) for c in (*rows[CUSTOMER_ID], *removed)]
+        keep[[p for p in gone if p is not None]] = False
+        return keep
+
+    def with_rows(self, rows: pd.DataFrame, removed: Sequence[str],
+                  keep: np.ndarray | None = None) -> OnlineStore:
         """A new store: ``rows`` replace (or add) their customers' rows, ``removed`` leave.
 
         The kept rows stay in order and the new rows follow them, so callers can patch
-        arrays aligned with the table the same way (``kept_mask``, then append).
+        arrays aligned with the table the same way (``kept_mask``, then append); ``keep`` is
+        that mask when the caller has it already.
         """
         if len(rows) and list(rows.columns) != list(self.table.columns):
             raise DataContractError(
                 "live feature rows do not have the online store's columns; re-run `cxchurn "
                 "online materialize` with the spec and customers file the service uses")
-        kept = self.table.loc[self.kept_mask(rows, removed)]
+        if keep is None:
+            keep = self.kept_mask(rows, removed)
+        kept = self.table.loc[keep]
         table = pd.concat([kept, rows], ignore_index=True) if len(rows) else kept.reset_index(
             drop=True)
         ids = table[CUSTOMER_ID].astype(str).to_numpy()
         return OnlineStore(table=table, meta=dict(self.meta),
-                           positions={c: i for i, c in enumerate(ids)})
+                           positions=dict(zip(ids.tolist(), range(len(ids)), strict=True)))
 
     def lookup(self, ids: Sequence[str]) -> tuple[pd.DataFrame, list[str]]:
         """Rows of the known ids (in request order, duplicates kept) and the unknown ids."""

@@ -286,7 +286,7 @@ class ServingRuntime:
         if state.store is None or (len(rows) == 0 and not removed):
             return state
         keep = state.store.kept_mask(rows, removed)
-        store = state.store.with_rows(rows, removed)
+        store = state.store.with_rows(rows, removed, keep)
         cache: dict[str, Any] = {k: state.cache[k] for k in ("fast", "unseen_levels")
                                  if k in state.cache}
         if state.loaded is not None and "store_matrix" in state.cache:
