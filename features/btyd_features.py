@@ -148,11 +148,15 @@ class FitCache:
 
     def __init__(self) -> None:
         self._fits: dict[tuple[str, Any], _Kept] = {}
+        # (event type, cutoff) -> whether its latest call gave the kept fit back: rows
+        # computed with it before then are still what a batch build gives
+        self.kept: dict[tuple[str, Any], bool] = {}
 
     def fit(self, at: pd.DataFrame, cutoff: Any, event_type: str,
             changed: Collection[str] | None = None) -> BgNbd | None:
         cached = self._fits.get((event_type, cutoff))
         stamp = None
+        self.kept[(event_type, cutoff)] = True
         if changed is not None:
             if cached is not None and (
                     len(at) == len(cached.buyers) and all(c in cached.buyers for c in changed)
@@ -164,12 +168,14 @@ class FitCache:
             stamp = int(pd.util.hash_pandas_object(ordered, index=False).sum())
             if cached is not None and cached.stamp == stamp:
                 return cached.fit
+        self.kept[(event_type, cutoff)] = False
         fit = _fit(at, cutoff, event_type)
         ids = at[schema.CUSTOMER_ID].astype(str)
         sampled = (frozenset(_fit_sample(at)[schema.CUSTOMER_ID].astype(str))
                    if len(at) >= MIN_CUSTOMERS else frozenset())
         # one cutoff is live at a time
         self._fits = {k: v for k, v in self._fits.items() if k[1] == cutoff}
+        self.kept = {k: v for k, v in self.kept.items() if k[1] == cutoff}
         self._fits[(event_type, cutoff)] = _Kept(stamp, fit, frozenset(ids), sampled)
         return fit
 

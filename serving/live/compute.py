@@ -230,6 +230,7 @@ class LiveFeatures:
         """
         cutoff = pd.Timestamp(cutoff).tz_convert("UTC").as_unit("us")
         self.population.earliest_new = None
+        self.fits.kept.clear()
         self._prepare(cutoff)
         ids = sorted({str(c) for c in customer_ids})
         form = self._evaluated if self.fast else self._compiled
@@ -240,6 +241,15 @@ class LiveFeatures:
         if self.purchase_types:
             frame = self._with_btyd(frame, cutoff, live_purchases)
         return frame, ineligible
+
+    def fit_kept(self, cutoff: pd.Timestamp) -> bool:
+        """Whether the latest build consulted the BG/NBD fit of every purchase type at
+        ``cutoff`` and kept each: rows kept at ``cutoff`` before it still hold the figures a
+        batch build over the same events gives (False when a fit changed or was not asked
+        for, e.g. every rebuilt customer had left)."""
+        at = pd.Timestamp(cutoff).tz_convert("UTC").as_unit("us")
+        kept = {t: k for (t, c), k in self.fits.kept.items() if c == at}
+        return set(kept) == set(self.purchase_types) and all(kept.values())
 
     def _compiled(self, ids: list[str], live_events: pd.DataFrame, cutoff: pd.Timestamp
                   ) -> tuple[pd.DataFrame, list[str]]:

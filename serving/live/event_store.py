@@ -305,18 +305,18 @@ class EventStore:
         with self.engine.connect() as con:
             return [dict(r._mapping) for r in con.execute(query)]
 
-    def kept_after(self, instant: pd.Timestamp) -> list[str]:
-        """Customers whose kept live row was computed at a cutoff after ``instant`` (removed
-        ones left out)."""
+    def kept_after(self, instant: pd.Timestamp) -> dict[str, pd.Timestamp]:
+        """Customers whose kept live row was computed at a cutoff after ``instant``, with
+        that cutoff (removed ones left out)."""
         query = select(rows_table.c.customer_id, rows_table.c.cutoff).where(
             rows_table.c.removed.is_(False))
         with self.engine.connect() as con:
             records = con.execute(query).fetchall()
         if not records:
-            return []
+            return {}
         at = _utc([r[1] for r in records])
         after = pd.Timestamp(instant).tz_convert("UTC")
-        return [str(r[0]) for r, c in zip(records, at, strict=True) if c > after]
+        return {str(r[0]): c for r, c in zip(records, at, strict=True) if c > after}
 
     def stale_customers(self) -> dict[str, int]:
         """Customers with stored events newer than their live row: id -> newest seq.

@@ -265,7 +265,8 @@ class LiveFeed:
         before = self._before(ids)
         matrix = self._keep(rows, ineligible, live, ids, cutoff)
         if late is not None and late + pd.Timedelta(days=FIT_LAG_DAYS) < cutoff:
-            self._refit_others(set(ids), late, cutoff)  # kept rows can be that late
+            # kept rows can be that late; those at this cutoff only if the fit changed
+            self._refit_others(set(ids), late, cutoff, self._features.fit_kept(cutoff))
         answers, changes = self._answers(rows, matrix, ineligible, before, new_events, cutoff,
                                          lang)
         self.bus.publish(changes)
@@ -306,18 +307,22 @@ class LiveFeed:
             self._touch()
         return matrix
 
-    def _refit_others(self, done: set[str], late: pd.Timestamp, cutoff: pd.Timestamp) -> None:
+    def _refit_others(self, done: set[str], late: pd.Timestamp, cutoff: pd.Timestamp,
+                      fit_kept: bool) -> None:
         """A purchase from ``late`` just arrived: every row kept at a cutoff over a day after
         it had a BG/NBD population fit without it, which a batch build over the same events
         would not, so those rows are rebuilt too (at ``cutoff``). Rare: events that arrive in
-        time order are never that late. Rows materialised at the store's cutoff keep theirs
-        until the next ``cxchurn online materialize``."""
-        others = sorted(set(self.store.kept_after(late + pd.Timedelta(days=FIT_LAG_DAYS)))
-                        - done)
+        time order are never that late. Rows kept at ``cutoff`` itself stay when the fit
+        there did not change (``fit_kept``: the late buyer is outside the sample a large
+        population is fitted on). Rows materialised at the store's cutoff keep theirs until
+        the next ``cxchurn online materialize``."""
+        kept = self.store.kept_after(late + pd.Timedelta(days=FIT_LAG_DAYS))
+        others = sorted(c for c, at in kept.items()
+                        if c not in done and not (fit_kept and at == cutoff))
         self._rebuild(others, cutoff)
-        if others:
-            log.info("a purchase from %s reached the BG/NBD fit of %d kept rows: rebuilt at %s",
-                     late.date(), len(others), cutoff.date())
+        if others or kept:
+            log.info("a purchase from %s reached the BG/NBD fit of %d kept rows: %d rebuilt "
+                     "at %s", late.date(), len(kept), len(others), cutoff.date())
 
     def _touch(self) -> None:
         try:

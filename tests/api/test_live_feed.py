@@ -19,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import features.btyd_features as btyd_features
 from cxchurn.settings import Settings
 from features.schema import CHANNELS, CUSTOMER_ID, CUTOFF, EVENT_COLUMNS, SCORE_SCALES
 from serving.api.online_store import latest_features
@@ -39,6 +40,11 @@ WORDS = ("late again, very disappointed", "great service, thank you", "kargo gec
 @pytest.fixture(scope="module")
 def live(trained_home: TrainedHome, default_world: object, tmp_path_factory: pytest.TempPathFactory
          ) -> tuple[LiveFeed, object]:
+    return _started(trained_home, default_world, tmp_path_factory)
+
+
+def _started(trained_home: TrainedHome, default_world: object,
+             tmp_path_factory: pytest.TempPathFactory) -> tuple[LiveFeed, object]:
     home = copy_home(trained_home, tmp_path_factory.mktemp("live") / "home")
     materialize_at(home, default_world, CUTOFF_AT)
     config = Settings.from_env({"CXCHURN_HOME": str(home)})
@@ -90,11 +96,12 @@ def _batch_rows(feed: LiveFeed, world: object, ids: list[str], cutoff: pd.Timest
     return table[table[CUSTOMER_ID].isin(ids)]
 
 
-def assert_online_equals_batch(feed: LiveFeed, world: object) -> int:
-    """Every customer with stored events: the online row equals the batch row (or both lack
-    it); returns how many rows were compared."""
+def assert_online_equals_batch(feed: LiveFeed, world: object,
+                               only: set[str] | None = None) -> int:
+    """Every customer with stored events (of ``only``, when given): the online row equals
+    the batch row (or both lack it); returns how many rows were compared."""
     table = feed.runtime.online_features()
-    ids = sorted(set(feed.store.events()[CUSTOMER_ID]))
+    ids = sorted(set(feed.store.events()[CUSTOMER_ID]) & (only or set(table[CUSTOMER_ID])))
     online = table[table[CUSTOMER_ID].isin(ids)]
     compared = 0
     for cutoff in sorted(set(online[CUTOFF])) or [feed.live_cutoff()]:
@@ -141,6 +148,46 @@ def test_a_late_purchase_reaches_the_rows_kept_before_it(live) -> None:
     feed.ingest([{"customer_id": new_buyer, "event_type": "order", "channel": "web",
                   "event_time": late.isoformat(), "amount": 25.0}])
     assert assert_online_equals_batch(feed, world) >= 2
+
+
+def test_a_late_purchase_the_fit_does_not_see_rebuilds_no_row_kept_at_its_cutoff(
+        trained_home, default_world, tmp_path_factory, monkeypatch  # type: ignore[no-untyped-def]
+        ) -> None:
+    """A population larger than the fit's sample: a late purchase by a buyer the sample
+    leaves out keeps the fit, so the rows kept at the cutoff stand as they are (no rebuild of
+    every kept row, which on a large store is seconds); one by a sampled buyer refits and
+    rebuilds them. Both ways the rows equal a batch build."""
+    monkeypatch.setattr(btyd_features, "MAX_FIT_CUSTOMERS", 25)
+    feed, world = _started(trained_home, default_world, tmp_path_factory)  # its fits are its own
+    rebuilt: list[list[str]] = []
+    rebuild = feed._rebuild
+
+    def spy(ids, cutoff):  # type: ignore[no-untyped-def]
+        rebuilt.append(list(ids))
+        rebuild(ids, cutoff)
+
+    monkeypatch.setattr(feed, "_rebuild", spy)
+    pool = sorted(feed.runtime.online_features()[CUSTOMER_ID])
+    at = max(feed.live_cutoff(), CUTOFF_AT + pd.Timedelta(days=70)) + pd.Timedelta(hours=1)
+    feed.ingest([{"customer_id": c, "event_type": "complaint", "channel": "web",
+                  "event_time": at.isoformat()} for c in pool[10:14]])
+    population = feed._features.population.summaries("order")
+    sampled = set(btyd_features._fit_sample(population)[CUSTOMER_ID])
+    buyers = set(population[CUSTOMER_ID]) & set(pool) - set(pool[10:14])
+    late = (at - pd.Timedelta(days=3)).isoformat()
+
+    def order(customer: str) -> None:
+        feed.ingest([{"customer_id": customer, "event_type": "order", "channel": "web",
+                      "event_time": late, "amount": 30.0}])
+
+    # (rows kept by earlier tests were fitted on every buyer: compare this test's own)
+    outside, inside = sorted(buyers - sampled)[0], sorted(buyers & sampled)[0]
+    order(outside)
+    assert rebuilt == [[]]  # the four rows kept at this cutoff stand
+    assert assert_online_equals_batch(feed, world, {*pool[10:14], outside}) == 5
+    order(inside)
+    assert set(pool[10:14]) <= set(rebuilt[-1])
+    assert assert_online_equals_batch(feed, world, {*pool[10:14], outside, inside}) == 6
 
 
 def test_a_cancellation_takes_the_customer_out_of_the_store(live) -> None:
