@@ -131,6 +131,26 @@ def _utc(values: Iterable[Any]) -> pd.Series:
     return pd.Series(pd.to_datetime(list(values), utc=True)).astype("datetime64[us, UTC]")
 
 
+_FRAME_COLUMNS: Final = ("seq", "event_id", *schema.EVENT_COLUMNS)
+
+
+def _typed_events(values: dict[str, Sequence[Any]]) -> pd.DataFrame:
+    """Stored events' columns (as read back from any backend) typed as the contract's."""
+    def typed(name: str) -> Any:
+        if name == "seq":
+            return np.array(values[name], dtype="int64")
+        if name == "event_time":
+            return _utc(values[name])
+        if name in ("amount", "score", "duration"):
+            return np.array(values[name], dtype="float64")  # None -> NaN
+        return pd.Series(values[name], dtype="str")
+
+    return pd.DataFrame({n: typed(n) for n in _FRAME_COLUMNS})
+
+
+_EMPTY_EVENTS: Final = _typed_events({n: () for n in _FRAME_COLUMNS})
+
+
 def _plain(value: Any) -> Any:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
@@ -215,20 +235,9 @@ class EventStore:
 
     def _frame(self, rows: Sequence[Any]) -> pd.DataFrame:
         """Rows of (seq, event_id, contract columns) as typed columns, built column-wise."""
-        names = ["seq", "event_id", *schema.EVENT_COLUMNS]
-        values: dict[str, Any] = (dict(zip(names, zip(*rows, strict=True), strict=True))
-                                  if rows else {n: () for n in names})
-
-        def typed(name: str) -> Any:
-            if name == "seq":
-                return np.array(values[name], dtype="int64")
-            if name == "event_time":
-                return _utc(values[name])
-            if name in ("amount", "score", "duration"):
-                return np.array(values[name], dtype="float64")  # None -> NaN
-            return pd.Series(values[name], dtype="str")
-
-        return pd.DataFrame({n: typed(n) for n in names})
+        if not rows:
+            return _EMPTY_EVENTS.copy()
+        return _typed_events(dict(zip(_FRAME_COLUMNS, zip(*rows, strict=True), strict=True)))
 
     def events(self, customer_ids: Sequence[str] | None = None,
                event_types: Sequence[str] | None = None, *, after_seq: int | None = None

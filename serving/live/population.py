@@ -114,6 +114,9 @@ class PopulationSummaries:
             self._remember(seqs)
             return
         recent = load(self._newest, None)
+        if not len(recent):  # the common case: nothing stored since (no frame work)
+            self.earliest_new, self.changed = None, {t: [] for t in self.purchase_types}
+            return
         seqs = recent["seq"].astype("int64").to_numpy()
         new = self._unseen(seqs)
         self._note_earliest(recent, new)
