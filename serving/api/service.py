@@ -49,6 +49,7 @@ from serving.api.payload import columns_from_records, columns_from_table, unseen
 from serving.api.probes import make_probe_app
 from serving.api.runtime import MAX_TOP_K, ServingRuntime
 from serving.auth import ApiKeyCheck
+from serving.gc_pause import freeze_after
 from serving.retention.app import make_retention_app
 from serving.timing import as_of_date, timing
 from training.bands import risk_band
@@ -103,23 +104,24 @@ class Started:
     def complete_spec(self, spec: dict[str, Any]) -> dict[str, Any]:
         return complete_spec(spec, self.max_explain_cells)
 
-    def warm_retention(self) -> None:
+    def warm_retention(self) -> threading.Thread | None:
         """Prebuild the retention page's at-risk list in the background (see RetentionState)."""
         if self.retention.inner is not None:
-            self.retention.inner.state.retention.warm()
+            return self.retention.inner.state.retention.warm()
+        return None
 
-    def start_live(self) -> None:
+    def start_live(self) -> threading.Thread | None:
         """Serve the kept live rows now (before this worker answers as ready), and load the
         live ingestion's history in the background (a POST /events meanwhile waits for it).
         A failure is logged and answered by /events as a 503."""
         feed = getattr(self.retention.inner.state, "live", None) if self.retention.inner else None
         if feed is None:
-            return
+            return None
         try:
             feed.attach()
         except CxChurnError as err:
             log.warning("live rows not served: %s", err)
-            return
+            return None
 
         def start() -> None:
             try:
@@ -127,7 +129,9 @@ class Started:
             except CxChurnError as err:
                 log.warning("live ingestion not started: %s", err)
 
-        threading.Thread(target=start, name="live-start", daemon=True).start()
+        thread = threading.Thread(target=start, name="live-start", daemon=True)
+        thread.start()
+        return thread
 
 
 STARTED = Started()
@@ -268,8 +272,8 @@ class ChurnService:
                      model.get("model_version"), model.get("source"))
         else:
             log.warning("not ready: %s", meta["reason"])
-        STARTED.warm_retention()
-        STARTED.start_live()
+        started = [STARTED.warm_retention(), STARTED.start_live()]
+        freeze_after([t for t in started if t is not None])  # see serving/gc_pause.py
 
     def __is_ready__(self) -> bool:
         return self.runtime.ready
