@@ -6,7 +6,9 @@ whenever enough new objects have survived since the last: measured in a worker, 
 landing on whatever request is running (the p99 of ``POST /events``). ``gc.freeze`` moves the
 objects alive at that moment out of the collector's scans for good; they are still freed by
 reference counting, only cycles among them are no longer collected. So a worker freezes once,
-when its start-up work is done, and later full passes walk only what came after.
+when its start-up work is done, and later full passes walk only what came after. A reload
+replaces the model and the store: their cycles would then never be collected, so a reload
+thaws, collects and freezes again (``refreeze``; a reload already takes seconds).
 """
 
 from __future__ import annotations
@@ -34,4 +36,14 @@ def freeze_after(started: Sequence[threading.Thread]) -> threading.Thread:
     return thread
 
 
-__all__ = ["freeze_after"]
+def refreeze() -> None:
+    """After a reload in a frozen process: collect what the old state left in cycles, then
+    freeze the new state (nothing to do in a process that never froze)."""
+    if gc.get_freeze_count() == 0:
+        return
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+
+
+__all__ = ["freeze_after", "refreeze"]

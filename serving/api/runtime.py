@@ -38,6 +38,7 @@ from features.schema import CUSTOMER_ID, CUTOFF
 from serving.api.model_source import LoadedModel, load_model
 from serving.api.online_store import OnlineStore, store_path
 from serving.auth import check_api_key
+from serving.gc_pause import refreeze
 from serving.reasons.text import LANGUAGES, feature_family, reason
 from serving.stamp import read_stamp, write_stamp
 from training.bands import DEFAULT_BANDS, risk_band
@@ -252,6 +253,7 @@ class ServingRuntime:
                 self._store_horizons(state, state.loaded.model)
         with self._lock:
             self._state_value = state
+        refreeze()  # the replaced state's cycles are collected (serving/gc_pause.py)
         info = state.loaded.info if state.loaded else {}
         log.info("serving state loaded: model=%s v%s source=%s, store rows=%s",
                  self.model_name, info.get("model_version"), info.get("source"),
