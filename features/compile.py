@@ -288,11 +288,15 @@ def interval_edges(aggregates: Sequence[AggregateSpec], cutoffs: Sequence[pd.Tim
     """The edges of step 1 of the module docstring that these specs' windows and half-lives
     cut for these cutoffs, and the floor: the interval start of events before the first edge
     (``features.evaluate`` cuts the very same intervals)."""
-    windows = sorted({s.window_days for s in aggregates if s.window_days is not None})
     half_lives = [float(s.half_life_days) for s in aggregates  # type: ignore[arg-type]
                   if s.aggregation in DECAYED_AGGREGATIONS]
-    edges = _edges(cutoffs, windows, min(half_lives) if half_lives else None)
+    edges = _edges(cutoffs, _windows(aggregates), min(half_lives) if half_lives else None)
     return edges, edges[0] - pd.Timedelta(days=1)
+
+
+def _windows(aggregates: Sequence[AggregateSpec]) -> list[int]:
+    """The distinct windows (days) of these specs, shortest first."""
+    return sorted({s.window_days for s in aggregates if s.window_days is not None})
 
 
 def _edges(cutoffs: Sequence[pd.Timestamp], windows: Sequence[int],
@@ -335,7 +339,7 @@ def compile_features(specs: Sequence[FeatureSpec], cutoffs: Sequence[pd.Timestam
                           f"column(s) or the feature spec(s).")
     b = _Builder()
     combined = [f"CAST({_combine(s, b)} AS DOUBLE) AS {quote(s.name)}" for s in aggregates]
-    windows = sorted({s.window_days for s in aggregates if s.window_days is not None})
+    windows = _windows(aggregates)
     edges, floor = interval_edges(aggregates, cutoffs)
     decayed = {_weight_column(s): decay_rate(s) for s in aggregates
                if s.aggregation in DECAYED_AGGREGATIONS}
