@@ -200,14 +200,15 @@ def top_drivers(values: np.ndarray, features: Sequence[str], columns: Mapping[st
     strength = np.where(keep, np.abs(values), -1.0)  # dropped contributions sort last
     order = np.argsort(-strength, axis=1, kind="stable")[:, :top_k]
     shown = {int(j) for i in range(values.shape[0]) for j in order[i] if keep[i, j]}
-    cols = {j: _objects(columns[features[j]]) for j in sorted(shown)}  # only those shown
+    cols = {j: plain_values(columns[features[j]]) for j in sorted(shown)}  # only those shown
     return [[Driver(features[j], plain(cols[j][i]), float(values[i, j]),
                     "raises" if values[i, j] > 0 else "lowers")
              for j in order[i] if keep[i, j]]
             for i in range(values.shape[0])]
 
 
-def _objects(col: Any) -> Any:
+def plain_values(col: Any) -> Any:
+    """A column's values indexable by row position (a Series as objects, else as given)."""
     return col.to_numpy(dtype=object) if isinstance(col, pd.Series) else col
 
 

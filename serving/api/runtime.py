@@ -42,7 +42,7 @@ from serving.gc_pause import refreeze
 from serving.reasons.text import LANGUAGES, feature_family, reason
 from serving.stamp import read_stamp, write_stamp
 from training.bands import DEFAULT_BANDS, risk_band
-from training.explain import FastModel, top_drivers
+from training.explain import FastModel, plain_values, top_drivers
 from training.horizons import attached
 
 __all__ = ["DEFAULT_BANDS", "ServingRuntime", "check_api_key", "explain_matrix", "risk_band"]
@@ -98,9 +98,7 @@ class _PlainColumns(Mapping[str, Any]):
 
     def __getitem__(self, name: str) -> Any:
         if name not in self._plain:
-            column = self._columns[name]
-            self._plain[name] = (column.to_numpy(dtype=object)
-                                 if isinstance(column, pd.Series) else column)
+            self._plain[name] = plain_values(self._columns[name])
         return self._plain[name]
 
     def __iter__(self) -> Iterator[str]:
